@@ -1,0 +1,331 @@
+"""Retrieved passages -> a cited answer.
+
+The offline default is extractive: it quotes verbatim sentences of the retrieved passages, each
+followed by its marker [n], chosen for the kind of question (a definition, a list of items, a
+date or number, an occasion) and ordered as they stand in the source. Below a confidence
+threshold it refuses (资料中未找到…) and cites nothing. The chain is a LangChain runnable
+(retrieve | compose) so an LLM answerer can replace ``compose`` without touching retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+from .chunking import split_sentences
+from .retrieve import Filters, Passage, Retriever, tokenize
+from .settings import Settings
+
+REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
+
+_ORDINAL = re.compile(
+    r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
+    r"\d{1,2}[.．、]\s*(?!\d)|[（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩]|[（(][一二三四五六七八九十]+[)）])"
+)
+_LIST_Q = re.compile(r"哪些|哪几|有什么|几个|几点|几方面|特征|特点|举措|措施|路径|任务|重点|方面|包括|列举|关系")
+_DEF_Q = re.compile(r"什么是|是什么|指什么|是指|含义|内涵|定义|概念")
+_WHEN_Q = re.compile(r"何时|什么时候|哪一年|哪年|哪天|日期|时间|几月")
+_NUM_Q = re.compile(r"多少|几|比例|规模|数量|占比|增长")
+_WHERE_Q = re.compile(r"哪次|什么场合|哪个会议|什么会议|在哪|场合|会议上|考察")
+_DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{4}[—-]\d{4}")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|万|亿|千|百|个|家|项|人|倍|年)")
+
+
+def _family(sentence: str) -> str:
+    """The kind of list marker a sentence starts with."""
+    m = _ORDINAL.match(sentence)
+    if not m:
+        return ""
+    t = m.group(0)
+    if t[0] in "首其再最":
+        return "首先"
+    if t[0] in "①②③④⑤⑥⑦⑧⑨⑩":
+        return "①"
+    if t.startswith("第"):
+        return "第一"
+    if t[0] in "（(":
+        return "(1)" if t[1].isdigit() else "(一)"
+    if t[0].isdigit():
+        return "1."
+    return "一是"
+
+
+class QuestionError(ValueError):
+    """An unusable question (empty, too long); the message says why, in Chinese."""
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    title: str
+    authors: str
+    section: str
+    occasion: str
+    date: str
+    text: str
+    quote: str
+    passage_id: str
+
+    def label(self) -> str:
+        parts = [f"《{self.title}》"]
+        if self.authors:
+            parts.append(self.authors)
+        if self.occasion:
+            parts.append(f"{self.occasion}（{self.date}）")
+        elif self.date:
+            parts.append(self.date)
+        if self.section and not self.occasion:
+            parts.append(self.section)
+        return "，".join(parts)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+    query: str = ""
+    latency_ms: float = 0.0
+
+    def to_record(self, id_: str | None = None) -> dict:
+        """The batch-interface record (see README)."""
+        rec = {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "confidence": self.confidence,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k != "passage_id"} for c in self.citations
+            ],
+            "contexts": [
+                {"rank": p.rank, "source": p.metadata.get("source", ""), "title": p.metadata.get("title", ""),
+                 "section": p.metadata.get("section", ""), "text": p.text, "score": round(p.score, 6)}
+                for p in self.contexts
+            ],
+            "latency_ms": round(self.latency_ms, 1),
+        }
+        if id_ is not None:
+            rec = {"id": id_, **rec}
+        return rec
+
+    def markdown(self) -> str:
+        """Answer with its numbered sources, as Markdown."""
+        if self.refused:
+            return self.answer
+        lines = [self.answer, "", "**来源**"]
+        for c in self.citations:
+            lines.append(f"[{c.n}] {c.label()}")
+            lines.append(f"    > {c.quote}")
+        return "\n".join(lines)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    if question is None or not str(question).strip():
+        raise QuestionError("问题不能为空。")
+    q = re.sub(r"\s+", " ", str(question)).strip()
+    if len(q) > max_chars:
+        raise QuestionError(f"问题过长（{len(q)} 字），请控制在 {max_chars} 字以内。")
+    return q
+
+
+@dataclass
+class _Cand:
+    text: str
+    passage: Passage
+    pos: int
+    score: float
+    ordinal: bool
+
+
+class ExtractiveAnswerer:
+    """Composes answers from verbatim sentences of the retrieved passages."""
+
+    def __init__(self, settings: Settings, retriever: Retriever):
+        self.s = settings
+        self.retriever = retriever
+
+    # -- the chain ------------------------------------------------------------------------
+    def chain(self):
+        from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+        retrieve = RunnableLambda(
+            lambda x: self.retriever.retrieve(x["query"], x.get("top_k"), x.get("mode"), x.get("filters"))
+        )
+        return RunnablePassthrough.assign(passages=retrieve) | RunnableLambda(
+            lambda x: self.compose(x["question"], x["passages"], x["query"])
+        )
+
+    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
+            filters: Filters | None = None, query: str | None = None) -> Answer:
+        """Answer one question; ``query`` (a rewritten question) is what gets searched."""
+        t0 = time.perf_counter()
+        question = check_question(question, self.s.answer.max_question_chars)
+        ans = self.chain().invoke(
+            {"question": question, "query": query or question, "top_k": top_k, "mode": mode, "filters": filters}
+        )
+        ans.latency_ms = (time.perf_counter() - t0) * 1000
+        return ans
+
+    # -- composing ------------------------------------------------------------------------
+    def compose(self, question: str, passages: list[Passage], query: str | None = None) -> Answer:
+        query = query or question
+        conf = self.retriever.confidence(query, passages)
+        if not passages or conf < self.s.retrieval.min_confidence:
+            return Answer(question, REFUSAL, True, [], passages, conf, query)
+        cands = self._candidates(query, passages[:6])
+        chosen = self._choose(query, cands)
+        if not chosen:
+            return Answer(question, REFUSAL, True, [], passages, conf, query)
+        return self._render(question, query, chosen, passages, conf)
+
+    def _idf(self, terms: list[str]) -> dict[str, float]:
+        index = self.retriever.bm25
+        default = max(float(index.idf.max()) if len(index.idf) else 1.0, 1.0)
+        return {t: float(index.idf[index.vocab[t]]) if t in index.vocab else default for t in terms}
+
+    def _candidates(self, query: str, passages: list[Passage]) -> list[_Cand]:
+        terms = list(dict.fromkeys(tokenize(query)))
+        idf = self._idf(terms)
+        total = sum(idf.values()) or 1.0
+        q_def, q_when, q_num, q_where, q_list = (
+            _DEF_Q.search(query), _WHEN_Q.search(query), _NUM_Q.search(query), _WHERE_Q.search(query), _LIST_Q.search(query)
+        )
+        subject = self._subject(query) if q_def else ""
+        top = passages[0].score or 1.0
+        out: list[_Cand] = []
+        for p in passages:
+            prior = (p.score / top) ** 0.5
+            for pos, sent in enumerate(split_sentences(p.text)):
+                sent = sent.strip()
+                if len(sent) < 4 or sent.startswith("——"):
+                    continue
+                low = (sent + p.metadata.get("occasion", "")).lower()
+                cov = sum(w for t, w in idf.items() if t in low) / total
+                score = cov * (0.55 + 0.45 * prior)
+                if subject and re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent):
+                    score += 0.6
+                if q_when and _DATE.search(sent):
+                    score += 0.25
+                if q_num and _NUMBER.search(sent):
+                    score += 0.15
+                if q_where and p.metadata.get("occasion"):
+                    score += 0.1
+                ordinal = bool(_ORDINAL.match(sent))
+                if q_list and (ordinal or sent.count("、") >= 3):
+                    score += 0.15
+                out.append(_Cand(sent, p, pos, score, ordinal))
+        return out
+
+    @staticmethod
+    def _subject(query: str) -> str:
+        m = re.search(r"(?:什么是|何为)(.+?)[？?。]?$", query) or re.search(r"^(.+?)(?:是什么|指什么|是指|的含义|的内涵|的定义|的概念)", query)
+        return m.group(1).strip("“”\"《》 ") if m else ""
+
+    def _choose(self, query: str, cands: list[_Cand]) -> list[_Cand]:
+        if not cands:
+            return []
+        cands.sort(key=lambda c: -c.score)
+        best = cands[0]
+        if best.score < 0.12:
+            return []
+        if _LIST_Q.search(query):
+            items = self._list_items(best, cands)
+            if len(items) >= 2:
+                return items
+        limit = self.s.answer.max_sentences
+        chosen: list[_Cand] = []
+        seen: set[str] = set()
+        for c in cands:
+            if c.score < max(0.12, 0.55 * best.score) or len(chosen) >= limit:
+                break
+            if c.text in seen:
+                continue
+            seen.add(c.text)
+            chosen.append(c)
+        # Keep the best passage's sentences together and in source order; then the others.
+        first = {}
+        for rank, c in enumerate(chosen):
+            first.setdefault(c.passage.id, rank)
+        chosen.sort(key=lambda c: (first[c.passage.id], c.pos))
+        return chosen
+
+    def _list_items(self, best: _Cand, cands: list[_Cand]) -> list[_Cand]:
+        """The numbered items of the best-scoring list, read from its whole section in source order."""
+        meta = best.passage.metadata
+        section = [p for p in self._section_passages(meta.get("source"), meta.get("section"))]
+        by_id = {c.passage.id: c.passage for c in cands}
+        items: list[_Cand] = []
+        for p in section:
+            p = by_id.get(p.id, p)
+            for pos, sent in enumerate(split_sentences(p.text)):
+                sent = sent.strip()
+                if _ORDINAL.match(sent):
+                    items.append(_Cand(sent, p, pos, best.score, True))
+        if len(items) < 2:
+            return []
+        # Keep one family of markers (1. / 一是 / 首先 / （1） ...); a nested list's items are left out.
+        fam = _family(items[0].text)  # the outermost list starts first
+        seen: set[str] = set()
+        items = [c for c in items if _family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
+        if len(items) < 2:
+            return []
+        items = items[: self.s.answer.max_list_items]
+        lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos and c.score >= 0.5 * best.score]
+        return lead[:1] + items
+
+    def _section_passages(self, source: str, section: str) -> list[Passage]:
+        index = self.retriever.bm25
+        rows = [i for i, m in enumerate(index.metas) if m.get("source") == source and m.get("section") == section]
+        rows.sort(key=lambda i: index.metas[i].get("order", 0))
+        return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
+
+    def _render(self, question: str, query: str, chosen: list[_Cand], passages: list[Passage], conf: float) -> Answer:
+        numbers: dict[str, int] = {}
+        quotes: dict[str, list[str]] = {}
+        parts: list[str] = []
+        is_list = sum(c.ordinal for c in chosen) >= 2
+        for c in chosen:
+            n = numbers.setdefault(c.passage.id, len(numbers) + 1)
+            quotes.setdefault(c.passage.id, [])
+            text = c.text
+            attribution = c.passage.metadata.get("attribution", "")
+            if attribution and attribution not in quotes[c.passage.id] and c is self._last_of(chosen, c.passage.id):
+                text = f"{text}{attribution}"
+                quotes[c.passage.id].append(c.text)
+                quotes[c.passage.id].append(attribution)
+            else:
+                quotes[c.passage.id].append(c.text)
+            parts.append(f"- {text}[{n}]" if is_list and c.ordinal else f"{text}[{n}]")
+        sep = "\n" if is_list else ""
+        answer = sep.join(parts).replace("\n[", "[")
+        by_id = {c.passage.id: c.passage for c in chosen}
+        citations = []
+        for pid, n in numbers.items():
+            p = by_id[pid]
+            m = p.metadata
+            citations.append(
+                Citation(
+                    n=n, source=m.get("source", ""), title=m.get("title", ""), authors=m.get("authors", ""),
+                    section=m.get("section", ""), occasion=m.get("occasion", ""),
+                    date=m.get("speech_date") or m.get("date", ""), text=p.text, quote="".join(quotes[pid]), passage_id=pid,
+                )
+            )
+        return Answer(question, answer, False, citations, passages, conf, query)
+
+    @staticmethod
+    def _last_of(chosen: list[_Cand], pid: str) -> _Cand:
+        return [c for c in chosen if c.passage.id == pid][-1]
+
+
+def build_answerer(settings: Settings, retriever: Retriever):
+    """The one place an answer backend is chosen. LLM providers arrive with the LLM issue."""
+    match settings.llm.provider:
+        case "extractive":
+            return ExtractiveAnswerer(settings, retriever)
+        case other:
+            raise NotImplementedError(f"answer provider {other!r} is not available yet; use 'extractive'")

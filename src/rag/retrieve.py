@@ -1,0 +1,265 @@
+"""Lexical + dense retrieval, fused by weighted reciprocal rank, with metadata filters.
+
+The BM25 index is derived from what Chroma holds: it is built from the collection's chunks,
+cached under the state folder with the collection's generation, and rebuilt when that changes.
+Tokens come from jieba (search mode) with a user dictionary of the corpus's policy terms.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from .embeddings import Embedder
+from .settings import RetrievalSettings
+from .store import Store
+
+STOPWORDS = set(
+    "的 了 和 与 及 或 是 在 对 为 以 于 把 被 将 从 由 而 并 等 之 其 也 都 就 要 这 那 有 中 上 下 "
+    "个 种 些 一 不 没 很 更 最 又 还 所 如何 怎么 怎样 什么 哪些 哪个 哪 吗 呢 吧 啊 么 请 问 "
+    "说 讲 提出 提到 指出 关于 根据 资料 文中 文章 其中 我们 我国 你 我 他 她 它 们 时 后 前 "
+    "请问 具体 主要 哪次 哪里 是否 多少 几 为什么 为何 如何 能否 可以 应该 需要 进行 通过".split()
+)
+_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+
+
+@dataclass
+class Filters:
+    """Optional metadata filters; all given conditions must hold."""
+
+    sources: list[str] = field(default_factory=list)
+    author: str = ""
+    date_from: str = ""
+    date_to: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.sources or self.author or self.date_from or self.date_to)
+
+    def match(self, meta: dict) -> bool:
+        if self.sources and meta.get("source") not in self.sources and meta.get("title") not in self.sources:
+            return False
+        if self.author and self.author not in meta.get("authors", ""):
+            return False
+        date = meta.get("speech_date") or meta.get("date") or ""
+        if (self.date_from or self.date_to) and not date:
+            return False
+        if self.date_from and _pad(date, "0") < _pad(self.date_from, "0"):
+            return False
+        if self.date_to and _pad(date, "0") > _pad(self.date_to, "9"):
+            return False
+        return True
+
+
+def _pad(date: str, fill: str) -> str:
+    parts = re.split(r"[-/.年月日]", date.strip())
+    parts = [p for p in parts if p]
+    y = parts[0] if parts else "0000"
+    m = parts[1].zfill(2) if len(parts) > 1 else fill * 2
+    d = parts[2].zfill(2) if len(parts) > 2 else fill * 2
+    return f"{y}-{m}-{d}"
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with everything needed to cite it."""
+
+    id: str
+    text: str
+    metadata: dict
+    score: float = 0.0
+    rank: int = 0
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    dense_sim: float = 0.0
+    coverage: float = 0.0
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    import jieba
+
+    jieba.setLogLevel(60)
+    tok = jieba.Tokenizer()
+    with resources.as_file(resources.files("rag") / "data" / "userdict.txt") as path:
+        tok.load_userdict(str(path))
+    return tok
+
+
+def tokenize(text: str) -> list[str]:
+    """jieba search-mode tokens without stop words and punctuation; Latin lower-cased."""
+    out = []
+    for t in _tokenizer().cut_for_search(text):
+        t = t.strip().lower()
+        if t and t not in STOPWORDS and not _PUNCT.match(t):
+            out.append(t)
+    return out
+
+
+def index_text(text: str, meta: dict) -> str:
+    """What BM25 sees: the passage plus its title, authors and section (occasion, date)."""
+    return " ".join(x for x in (meta.get("title", ""), meta.get("authors", ""), meta.get("section", ""), text) if x)
+
+
+class BM25Index:
+    """Okapi BM25 over a sparse term matrix with weights precomputed per (doc, term)."""
+
+    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], k1: float = 1.2, b: float = 0.75):
+        self.ids, self.texts, self.metas = ids, texts, metas
+        self.vocab: dict[str, int] = {}
+        rows, cols, vals = [], [], []
+        lengths = np.zeros(len(ids), np.float32)
+        for r, (text, meta) in enumerate(zip(texts, metas)):
+            toks = tokenize(index_text(text, meta))
+            lengths[r] = len(toks)
+            counts: dict[int, int] = {}
+            for t in toks:
+                c = self.vocab.setdefault(t, len(self.vocab))
+                counts[c] = counts.get(c, 0) + 1
+            rows.extend([r] * len(counts))
+            cols.extend(counts.keys())
+            vals.extend(counts.values())
+        n, v = len(ids), max(len(self.vocab), 1)
+        tf = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(n, v))
+        df = np.bincount(np.asarray(cols, np.int64), minlength=v).astype(np.float32) if cols else np.zeros(v, np.float32)
+        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avgdl = float(lengths.mean()) if n else 1.0
+        tf = tf.tocoo()
+        denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / max(avgdl, 1e-9))
+        weights = self.idf[tf.col] * tf.data * (k1 + 1) / denom
+        self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, v))
+        self.rows = self.matrix.tocsr()
+        self.row_of = {cid: i for i, cid in enumerate(ids)}
+
+    def query_terms(self, query: str) -> list[int]:
+        return sorted({self.vocab[t] for t in tokenize(query) if t in self.vocab})
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        cols = self.query_terms(query)
+        if not cols or not self.ids:
+            return []
+        scores = np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, int((scores > 0).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(int(i), float(scores[i])) for i in top]
+
+    def coverage(self, query: str, row: int) -> float:
+        """Share of the query's idf mass whose terms occur in this passage."""
+        terms = {t for t in tokenize(query)}
+        if not terms:
+            return 0.0
+        idf = {t: (self.idf[self.vocab[t]] if t in self.vocab else float(np.log(1 + len(self.ids)))) for t in terms}
+        total = sum(idf.values())
+        doc_cols = set(self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]])
+        hit = sum(w for t, w in idf.items() if t in self.vocab and self.vocab[t] in doc_cols)
+        return float(hit / total) if total else 0.0
+
+
+def load_bm25(store: Store, cache_dir: Path, k1: float, b: float) -> BM25Index:
+    """The BM25 index for the store's current generation, from cache or rebuilt."""
+    gen = store.generation()
+    cache = cache_dir / f"bm25-{store.name}.pkl"
+    if cache.exists():
+        try:
+            with cache.open("rb") as fh:
+                saved_gen, params, index = pickle.load(fh)
+            if saved_gen == gen and params == (k1, b) and len(index.ids) == store.count():
+                return index
+        except Exception:
+            pass  # a damaged cache is rebuilt
+    ids, texts, metas = [], [], []
+    for cid, text, meta in store.iter_all():
+        ids.append(cid)
+        texts.append(text)
+        metas.append(meta)
+    index = BM25Index(ids, texts, metas, k1, b)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump((gen, (k1, b), index), fh)
+    tmp.replace(cache)  # atomic: a killed process never leaves half a cache
+    return index
+
+
+class Retriever:
+    """Hybrid retrieval; defaults from settings, overrides per call."""
+
+    def __init__(self, settings: RetrievalSettings, store: Store, embedder: Embedder, cache_dir: Path):
+        self.s, self.store, self.embedder, self.cache_dir = settings, store, embedder, cache_dir
+        self._bm25: BM25Index | None = None
+        self._gen: str | None = None
+
+    @property
+    def bm25(self) -> BM25Index:
+        gen = self.store.generation()
+        if self._bm25 is None or gen != self._gen:
+            self._bm25 = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
+            self._gen = gen
+        return self._bm25
+
+    def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None) -> list[Passage]:
+        top_k = top_k or self.s.top_k
+        mode = mode or self.s.mode
+        filters = filters or Filters()
+        index = self.bm25
+        if not index.ids:
+            return []
+        n_cand = max(self.s.candidates, top_k)
+        mask = np.array([filters.match(m) for m in index.metas]) if filters else None
+        lists: list[tuple[float, list[tuple[int, float]]]] = []
+        if mode in ("hybrid", "bm25"):
+            lists.append((self.s.bm25_weight, index.search(query, n_cand, mask)))
+        dense_sims: dict[int, float] = {}
+        if mode in ("hybrid", "dense"):
+            qv = self.embedder.embed_query(query)
+            k = n_cand * (4 if filters else 1)
+            hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k) if cid in index.row_of]
+            if mask is not None:
+                hits = [(r, s) for r, s in hits if mask[r]]
+            dense_sims = dict(hits)
+            lists.append((self.s.dense_weight, hits[:n_cand]))
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        for (weight, hits), name in zip(lists, ["bm25", "dense"] if mode == "hybrid" else [mode]):
+            for rank, (row, _) in enumerate(hits, 1):
+                fused[row] = fused.get(row, 0.0) + weight / (self.s.rrf_k + rank)
+                ranks.setdefault(row, {})[name] = rank
+        order = sorted(fused, key=lambda r: -fused[r])[:top_k]
+        out = []
+        for rank, row in enumerate(order, 1):
+            out.append(
+                Passage(
+                    id=index.ids[row],
+                    text=index.texts[row],
+                    metadata=index.metas[row],
+                    score=fused[row],
+                    rank=rank,
+                    bm25_rank=ranks[row].get("bm25"),
+                    dense_rank=ranks[row].get("dense"),
+                    dense_sim=dense_sims.get(row, 0.0),
+                    coverage=index.coverage(query, row),
+                )
+            )
+        return out
+
+    def confidence(self, query: str, passages: list[Passage]) -> float:
+        """How likely the passages answer the query: term coverage and dense similarity of the best."""
+        if not passages:
+            return 0.0
+        best = 0.0
+        for p in passages[:3]:
+            dense = min(max((p.dense_sim - 0.78) / 0.12, 0.0), 1.0) if p.dense_sim else 0.0
+            best = max(best, 0.65 * p.coverage + 0.35 * dense)
+        return round(best, 4)

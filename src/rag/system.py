@@ -1,0 +1,42 @@
+"""Build once, pass in: one function builds every component from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from .catalog import Catalog, load_catalog
+from .embeddings import Embedder, build_embedder
+from .ingest import Ingestor
+from .retrieve import Retriever
+from .settings import Settings
+from .store import Store, open_store
+
+
+@dataclass
+class System:
+    settings: Settings
+    embedder: Embedder
+    store: Store
+    catalog: Catalog
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.settings, self.embedder, self.store, self.catalog)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.settings.retrieval, self.store, self.embedder, self.settings.home / "cache")
+
+    @cached_property
+    def answerer(self):
+        from .answer import build_answerer
+
+        return build_answerer(self.settings, self.retriever)
+
+
+def build_system(settings: Settings, client=None) -> System:
+    """Embedder, store and catalog from settings; the rest is built on first use."""
+    embedder = build_embedder(settings.embedding)
+    store = open_store(settings, embedder.name, embedder.dim, client=client)
+    return System(settings, embedder, store, load_catalog(settings.catalog_path))
