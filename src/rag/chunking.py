@@ -252,7 +252,7 @@ class Chunker:
         groups: list[list[str]] = []
         cur: list[str] = []
         size = 0
-        for s in sentences:
+        for s in self._split_long(sentences, budget):
             t = self.tokens(s)
             if cur and size + t > budget:
                 groups.append(cur)
@@ -267,6 +267,23 @@ class Chunker:
             else:
                 groups.append(cur)
         return groups
+
+    def _split_long(self, sentences: list[str], budget: int) -> list[str]:
+        """Split a sentence longer than the budget at its commas (semicolons are already ends)."""
+        out: list[str] = []
+        for s in sentences:
+            if self.tokens(s) <= budget:
+                out.append(s)
+                continue
+            piece = ""
+            for part in re.split(r"(?<=[，,、：:])", s):
+                if piece and self.tokens(piece + part) > budget:
+                    out.append(piece)
+                    piece = ""
+                piece += part
+            if piece:
+                out.append(piece)
+        return out
 
     def _section_chunks(self, paras: list[Paragraph], base: dict) -> list[Chunk]:
         out: list[Chunk] = []

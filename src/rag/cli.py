@@ -1,0 +1,175 @@
+"""Command line: one group, a short function per verb. All logic lives in the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .settings import load_settings
+
+
+def _system(ctx: click.Context):
+    from .system import build_system
+
+    if "system" not in ctx.obj:
+        ctx.obj["system"] = build_system(ctx.obj["settings"])
+    return ctx.obj["system"]
+
+
+def _ensure_index(ctx: click.Context, quiet: bool = False) -> None:
+    """Ingest the corpus folder when it is missing from the index or stale."""
+    system = _system(ctx)
+    summary = system.ingestor.ingest([system.settings.corpus.path], progress=not quiet)
+    if summary.changed_anything or summary.failed:
+        for line in summary.lines():
+            click.echo(line, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--settings", "settings_path", envvar="RAG_SETTINGS", type=click.Path(dir_okay=False),
+              help="Settings YAML (default settings.yaml; env RAG_SETTINGS).")
+@click.option("--profile", envvar="RAG_PROFILE", help="Settings profile, e.g. test (env RAG_PROFILE).")
+@click.pass_context
+def cli(ctx: click.Context, settings_path: str | None, profile: str | None) -> None:
+    """学习助手 (rag): cited Q&A over the corpus of policy and study documents.
+
+    State (the Chroma index, caches) lives in RAG_HOME (default ./.rag).
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings(settings_path, profile)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--rebuild", is_flag=True, help="Drop the collection and ingest everything again.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, quiet: bool) -> None:
+    """Ingest files or folders (default: the corpus folder) into the index.
+
+    Unchanged files are skipped; changed files are re-chunked; files removed from a
+    folder given here lose their chunks. Ends with a summary; exits 1 if a file failed.
+    """
+    settings = ctx.obj["settings"]
+    if rebuild:
+        from .store import make_client
+
+        client = make_client(settings)
+        for name in (settings.store.collection, f"{settings.store.collection}__files"):
+            try:
+                client.delete_collection(name)
+            except Exception:
+                pass
+    system = _system(ctx)
+    summary = system.ingestor.ingest(list(paths) or [settings.corpus.path], progress=not quiet)
+    for line in summary.lines():
+        click.echo(line)
+    sys.exit(1 if summary.failed else 0)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch-format JSON record.")
+@click.option("-k", "--top-k", type=int, help="Passages retrieved.")
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), help="Retrieval mode.")
+@click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
+@click.option("--author", default="", help="Only passages by this author.")
+@click.option("--date-from", default="", help="Earliest date, e.g. 2024-01-01.")
+@click.option("--date-to", default="", help="Latest date.")
+@click.pass_context
+def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -> None:
+    """Answer one question with cited sources."""
+    from .answer import QuestionError
+    from .retrieve import Filters
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        ans = system.answerer.ask(question, top_k=top_k, mode=mode,
+                                  filters=Filters(list(docs), author, date_from, date_to))
+    except QuestionError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(ans.to_record(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(ans.markdown())
+
+
+@cli.command()
+@click.argument("infile", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output JSONL.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def answer(ctx, infile: str, output: str, quiet: bool) -> None:
+    """Answer a JSONL file of {id, question} lines into a JSONL file of answers.
+
+    A bad line produces an error record for that id; the other lines are still answered.
+    """
+    from .batch import answer_file
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    stats = answer_file(system.answerer, Path(infile), Path(output), progress=not quiet)
+    click.echo(f"answered {stats['answered']}, refused {stats['refused']}, errors {stats['errors']} -> {output}")
+
+
+@cli.command()
+@click.pass_context
+def docs(ctx) -> None:
+    """List indexed documents with their chunk counts."""
+    system = _system(ctx)
+    records = system.store.file_records()
+    if not records:
+        click.echo("索引为空：请先运行 `rag ingest`。")
+        return
+    click.echo(f"{'文件 source':34} {'块 chunks':>9}  {'入库时间 ingested':19}  标题 title / 作者 authors")
+    for rec in sorted(records.values(), key=lambda r: r.source):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.ingested_at))
+        click.echo(f"{rec.source:34} {rec.chunks:>9}  {when}  {rec.title} / {rec.authors}")
+    click.echo(f"共 {len(records)} 个文件，{system.store.count()} 个文本块")
+
+
+@cli.command()
+@click.pass_context
+def chat(ctx) -> None:
+    """Interactive question loop in the terminal (empty line or Ctrl-D quits)."""
+    from .answer import QuestionError
+
+    system = _system(ctx)
+    _ensure_index(ctx)
+    click.echo("学习助手：请输入问题（空行退出）。")
+    while True:
+        try:
+            question = input("\n问> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            click.echo(system.answerer.ask(question).markdown())
+        except QuestionError as exc:
+            click.echo(f"错误：{exc}")
+
+
+@cli.command()
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), help="JSONL of questions (default: built-in set).")
+@click.option("--scale", type=int, default=100, help="Size factor of the synthetic corpus.")
+@click.option("--skip-ingest", is_flag=True, help="Skip the ingest timings (they embed the corpus twice).")
+@click.pass_context
+def bench(ctx, questions, scale, skip_ingest) -> None:
+    """Print a benchmark table: ingest, embedding, retrieval and answer latency, memory."""
+    from .bench import run_bench
+
+    click.echo(run_bench(ctx.obj["settings"], questions, scale=scale, skip_ingest=skip_ingest))
+
+
+def main() -> None:
+    cli(obj={})
+
+
+if __name__ == "__main__":
+    main()

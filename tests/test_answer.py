@@ -1,0 +1,64 @@
+"""The extractive answerer on the real corpus: verbatim, cited, complete lists, refusals."""
+
+import re
+
+import pytest
+
+from rag.answer import REFUSAL, QuestionError, check_question
+
+pytestmark = pytest.mark.slow
+
+
+def _sentences(answer: str) -> list[str]:
+    return [re.sub(r"^- ", "", s).strip() for s in re.split(r"\[\d+\]", answer) if s.strip()]
+
+
+def test_answer_sentences_are_verbatim_from_cited_passages(corpus_system):
+    ans = corpus_system.answerer.ask("什么是新质生产力")
+    assert not ans.refused and ans.citations
+    cited = {c.n: c.text for c in ans.citations}
+    for piece, n in re.findall(r"(.+?)\[(\d+)\]", ans.answer.replace("\n", "")):
+        piece = re.sub(r"^- ", "", piece)
+        assert piece in cited[int(n)], piece
+    for c in ans.citations:
+        assert c.quote and all(q in c.text for q in re.split(r"(?<=[。！？])", c.quote) if q)
+
+
+def test_list_question_gets_all_items(corpus_system):
+    ans = corpus_system.answerer.ask("未来产业有哪些特征")
+    for item in ("以前沿技术为支撑", "产业间的关联融合性", "应用场景的突破性", "经济社会的多维引领性"):
+        assert item in ans.answer
+    ans = corpus_system.answerer.ask("发展未来产业需要处理好哪几对关系")
+    for item in ("一是", "二是", "三是", "四是", "五是", "六是"):
+        assert item in ans.answer
+
+
+def test_speech_excerpt_answer_carries_occasion_and_date(corpus_system):
+    ans = corpus_system.answerer.ask("习近平总书记在浙江考察时对未来产业提出了什么要求")
+    assert "——在浙江考察时强调（2020年4月1日）" in ans.answer
+    c = ans.citations[0]
+    assert c.occasion == "在浙江考察时强调" and c.date == "2020-04-01"
+
+
+def test_fact_question_answered_with_the_stating_sentence(corpus_system):
+    ans = corpus_system.answerer.ask("截至2025年9月全国技能人才总量是多少")
+    assert "2.2亿人" in ans.answer
+
+
+def test_definition(corpus_system):
+    ans = corpus_system.answerer.ask("具身智能是指什么")
+    assert ans.answer.startswith("具身智能是一个涉及人工智能、认知科学和机器人学的概念")
+
+
+def test_off_corpus_question_refused_without_citations(corpus_system):
+    for q in ("如何做红烧肉", "梅西在哪个俱乐部踢球"):
+        ans = corpus_system.answerer.ask(q)
+        assert ans.refused and ans.answer == REFUSAL and ans.citations == []
+
+
+def test_bad_questions():
+    with pytest.raises(QuestionError, match="不能为空"):
+        check_question("   ", 1000)
+    with pytest.raises(QuestionError, match="过长"):
+        check_question("问" * 1001, 1000)
+    assert check_question("  新质生产力\n是什么 ", 1000) == "新质生产力 是什么"

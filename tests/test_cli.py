@@ -1,0 +1,34 @@
+"""The CLI shell driven through click's runner."""
+
+import json
+
+from click.testing import CliRunner
+
+from rag.cli import cli
+
+
+def test_help_lists_every_verb():
+    result = CliRunner().invoke(cli, ["--help"], obj={})
+    for verb in ("ingest", "ask", "answer", "docs", "bench", "chat"):
+        assert verb in result.output
+
+
+def test_ingest_docs_ask(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。", encoding="utf-8")
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAG_CORPUS__PATH", str(docs))
+    runner = CliRunner()
+    r = runner.invoke(cli, ["ingest", "--quiet"], obj={})
+    assert r.exit_code == 0 and "新增 added: 1" in r.output
+    r = runner.invoke(cli, ["docs"], obj={})
+    assert "a.txt" in r.output
+    r = runner.invoke(cli, ["ask", "新质生产力是什么", "--json"], obj={})
+    rec = json.loads(r.output)
+    assert rec["citations"][0]["source"] == "a.txt"
+    r = runner.invoke(cli, ["ask", " "], obj={})
+    assert r.exit_code != 0 and "不能为空" in r.output
+    (docs / "bad.pdf").write_bytes(b"%PDF broken")
+    r = runner.invoke(cli, ["ingest", "--quiet"], obj={})
+    assert r.exit_code == 1 and "bad.pdf" in r.output

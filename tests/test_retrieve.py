@@ -1,0 +1,64 @@
+"""Hybrid retrieval finds known passages of the real corpus; filters and refusal signal work."""
+
+import pytest
+
+from rag.retrieve import BM25Index, Filters, tokenize
+
+KNOWN = [
+    ("具身智能是指什么", "具身智能是一个涉及人工智能、认知科学和机器人学的概念"),
+    ("银发经济的定义", "银发经济是向老年人提供产品或服务"),
+    ("习近平在浙江考察时强调了什么", "要抓住产业数字化、数字产业化赋予的机遇"),
+    ("未来产业一词最早由谁提出", "未来产业一词最早是由Alec Ross(2016)提出"),
+    ("发展未来产业需要处理好哪几对关系", "要处理好以下几对关系"),
+    ("数字技术遵循摩尔定律", "数字技术遵循摩尔定律的指数级演进"),
+]
+
+
+def test_user_dictionary_keeps_policy_terms():
+    toks = tokenize("因地制宜发展新质生产力和未来产业，推进具身智能与脑机接口")
+    for term in ("新质生产力", "未来产业", "具身智能", "脑机接口", "因地制宜"):
+        assert term in toks
+
+
+def test_bm25_ranks_matching_text_first():
+    idx = BM25Index(["a", "b"], ["银发经济利当前惠长远", "量子科技是未来产业"], [{}, {}])
+    assert idx.search("量子科技", 2)[0][0] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["hybrid", "bm25", "dense"])
+def test_known_passages_in_top5(corpus_system, mode):
+    found = 0
+    for question, needle in KNOWN:
+        top = corpus_system.retriever.retrieve(question, top_k=5, mode=mode)
+        found += any(needle in p.text for p in top)
+    assert found >= (len(KNOWN) if mode == "hybrid" else len(KNOWN) - 2)
+
+
+@pytest.mark.slow
+def test_filters(corpus_system):
+    r = corpus_system.retriever
+    hits = r.retrieve("新质生产力", top_k=10, filters=Filters(author="林宝"))
+    assert hits and all("林宝" in h.metadata["authors"] for h in hits)
+    hits = r.retrieve("未来产业", top_k=10, filters=Filters(date_from="2025-01-01", date_to="2025-12-31"))
+    assert hits and all((h.metadata["speech_date"] or h.metadata["date"]).startswith("2025") for h in hits)
+    hits = r.retrieve("未来产业", top_k=5, filters=Filters(sources=["003_6a81efbd5c24e6ef.txt"]))
+    assert {h.metadata["source"] for h in hits} == {"003_6a81efbd5c24e6ef.txt"}
+
+
+@pytest.mark.slow
+def test_confidence_separates_off_corpus_questions(corpus_system):
+    r = corpus_system.retriever
+    on = [r.confidence(q, r.retrieve(q)) for q, _ in KNOWN]
+    off = [r.confidence(q, r.retrieve(q)) for q in ("如何做红烧肉", "明天北京天气怎么样", "梅西在哪个俱乐部踢球")]
+    assert min(on) > corpus_system.settings.retrieval.min_confidence > max(off)
+
+
+@pytest.mark.slow
+def test_bm25_index_rebuilt_when_collection_changes(corpus_system, tmp_path):
+    r = corpus_system.retriever
+    before = len(r.bm25.ids)
+    gen = corpus_system.store.generation()
+    corpus_system.store.bump_generation()
+    assert corpus_system.store.generation() != gen
+    assert len(r.bm25.ids) == before == corpus_system.store.count()
