@@ -204,7 +204,7 @@ class ExtractiveAnswerer:
                 sent = sent.strip()
                 if len(sent) < 4 or sent.startswith("——"):
                     continue
-                low = (sent + p.metadata.get("occasion", "")).lower()
+                low = (sent + p.metadata.get("occasion", "") + p.metadata.get("authors", "")).lower()
                 cov = sum(w for t, w in idf.items() if t in low) / total
                 score = cov * (0.55 + 0.45 * prior)
                 if subject and re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent):

@@ -207,7 +207,26 @@ class Retriever:
         if self._bm25 is None or gen != self._gen:
             self._bm25 = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
             self._gen = gen
+            self._vectors: dict[str, np.ndarray] = {}
         return self._bm25
+
+    def _dense(self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """Dense hits as (row, cosine). With a filter that leaves few chunks, score exactly those
+        chunks (so a narrow filter never comes back empty); otherwise ask Chroma's HNSW index."""
+        if mask is not None and mask.sum() <= 5000:
+            rows = np.flatnonzero(mask)
+            missing = [index.ids[r] for r in rows if index.ids[r] not in self._vectors]
+            self._vectors.update(self.store.vectors(missing))
+            rows = np.array([r for r in rows if index.ids[r] in self._vectors], dtype=np.int64)
+            if not len(rows):
+                return []
+            sims = np.stack([self._vectors[index.ids[r]] for r in rows]) @ qv
+            top = np.argsort(-sims)[:k]
+            return [(int(rows[i]), float(sims[i])) for i in top]
+        hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * (4 if mask is not None else 1)) if cid in index.row_of]
+        if mask is not None:
+            hits = [(r, s) for r, s in hits if mask[r]]
+        return hits[:k]
 
     def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None) -> list[Passage]:
         top_k = top_k or self.s.top_k
@@ -223,13 +242,9 @@ class Retriever:
             lists.append((self.s.bm25_weight, index.search(query, n_cand, mask)))
         dense_sims: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
-            qv = self.embedder.embed_query(query)
-            k = n_cand * (4 if filters else 1)
-            hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k) if cid in index.row_of]
-            if mask is not None:
-                hits = [(r, s) for r, s in hits if mask[r]]
+            hits = self._dense(self.embedder.embed_query(query), n_cand, index, mask)
             dense_sims = dict(hits)
-            lists.append((self.s.dense_weight, hits[:n_cand]))
+            lists.append((self.s.dense_weight, hits))
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         for (weight, hits), name in zip(lists, ["bm25", "dense"] if mode == "hybrid" else [mode]):

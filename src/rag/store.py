@@ -118,6 +118,14 @@ class Store:
         res = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])}
 
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these chunks."""
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), _PAGE):
+            res = self.chunks.get(ids=ids[i : i + _PAGE], include=["embeddings"])
+            out.update({cid: np.asarray(v, np.float32) for cid, v in zip(res["ids"], res["embeddings"])})
+        return out
+
     def iter_all(self) -> Iterator[tuple[str, str, dict]]:
         """Every chunk as (id, text, metadata), paged."""
         offset = 0

@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - create .venv, install pinned packages, ingest corpus/ if missing or stale, start the app
+#   make test  - the same install plus test packages, then the whole test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run chat test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/rag ingest
+	$(BIN)/python app.py
+
+chat: install
+	$(BIN)/rag chat
+
+test: install
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: install
+	$(BIN)/rag bench
+
+clean:
+	rm -rf .rag .pytest_cache test-output
