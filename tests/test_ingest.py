@@ -1,6 +1,7 @@
 """Idempotent, failure-isolated and interruption-safe ingestion with the real model and Chroma."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,23 +69,31 @@ def test_killed_ingest_leaves_index_usable_and_next_run_completes(settings, tmp_
     cmd = [sys.executable, "-m", "rag.cli", "ingest", str(docs)]
     subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
 
-    _write(docs, "big.md", _speech_doc(12))
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    seen = ""
-    deadline = time.time() + 120
-    while time.time() < deadline and "chunk/s" not in seen:
-        seen += proc.stderr.read(200) or ""
-    time.sleep(2)
-    proc.send_signal(signal.SIGKILL)
+    big = _speech_doc(50)
+    expected = {c.id for c in Chunker(settings.chunking).chunk_text(big, "big.md")}
+    _write(docs, "big.md", big)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    seen = b""
+    done = 0
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None and done < 32:
+        seen += proc.stderr.read1(4096)
+        counts = re.findall(rb"\| *(\d+)/(\d+) \[", seen)
+        done = max((int(a) for a, b in counts if int(b) == len(expected)), default=0)
+    proc.send_signal(signal.SIGKILL)  # mid-file: some batches written, no file record yet
     proc.wait(timeout=30)
+    assert 32 <= done < len(expected)
 
     system = build_system(settings)
-    assert "small.txt" in system.store.file_records()  # previous index intact and usable
-    hits = system.retriever.retrieve("新质生产力是什么")
-    assert hits and hits[0].metadata["source"] == "small.txt" or any(h.metadata["source"] == "small.txt" for h in hits)
+    records = system.store.file_records()
+    assert "small.txt" in records and "big.md" not in records
+    partial = set(system.store.ids_for_source("big.md"))
+    assert partial and partial < expected
+    hits = system.retriever.retrieve("新质生产力是什么")  # the previous index is usable
+    assert any(h.metadata["source"] == "small.txt" for h in hits[:3])
 
     summary = system.ingestor.ingest([docs], progress=False)
-    assert "big.md" in summary.added and not summary.failed
-    expected = {c.id for c in Chunker(settings.chunking).chunk_text(_speech_doc(12), "big.md")}
+    assert summary.added == ["big.md"] and summary.unchanged == ["small.txt"] and not summary.failed
+    assert summary.chunks_embedded == len(expected - partial)  # only what was missing
     assert set(system.store.ids_for_source("big.md")) == expected
     assert system.store.count() == len(expected) + 1

@@ -121,22 +121,21 @@ class Ingestor:
         have = self.store.existing_ids(ids)
         todo = [c for c in chunks if c.id not in have]
         if todo:
-            vectors = []
+            # Written batch by batch: a run killed here leaves these chunks without a file
+            # record, and the next run embeds only the ones still missing.
             bs = self.settings.embedding.batch_size
             with tqdm(total=len(todo), desc=f"嵌入 {doc.source[:20]}", unit="chunk", disable=not progress, leave=False) as eb:
                 for i in range(0, len(todo), bs):
                     batch = todo[i : i + bs]
-                    vectors.extend(self.embedder.embed_passages([c.embed_text for c in batch]))
+                    vectors = self.embedder.embed_passages([c.embed_text for c in batch])
+                    self.store.upsert([c.id for c in batch], [c.text for c in batch], [c.metadata for c in batch], vectors)
                     eb.update(len(batch))
-            import numpy as np
-
-            self.store.upsert([c.id for c in todo], [c.text for c in todo], [c.metadata for c in todo], np.asarray(vectors))
         stale = sorted(set(self.store.ids_for_source(doc.source)) - set(ids))
         self.store.delete(stale)
-        first = chunks[0].metadata
-        self.store.put_file(
-            FileRecord(doc.source, doc.sha256, len(chunks), time.time(), sig, first.get("doc_title", ""), first.get("authors", ""))
-        )
+        meta = self.catalog.get(doc.source)
+        title = meta.title if meta else chunks[0].metadata.get("doc_title", "")
+        authors = "、".join(meta.authors) if meta else chunks[0].metadata.get("authors", "")
+        self.store.put_file(FileRecord(doc.source, doc.sha256, len(chunks), time.time(), sig, title, authors))
         summary.chunks_embedded += len(todo)
         (summary.changed if rec else summary.added).append(doc.source)
         by_hash[doc.sha256] = doc.source
