@@ -90,8 +90,12 @@ class Ingestor:
             except Exception as exc:  # one bad file never stops the others
                 summary.failed[path.name] = f"{path.name}: {type(exc).__name__}: {exc}"
         if prune:
+            folders = [Path(p).resolve() for p in paths if Path(p).is_dir()]
             present = {p.name for p in files}
             for source in sorted(set(records) - present):
+                origin = Path(records[source].path) if records[source].path else None
+                if origin is not None and not any(origin.is_relative_to(f) for f in folders):
+                    continue  # added from elsewhere (an upload): not this folder's to prune
                 self.store.remove_file(source)
                 summary.removed.append(source)
         if summary.changed_anything:
@@ -135,7 +139,9 @@ class Ingestor:
         meta = self.catalog.get(doc.source)
         title = meta.title if meta else chunks[0].metadata.get("doc_title", "")
         authors = "、".join(meta.authors) if meta else chunks[0].metadata.get("authors", "")
-        self.store.put_file(FileRecord(doc.source, doc.sha256, len(chunks), time.time(), sig, title, authors))
+        self.store.put_file(
+            FileRecord(doc.source, doc.sha256, len(chunks), time.time(), sig, title, authors, str(path.resolve()))
+        )
         summary.chunks_embedded += len(todo)
         (summary.changed if rec else summary.added).append(doc.source)
         by_hash[doc.sha256] = doc.source

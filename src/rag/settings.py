@@ -79,8 +79,23 @@ class LLMSettings(_Section):
 
 
 class AppSettings(_Section):
-    host: str = Field("127.0.0.1", description="Bind address.")
+    host: str = Field("127.0.0.1", description="Bind address (loopback by default).")
     port: int = Field(7860, description="Port.")
+    max_upload_mb: float = Field(20.0, description="Largest file accepted by the upload form.")
+    users: dict[str, str] = Field(
+        default_factory=dict,
+        description="Optional login: user -> 'password' or 'password:role' (role admin, trainer or participant).",
+    )
+    examples: list[str] = Field(
+        default_factory=lambda: [
+            "未来产业有哪些特征？",
+            "什么是新质生产力？",
+            "习近平总书记在浙江考察时对未来产业提出了什么要求？",
+            "发展未来产业需要处理好哪几对关系？",
+            "具身智能是指什么？",
+        ],
+        description="Example questions shown on first load.",
+    )
 
 
 class Settings(BaseSettings):

@@ -33,6 +33,7 @@ class FileRecord:
     signature: str
     title: str = ""
     authors: str = ""
+    path: str = ""
 
 
 class StoreError(RuntimeError):

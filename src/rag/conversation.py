@@ -1,0 +1,97 @@
+"""Multi-turn chat: resolving follow-ups against the conversation, and exporting it.
+
+Offline, follow-ups are rewritten by rules using the previous turn: a pronoun (它/其/这/该…)
+or a bare fragment ("特征呢？") is completed with the previous question's subject, and a
+reference to an item of the previous answer ("第二点具体怎么说") is replaced by that item's text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .answer import Answer
+
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ITEM_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|则|种|是)")
+_PRONOUN = re.compile(r"^(?:那么|那|请问)?(它们|它|其|这些|这个|这一|该|上述|此|他们|他|她)")
+_QUESTION_TAIL = re.compile(
+    r"(?:的)?(?:是什么|是指什么|指什么|有哪些|有什么|是怎样的|怎么样|如何|为什么|的含义|的内涵|的定义|的特征|的特点|"
+    r"具体怎么说|怎么说|呢|吗)?[？?。！!\s]*$"
+)
+_QUESTION_HEAD = re.compile(r"^(?:请问|请|什么是|何为|介绍一下|谈谈|说说|关于)")
+
+
+@dataclass
+class Turn:
+    question: str
+    query: str
+    answer: Answer
+
+
+@dataclass
+class Conversation:
+    """One user's history (kept per browser session)."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def rewrite(self, question: str) -> str:
+        """The standalone query to search for ``question`` given the previous turn."""
+        return rewrite_followup(question, self.turns[-1] if self.turns else None)
+
+    def add(self, question: str, query: str, answer: Answer) -> None:
+        self.turns.append(Turn(question, query, answer))
+
+    def markdown(self) -> str:
+        """The whole conversation with its citations, as Markdown."""
+        parts = ["# 学习助手对话记录", ""]
+        for i, t in enumerate(self.turns, 1):
+            parts += [f"## 问题 {i}：{t.question}", ""]
+            if t.query != t.question:
+                parts += [f"*检索：{t.query}*", ""]
+            parts += [t.answer.markdown(), ""]
+        return "\n".join(parts)
+
+
+def subject_of(query: str) -> str:
+    """The topic of a question: the question without its interrogative head and tail."""
+    s = _QUESTION_HEAD.sub("", query.strip())
+    s = _QUESTION_TAIL.sub("", s)
+    return s.strip("“”\"《》 ，,")
+
+
+def _item_number(text: str) -> int | None:
+    m = _ITEM_REF.search(text)
+    if not m:
+        return None
+    g = m.group(1)
+    return int(g) if g.isdigit() else _CN_NUM.get(g)
+
+
+def _answer_items(answer: Answer) -> list[str]:
+    items = [re.sub(r"\[\d+\]", "", line[2:]).strip() for line in answer.answer.splitlines() if line.startswith("- ")]
+    return [i for i in items if i]
+
+
+def rewrite_followup(question: str, previous: Turn | None) -> str:
+    """Rule-based rewrite of a follow-up into a standalone query."""
+    q = question.strip()
+    if previous is None or previous.answer.refused and not _PRONOUN.search(q):
+        return q
+    n = _item_number(q)
+    if n is not None:
+        items = _answer_items(previous.answer)
+        if 1 <= n <= len(items):
+            rest = _ITEM_REF.sub("", q)
+            rest = re.sub(r"^(?:那么|那|请问)?(?:的)?", "", rest).strip("，,？? ")
+            return f"{items[n - 1]} {rest}".strip()
+    subject = subject_of(previous.query)
+    if not subject:
+        return q
+    if _PRONOUN.search(q):
+        return _PRONOUN.sub(subject, q, count=1)
+    core = subject_of(q)
+    # A fragment such as "特征呢？" / "有哪些措施" that names no topic of its own.
+    if len(core) <= 6 and subject not in q:
+        return f"{subject}的{core}" if core else subject
+    return q
