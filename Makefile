@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine:
-#   make run   - create .venv, install pinned packages, ingest corpus/ if missing or stale, start the app
+#   make run   - create .venv, install pinned packages, ingest corpus/ if missing or stale, start the web app
 #   make test  - the same install plus test packages, then the whole test suite
 PY ?= python3
 VENV := .venv
@@ -17,7 +17,6 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/rag ingest
 	$(BIN)/python app.py
 
 chat: install

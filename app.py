@@ -1,10 +1,20 @@
-"""学习助手 entry point: `python app.py` starts the interactive app.
+"""学习助手 web app: `python app.py` (or `make run`) serves it on 127.0.0.1:7860 by default.
 
-Until the Gradio web app lands this is the terminal chat loop; it stays a thin shell over the
-library (build from settings, ensure the index, then hand over to the UI).
+Thin shell: settings -> components -> index the corpus if missing or stale -> Gradio UI.
 """
 
-from rag.cli import cli
+from rag.settings import load_settings
+from rag.system import build_system
+from rag.ui import launch
+
+
+def main() -> None:
+    system = build_system(load_settings())
+    summary = system.ingestor.ingest([system.settings.corpus.path], progress=True)
+    for line in summary.lines():
+        print(line)
+    launch(system)
+
 
 if __name__ == "__main__":
-    cli(["chat"], obj={})
+    main()

@@ -238,6 +238,8 @@ class ExtractiveAnswerer:
             if len(items) >= 2:
                 return items
         limit = self.s.answer.max_sentences
+        if _DEF_Q.search(query) and self._subject(query) and best.text.startswith(self._subject(query)[:2]):
+            limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen: list[_Cand] = []
         seen: set[str] = set()
         for c in cands:

@@ -61,13 +61,35 @@ def sources_html(ans: Answer, turn: int) -> str:
     return '<div class="sources">' + "".join(items) + "</div>"
 
 
+def _md_line(text: str) -> str:
+    """Escape text for a Markdown line: HTML escaped, and a leading "1." kept from becoming a list."""
+    return re.sub(r"^(\s*(?:- )?)(\d+)\.", r"\1\2\\.", _esc(text))
+
+
 def message_markdown(ans: Answer, turn: int) -> str:
-    """What the chat bubble shows: the answer, markers linking to the sources below it."""
+    """What the chat bubble shows: the answer with markers linking to its sources, then one line
+    per source (the passages with highlighted quotes are in the sources panel)."""
     if ans.refused:
         return f"**{_esc(ans.answer)}**"
-    body = _esc(ans.answer).replace("\n", "  \n")
+    body = "  \n".join(_md_line(line) for line in ans.answer.split("\n"))
     body = _MARK.sub(lambda m: f"[[{m.group(1)}]](#src-{turn}-{m.group(1)})", body)
-    lines = [body, "", "**来源**"]
-    for c in ans.citations:
-        lines.append(f"{c.n}. {source_label(c)}  \n   > {_esc(c.quote)}")
+    lines = [body, "", "**来源**", ""]
+    lines += [f"[{c.n}] {source_label(c)}  " for c in ans.citations]
     return "\n".join(lines)
+
+
+# Clicking a marker opens its source in the panel and scrolls it into view.
+CLICK_JS = """
+<script>
+document.addEventListener('click', function (e) {
+  const a = e.target.closest && e.target.closest('a[href^="#src-"]');
+  if (!a) return;
+  const el = document.getElementById(a.getAttribute('href').slice(1));
+  if (!el) return;
+  e.preventDefault();
+  el.open = true;
+  el.scrollIntoView({behavior: 'smooth', block: 'center'});
+  el.classList.add('flash'); setTimeout(() => el.classList.remove('flash'), 1500);
+});
+</script>
+"""

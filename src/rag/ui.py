@@ -1,0 +1,248 @@
+"""Gradio Blocks: 学习问答 (chat with visible, verifiable citations) and 资料库 (knowledge base).
+
+The handlers only parse input and call library functions (answerer, conversation, kb, render).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+
+from .answer import Answer, QuestionError  # noqa: E402
+from .conversation import Conversation  # noqa: E402
+from .kb import add_uploads, delete_document, list_documents  # noqa: E402
+from .render import CLICK_JS, _esc, message_markdown, sources_html  # noqa: E402
+from .retrieve import Filters  # noqa: E402
+
+CSS = """
+#sources .source{border:1px solid var(--border-color-primary);border-radius:6px;margin:6px 0;padding:4px 8px}
+#sources .source:target{outline:2px solid var(--color-accent)}
+#sources mark{background:#fde68a;padding:0 1px}
+#sources .passage{font-size:0.92em;line-height:1.7;margin:6px 0}
+#sources .source.flash{outline:2px solid var(--color-accent);background:var(--background-fill-secondary)}
+#sources .file{color:var(--body-text-color-subdued);font-size:0.8em}
+"""
+_HEADERS = ["文件", "标题", "作者", "文本块", "入库时间", "来源"]
+_STREAM_STEP = 24
+
+
+def _role(settings, username: str | None) -> str:
+    """admin/trainer may manage documents; participant may only chat. No login: admin."""
+    if not settings.app.users:
+        return "admin"
+    entry = settings.app.users.get(username or "", "")
+    return entry.split(":", 1)[1] if ":" in entry else "participant"
+
+
+def _auth(settings):
+    if not settings.app.users:
+        return None
+
+    def check(user: str, password: str) -> bool:
+        entry = settings.app.users.get(user)
+        return entry is not None and entry.split(":", 1)[0] == password
+
+    return check
+
+
+class ChatHandlers:
+    """The 学习问答 tab's callbacks; one Conversation per browser session (gr.State)."""
+
+    def __init__(self, system):
+        self.system = system
+        self.feedback_log = system.settings.home / "feedback.jsonl"
+
+    def respond(self, message: str, history: list, conv: Conversation | None, top_k: int, docs: list[str]):
+        """Stream the answer into the chat; then show its sources and the query searched."""
+        conv = conv or Conversation()
+        history = list(history or [])
+        message = (message or "").strip()
+        history.append({"role": "user", "content": _esc(message) or "（空）"})
+        try:
+            query = conv.rewrite(message) if message else message
+            ans = self.system.answerer.ask(message, top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
+        except QuestionError as exc:
+            history.append({"role": "assistant", "content": f"**{_esc(str(exc))}**"})
+            yield history, gr.update(), "", conv, message, ""
+            return
+        conv.add(message, query, ans)
+        turn = len(conv.turns)
+        conv.bubbles[len(history)] = turn - 1
+        searched = f"实际检索：{_esc(query)}" if query != message else ""
+        full = message_markdown(ans, turn)
+        history.append({"role": "assistant", "content": ""})
+        body = full.split("\n\n**来源**")[0]
+        for end in range(_STREAM_STEP, len(body), _STREAM_STEP):
+            history[-1] = {"role": "assistant", "content": body[:end]}
+            yield list(history), gr.update(), searched, conv, "", ""
+        history[-1] = {"role": "assistant", "content": full}
+        yield history, sources_html(ans, turn), searched, conv, "", ans.markdown()
+
+    def clear(self):
+        return [], sources_html(Answer("", "", True), 0), "", Conversation(), "", ""
+
+    def feedback(self, data: gr.LikeData, conv: Conversation | None) -> None:
+        """Append 👍/👎 with the question, answer and sources to the feedback log."""
+        if not conv or not conv.turns:
+            return
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        if index not in conv.bubbles:
+            return  # feedback on an error message or a user message
+        t = conv.turns[conv.bubbles[index]]
+        record = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "liked": data.liked is True or str(data.liked).lower() == "like",
+            "question": t.question,
+            "query": t.query,
+            "answer": t.answer.answer,
+            "sources": [{"n": c.n, "source": c.source, "title": c.title, "quote": c.quote} for c in t.answer.citations],
+        }
+        self.feedback_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.feedback_log.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def export(self, conv: Conversation | None) -> str | None:
+        """The whole conversation as a Markdown file, citations included."""
+        if not conv or not conv.turns:
+            return None
+        folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
+        path = folder / f"学习助手对话-{time.strftime('%Y%m%d-%H%M%S')}.md"
+        path.write_text(conv.markdown(), encoding="utf-8")
+        return str(path)
+
+
+class KBHandlers:
+    """The 资料库 tab's callbacks; managing documents needs the admin or trainer role."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def _allowed(self, request: gr.Request | None) -> bool:
+        return _role(self.system.settings, getattr(request, "username", None)) in ("admin", "trainer")
+
+    def table(self):
+        rows = [[r.source, r.title, r.authors, r.chunks, r.ingested, r.origin] for r in list_documents(self.system)]
+        return rows, gr.update(choices=[r[0] for r in rows], value=None)
+
+    def upload(self, files, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        if not self._allowed(request):
+            return ("当前账号无权管理资料（需要培训师或管理员账号）。", *self.table())
+        if not files:
+            return ("请先选择文件。", *self.table())
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in files]
+        progress(0, desc="入库中…")
+        summary = add_uploads(self.system, paths, progress=True)
+        lines = [f"已入库：{'、'.join(summary.added + summary.changed)}"] if summary.added or summary.changed else []
+        lines += [f"未变化（已在库中）：{'、'.join(summary.unchanged)}"] if summary.unchanged else []
+        lines += [f"重复上传：{_esc(a)} 与已入库的 {_esc(b)} 内容相同，已跳过" for a, b in summary.duplicates.items()]
+        lines += [f"失败：{_esc(reason)}" for reason in summary.failed.values()]
+        return ("\n\n".join(lines) or "没有可处理的文件。", *self.table())
+
+    def delete(self, source: str | None, request: gr.Request):
+        if not self._allowed(request):
+            return ("当前账号无权管理资料（需要培训师或管理员账号）。", *self.table())
+        if not source:
+            return ("请先选择要删除的文档。", *self.table())
+        n = delete_document(self.system, source)
+        return (f"已删除 {_esc(source)}（{n} 个文本块）。", *self.table())
+
+
+def build_ui(system) -> gr.Blocks:
+    """The whole app; ``system`` comes from ``rag.system.build_system``."""
+    settings = system.settings
+    chat, kb = ChatHandlers(system), KBHandlers(system)
+    doc_choices = sorted({(r.title or r.source, r.source) for r in list_documents(system)})
+    with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
+        gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
+        with gr.Tabs():
+            with gr.Tab("学习问答", id="chat"):
+                conv = gr.State(Conversation())
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        bot = gr.Chatbot(label="对话", height=520, elem_id="chat", buttons=["copy"],
+                                         placeholder="请在下方输入问题，或点击示例问题。")
+                        searched = gr.Markdown(elem_id="searched")
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="请输入问题，例如：未来产业有哪些特征？", show_label=False,
+                                             scale=5, elem_id="question", max_lines=4)
+                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send")
+                        gr.Examples(examples=[[q] for q in settings.app.examples], inputs=[box], label="示例问题")
+                        with gr.Row():
+                            clear = gr.Button("清空对话", size="sm")
+                            export = gr.DownloadButton("导出对话（Markdown）", size="sm")
+                        with gr.Accordion("复制本轮回答（Markdown，含出处）", open=False):
+                            md_copy = gr.Textbox(show_label=False, lines=6, buttons=["copy"], elem_id="answer-md")
+                    with gr.Column(scale=2):
+                        gr.Markdown("#### 来源")
+                        sources = gr.HTML(sources_html(Answer("", "", True), 0), elem_id="sources")
+                        with gr.Accordion("设置", open=False):
+                            top_k = gr.Slider(3, 20, value=settings.retrieval.top_k, step=1, label="检索段落数")
+                            docs = gr.Dropdown(choices=doc_choices, multiselect=True, label="只在这些文档中检索（不选则全部）")
+                            gr.Radio(["摘录式（离线）"], value="摘录式（离线）", label="回答方式",
+                                     visible=settings.llm.provider != "extractive")
+                outs = [bot, sources, searched, conv, box, md_copy]
+                for trigger in (box.submit, send.click):
+                    trigger(chat.respond, [box, bot, conv, top_k, docs], outs)
+                clear.click(chat.clear, None, outs)
+                bot.like(chat.feedback, [conv], None)
+                export.click(chat.export, [conv], export)
+            with gr.Tab("资料库", id="kb") as kb_tab:
+                gr.Markdown("已索引的文档。可上传 .txt / .md / .pdf / .docx（上限 "
+                            f"{settings.app.max_upload_mb:g} MB）；删除文档会同时删除其全部文本块。")
+                table = gr.Dataframe(headers=_HEADERS, interactive=False, elem_id="doc-table", wrap=True)
+                with gr.Row():
+                    files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx"], label="上传文件", elem_id="upload-files")
+                    with gr.Column():
+                        up = gr.Button("上传并入库", variant="primary", elem_id="upload")
+                        target = gr.Dropdown(label="选择要删除的文档", choices=[])
+                        rm = gr.Button("删除文档", variant="stop")
+                status = gr.Markdown(elem_id="kb-status")
+                up.click(kb.upload, [files], [status, table, target])
+                rm.click(kb.delete, [target], [status, table, target])
+
+        def on_load(request: gr.Request):
+            allowed = _role(settings, getattr(request, "username", None)) in ("admin", "trainer")
+            rows, choices = kb.table()
+            return gr.update(visible=allowed), rows, choices
+
+        demo.load(on_load, None, [kb_tab, table, target])
+    return demo
+
+
+def launch(system, **overrides) -> None:
+    """Launch on the configured host/port (127.0.0.1 by default), analytics off."""
+    settings = system.settings
+    demo = build_ui(system)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name=overrides.get("host", settings.app.host),
+        server_port=overrides.get("port", settings.app.port),
+        auth=_auth(settings),
+        auth_message="请登录学习助手",
+        max_file_size=int(settings.app.max_upload_mb * 1024 * 1024),
+        ssr_mode=False,
+        show_error=True,
+        css=CSS,
+        head=CLICK_JS,
+        footer_links=[],
+        prevent_thread_lock=overrides.get("prevent_thread_lock", False),
+        quiet=overrides.get("quiet", False),
+    )
+
+
+def feedback_records(system) -> list[dict]:
+    """The feedback log (for tests and evaluators)."""
+    path = system.settings.home / "feedback.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+__all__ = ["build_ui", "launch", "ChatHandlers", "KBHandlers", "feedback_records"]

@@ -1,0 +1,121 @@
+"""The Blocks built and their handlers driven in-process (fast: small documents)."""
+
+import gradio as gr
+import pytest
+
+from rag.conversation import Conversation
+from rag.system import build_system
+from rag.ui import ChatHandlers, KBHandlers, build_ui, feedback_records
+
+
+@pytest.fixture()
+def small_system(settings, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "silver.md").write_text(
+        "# 发展银发经济利当前惠长远\n\n银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。"
+        "发展银发经济是积极应对人口老龄化的客观要求。\n", encoding="utf-8")
+    (docs / "evil.md").write_text(
+        "# 注入测试\n\n量子科技<script>alert('x')</script>是基于量子力学原理进行计算和信息处理的技术。<b>粗体</b>\n", encoding="utf-8")
+    s = settings.model_copy(update={"corpus": settings.corpus.model_copy(update={"path": docs})})
+    system = build_system(s)
+    system.ingestor.ingest([docs], progress=False)
+    return system
+
+
+def _run(gen):
+    out = None
+    for out in gen:
+        pass
+    return out
+
+
+def test_blocks_build(small_system):
+    assert isinstance(build_ui(small_system), gr.Blocks)
+
+
+def test_answer_with_markers_and_sources(small_system):
+    h = ChatHandlers(small_system)
+    history, sources, searched, conv, box, md = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    text = history[-1]["content"]
+    assert "银发经济是向老年人提供产品或服务" in text and "[[1]](#src-1-1)" in text
+    assert "发展银发经济利当前惠长远" in sources and "<mark>" in sources
+    assert md.startswith("银发经济是") and "**来源**" in md
+    # a follow-up is rewritten against the previous turn and the searched query is shown
+    history, sources, searched, conv, box, md = _run(h.respond("它的意义呢？", history, conv, 5, []))
+    assert "银发经济" in searched and len(conv.turns) == 2
+
+
+def test_streaming_yields_partial_answers(small_system):
+    h = ChatHandlers(small_system)
+    steps = list(h.respond("银发经济是什么？", [], None, 5, []))
+    assert len(steps) > 2
+    assert len(steps[0][0][-1]["content"]) < len(steps[-1][0][-1]["content"])
+
+
+def test_refusal_shown_plainly(small_system):
+    history, sources, *_ = _run(ChatHandlers(small_system).respond("梅西在哪个俱乐部踢球", [], None, 5, []))
+    assert "资料中未找到" in history[-1]["content"] and "<details" not in sources
+
+
+def test_bad_question_message(small_system):
+    history, *_ = _run(ChatHandlers(small_system).respond("   ", [], None, 5, []))
+    assert "不能为空" in history[-1]["content"]
+    history, *_ = _run(ChatHandlers(small_system).respond("问" * 1200, [], None, 5, []))
+    assert "过长" in history[-1]["content"]
+
+
+def test_document_html_is_escaped(small_system):
+    history, sources, *_ = _run(ChatHandlers(small_system).respond("量子科技是什么", [], None, 5, []))
+    for out in (history[-1]["content"], sources):
+        assert "<script>" not in out and "<b>粗体" not in out
+    assert "&lt;script&gt;" in sources
+    history, *_ = _run(ChatHandlers(small_system).respond("<img src=x onerror=alert(1)>量子科技", [], None, 5, []))
+    assert "<img" not in history[0]["content"]
+
+
+def test_feedback_logged_with_question_answer_sources(small_system):
+    h = ChatHandlers(small_system)
+    history, _, _, conv, *_ = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    h.feedback(gr.LikeData(None, {"index": len(history) - 1, "value": "", "liked": False}), conv)
+    (rec,) = feedback_records(small_system)
+    assert rec["liked"] is False and rec["question"] == "银发经济是什么？"
+    assert rec["answer"] and rec["sources"][0]["source"] == "silver.md"
+
+
+def test_export_conversation_markdown(small_system):
+    h = ChatHandlers(small_system)
+    *_, conv, _, _ = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    path = h.export(conv)
+    text = open(path, encoding="utf-8").read()
+    assert "银发经济是什么" in text and "**来源**" in text
+    assert h.export(Conversation()) is None
+
+
+def test_sessions_keep_their_own_history(small_system):
+    h = ChatHandlers(small_system)
+    a = _run(h.respond("银发经济是什么？", [], None, 5, []))[3]
+    b = _run(h.respond("量子科技是什么", [], None, 5, []))[3]
+    assert [t.question for t in a.turns] == ["银发经济是什么？"]
+    assert [t.question for t in b.turns] == ["量子科技是什么"]
+
+
+def test_kb_roles(small_system, tmp_path):
+    kb = KBHandlers(small_system)
+    rows, _ = kb.table()
+    assert {r[0] for r in rows} == {"silver.md", "evil.md"}
+    f = tmp_path / "新文件.txt"
+    f.write_text("具身智能是指将人工智能融入机器人等物理实体。", encoding="utf-8")
+    status, rows, _ = kb.upload([str(f)], gr.Request(username=None))
+    assert "已入库" in status and "新文件.txt" in {r[0] for r in rows}
+    status, rows, _ = kb.delete("新文件.txt", gr.Request(username=None))
+    assert "已删除" in status and "新文件.txt" not in {r[0] for r in rows}
+
+    locked = small_system.settings.model_copy(update={"app": small_system.settings.app.model_copy(
+        update={"users": {"alice": "pw:participant", "tom": "pw2:trainer"}})})
+    small_system.settings = locked
+    kb = KBHandlers(small_system)
+    status, *_ = kb.upload([str(f)], gr.Request(username="alice"))
+    assert "无权" in status
+    status, *_ = kb.upload([str(f)], gr.Request(username="tom"))
+    assert "已入库" in status
