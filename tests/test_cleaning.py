@@ -62,6 +62,13 @@ def test_callout_repeating_body_sentence_removed_and_sentence_rejoined():
     assert "●" not in cleaned
 
 
+def test_callout_summaries_moved_out_of_the_sentence_they_cut():
+    # 003: two ● summaries sit between "也受制于工程化" and "能力、市场接受度…"
+    cleaned = clean_text(read_corpus("003"))
+    assert "也受制于工程化能力、市场接受度与制度适配性的综合影响。" in cleaned
+    assert "● 强化未来产业顶层设计与梯度培育" in cleaned
+
+
 def test_headings_recognised():
     paras = clean(read_corpus("000"))
     headings = [p.text for p in paras if p.kind == "heading"]

@@ -144,6 +144,31 @@ def _drop_callouts(lines: list[str]) -> list[str]:
     return out
 
 
+def _move_callouts(lines: list[str]) -> list[str]:
+    """Move ``●`` call-out lines that interrupt a sentence to after the sentence ends."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        prev = next((x for x in reversed(out) if x and x != PAGE_BREAK), "")
+        if _BULLET.match(ln) and prev and not _BULLET.match(prev) and not _ends_sentence(prev):
+            run = []
+            while i < len(lines) and (not lines[i] or _BULLET.match(lines[i])):
+                run.append(lines[i])
+                i += 1
+            # emit the continuation up to the end of its sentence, then the call-outs
+            while i < len(lines):
+                out.append(lines[i])
+                i += 1
+                if out[-1] and (_ends_sentence(out[-1]) or re.search(f"[{TERMINAL}]", out[-1])):
+                    break
+            out.extend([""] + run)
+            continue
+        out.append(ln)
+        i += 1
+    return out
+
+
 def _is_table_line(line: str) -> bool:
     """Table cells and figure residue: short lines with no sentence punctuation."""
     s = line.strip()
@@ -222,6 +247,7 @@ def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
                 lines.append(part)
     lines = _drop_running_lines(lines)
     lines = _drop_callouts(lines)
+    lines = _move_callouts(lines)
     lines = _drop_tables(lines)
     lines = _mark_tables(lines)
     # Keep, for each content line, whether a page break separates it from the previous one.
