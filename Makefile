@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run chat test test-fast bench clean
+.PHONY: install run chat test test-fast bench eval clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,14 @@ run: install
 chat: install
 	$(BIN)/rag chat
 
+# The whole suite, then the evaluation gate on the test split (default configuration).
 test: install
 	$(BIN)/python -m pytest
+	$(BIN)/rag ingest --quiet
+	$(BIN)/rag eval --split test --gate evals/gate.yaml --quiet --out test-output/eval
+
+eval: install
+	$(BIN)/rag eval --split dev
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

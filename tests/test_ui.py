@@ -119,3 +119,17 @@ def test_kb_roles(small_system, tmp_path):
     assert "无权" in status
     status, *_ = kb.upload([str(f)], gr.Request(username="tom"))
     assert "已入库" in status
+
+
+def test_eval_tab_shows_latest_report(small_system, tmp_path):
+    from rag.ui import EvalHandlers
+
+    ev = EvalHandlers(small_system, tmp_path / "reports")
+    text, c1, c2 = ev.latest()
+    assert "尚无评测报告" in text and c1 is None
+    folder = tmp_path / "reports" / "20260101-000000"
+    folder.mkdir(parents=True)
+    (folder / "report.md").write_text("# 评测报告\n\n| a |\n![by_config](by_config.png)\n", encoding="utf-8")
+    (folder / "by_config.png").write_bytes(b"png")
+    text, c1, c2 = ev.latest()
+    assert "评测报告" in text and "![" not in text and c1.endswith("by_config.png") and c2 is None

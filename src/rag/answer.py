@@ -140,6 +140,7 @@ class _Cand:
     pos: int
     score: float
     ordinal: bool
+    coverage: float = 0.0
 
 
 class ExtractiveAnswerer:
@@ -218,7 +219,7 @@ class ExtractiveAnswerer:
                 ordinal = bool(_ORDINAL.match(sent))
                 if q_list and (ordinal or sent.count("、") >= 3):
                     score += 0.15
-                out.append(_Cand(sent, p, pos, score, ordinal))
+                out.append(_Cand(sent, p, pos, score, ordinal, cov))
         return out
 
     @staticmethod
@@ -229,14 +230,17 @@ class ExtractiveAnswerer:
     def _choose(self, query: str, cands: list[_Cand]) -> list[_Cand]:
         if not cands:
             return []
+        if max(c.coverage for c in cands) < self.s.answer.min_sentence_coverage:
+            return []  # no sentence speaks to the question's specific terms: say so, quote nothing
         cands.sort(key=lambda c: -c.score)
         best = cands[0]
         if best.score < 0.12:
             return []
         if _LIST_Q.search(query):
-            items = self._list_items(best, cands)
-            if len(items) >= 2:
-                return items
+            for anchor in self._list_anchors(cands):
+                items = self._list_items(anchor, cands)
+                if len(items) >= 2:
+                    return items
         limit = self.s.answer.max_sentences
         if _DEF_Q.search(query) and self._subject(query) and best.text.startswith(self._subject(query)[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
@@ -255,6 +259,16 @@ class ExtractiveAnswerer:
             first.setdefault(c.passage.id, rank)
         chosen.sort(key=lambda c: (first[c.passage.id], c.pos))
         return chosen
+
+    @staticmethod
+    def _list_anchors(cands: list[_Cand]) -> list[_Cand]:
+        """Where to look for the list: passages whose title, section and text cover the question
+        best (so "未来产业有哪些特征" does not list the features of something else), by rank."""
+        best_by_passage: dict[str, _Cand] = {}
+        for c in cands:
+            if c.passage.id not in best_by_passage or c.score > best_by_passage[c.passage.id].score:
+                best_by_passage[c.passage.id] = c
+        return sorted(best_by_passage.values(), key=lambda c: (-round(c.passage.coverage, 2), c.passage.rank))[:3]
 
     def _list_items(self, best: _Cand, cands: list[_Cand]) -> list[_Cand]:
         """The numbered items of the best-scoring list, read from its whole section in source order."""

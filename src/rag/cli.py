@@ -167,6 +167,38 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
     click.echo(run_bench(ctx.obj["settings"], questions, scale=scale, skip_ingest=skip_ingest))
 
 
+@cli.command("eval")
+@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
+              help="Question split. Tune on dev; report test.")
+@click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
+@click.option("--all-configs", is_flag=True, help="Run every configuration in evals/configs.yaml.")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False), help="Score a batch-format answers file instead.")
+@click.option("--gate", type=click.Path(exists=True, dir_okay=False), help="Exit 1 when a metric misses its threshold.")
+@click.option("--out", type=click.Path(file_okay=False), default="evals/reports", show_default=True, help="Reports folder.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def eval_(ctx, split, configs, all_configs, answers, gate, out, quiet) -> None:
+    """Evaluate on the held-out question set and write evals/reports/<timestamp>/."""
+    from .evaluate import check_gate, evaluate, load_configs
+    from .report import write_report
+
+    names = list(load_configs()[1]) if all_configs else list(configs) or None
+    run = evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet)
+    folder = write_report(run, Path(out))
+    for name, c in run.configs.items():
+        s = c["summary"]
+        click.echo(f"{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
+                   f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
+                   f"false_refusal {s['false_refusal_rate'] or 0:.3f}")
+    click.echo(f"report: {folder / 'report.md'}")
+    if gate:
+        failures = check_gate(run, Path(gate))
+        for f in failures:
+            click.echo(f"GATE FAIL {f}", err=True)
+        click.echo("gate: " + ("FAILED" if failures else "passed"))
+        sys.exit(1 if failures else 0)
+
+
 def main() -> None:
     cli(obj={})
 

@@ -56,18 +56,21 @@ class RetrievalSettings(_Section):
     mode: Literal["hybrid", "bm25", "dense"] = Field("hybrid", description="Which retrievers are fused.")
     top_k: int = Field(10, description="Passages returned.")
     candidates: int = Field(40, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
-    dense_weight: float = Field(1.0, description="Weight of the dense list in fusion.")
+    rrf_k: int = Field(5, description="Reciprocal-rank-fusion constant (tuned on the dev split).")
+    dense_weight: float = Field(0.5, description="Weight of the dense list in fusion (tuned on the dev split).")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 list in fusion.")
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
-    min_confidence: float = Field(0.35, description="Below this the answer is a refusal.")
+    min_confidence: float = Field(0.35, description="Below this passage-level confidence the answer is a refusal.")
 
 
 class AnswerSettings(_Section):
     max_sentences: int = Field(6, description="Sentences in an extractive answer (lists may use more).")
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
+    min_sentence_coverage: float = Field(
+        0.45, description="Refuse when no retrieved sentence covers this share of the question's weighted terms (dev-tuned)."
+    )
 
 
 class LLMSettings(_Section):

@@ -154,10 +154,39 @@ class KBHandlers:
         return (f"已删除 {_esc(source)}（{n} 个文本块）。", *self.table())
 
 
+class EvalHandlers:
+    """The 评测 tab: the latest report's tables and charts; a run on the dev split."""
+
+    def __init__(self, system, reports: Path = Path("evals/reports")):
+        self.system, self.reports = system, reports
+
+    def latest(self):
+        folders = sorted(p for p in self.reports.glob("*") if (p / "report.md").exists()) if self.reports.exists() else []
+        if not folders:
+            return "尚无评测报告：点击下方按钮在开发集（dev）上运行一次。", None, None
+        folder = folders[-1]
+        text = "\n".join(line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines()
+                         if not line.startswith("!["))
+        charts = [folder / "by_config.png", folder / "by_type.png"]
+        return (f"**{folder.name}**\n\n" + text, *(str(c) if c.exists() else None for c in charts))
+
+    def run_dev(self, request: gr.Request, progress=gr.Progress()):
+        if _role(self.system.settings, getattr(request, "username", None)) not in ("admin", "trainer"):
+            return ("当前账号无权运行评测。", None, None)
+        from .evaluate import evaluate
+        from .report import write_report
+
+        progress(0, desc="评测中（开发集）…")
+        run = evaluate(self.system.settings, "dev", None, progress=False,
+                       callback=lambda i, n: progress(i / n, desc=f"评测中 {i}/{n}"))
+        write_report(run, self.reports)
+        return self.latest()
+
+
 def build_ui(system) -> gr.Blocks:
     """The whole app; ``system`` comes from ``rag.system.build_system``."""
     settings = system.settings
-    chat, kb = ChatHandlers(system), KBHandlers(system)
+    chat, kb, ev = ChatHandlers(system), KBHandlers(system), EvalHandlers(system)
     doc_choices = sorted({(r.title or r.source, r.source) for r in list_documents(system)})
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
         gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
@@ -206,13 +235,21 @@ def build_ui(system) -> gr.Blocks:
                 status = gr.Markdown(elem_id="kb-status")
                 up.click(kb.upload, [files], [status, table, target])
                 rm.click(kb.delete, [target], [status, table, target])
+            with gr.Tab("评测", id="eval"):
+                gr.Markdown("最近一次评测报告（指标定义见 docs/eval.md）。调参只在开发集（dev）上进行；对外报告用测试集（test）。")
+                run_btn = gr.Button("在开发集上运行评测", elem_id="run-eval")
+                with gr.Row():
+                    chart1 = gr.Image(label="按配置", interactive=False)
+                    chart2 = gr.Image(label="按题型", interactive=False)
+                report_md = gr.Markdown(elem_id="eval-report")
+                run_btn.click(ev.run_dev, None, [report_md, chart1, chart2])
 
         def on_load(request: gr.Request):
             allowed = _role(settings, getattr(request, "username", None)) in ("admin", "trainer")
             rows, choices = kb.table()
-            return gr.update(visible=allowed), rows, choices
+            return (gr.update(visible=allowed), rows, choices, *ev.latest())
 
-        demo.load(on_load, None, [kb_tab, table, target])
+        demo.load(on_load, None, [kb_tab, table, target, report_md, chart1, chart2])
     return demo
 
 
@@ -245,4 +282,4 @@ def feedback_records(system) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-__all__ = ["build_ui", "launch", "ChatHandlers", "KBHandlers", "feedback_records"]
+__all__ = ["build_ui", "launch", "ChatHandlers", "KBHandlers", "EvalHandlers", "feedback_records"]

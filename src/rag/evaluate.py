@@ -1,0 +1,216 @@
+"""The evaluation harness: a held-out question set, several configurations in one run, reports
+a person can read (Markdown + charts) and a machine can compare (JSON), and a CI gate.
+
+Any system's answers in the batch format (`rag answer`) can be scored on the same set.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from tqdm import tqdm
+
+from . import metrics as M
+from .settings import Settings
+
+EVALS = Path("evals")
+RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
+ANSWER_KEYS = ["key_recall", "char_f1", "faithfulness", "citation_recall", "citation_precision", "number_fidelity"]
+REFUSAL_KEYS = ["refusal_recall", "false_refusal_rate"]
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    type: str
+    answer: str
+    must_contain: list[str]
+    evidence: list[dict]
+    split: str = "test"
+
+    @property
+    def answerable(self) -> bool:
+        return self.type != "unanswerable"
+
+
+def load_questions(path: Path = EVALS / "questions.jsonl", split: str | None = None) -> list[Question]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = Question(**json.loads(line))
+            if split in (None, "all") or q.split == split:
+                out.append(q)
+    return out
+
+
+def verify_questions(questions: list[Question], corpus_dir: Path) -> list[str]:
+    """Problems with the set: quotes not in their document (after whitespace removal), key
+    strings missing from the reference answer or the evidence, unanswerables with evidence."""
+    from .cleaning import clean_text
+
+    docs: dict[str, str] = {}
+    problems = []
+    for q in questions:
+        if not q.answerable:
+            if q.evidence or q.must_contain:
+                problems.append(f"{q.id}: unanswerable question has evidence or key strings")
+            continue
+        if not q.evidence or not q.must_contain:
+            problems.append(f"{q.id}: answerable question needs evidence and key strings")
+        for e in q.evidence:
+            if e["doc"] not in docs:
+                docs[e["doc"]] = re.sub(r"\s+", "", clean_text((corpus_dir / e["doc"]).read_text(encoding="utf-8")))
+            if re.sub(r"\s+", "", e["quote"]) not in docs[e["doc"]]:
+                problems.append(f"{q.id}: quote not found in {e['doc']}: {e['quote'][:40]}")
+        ev = "".join(re.sub(r"\s+", "", e["quote"]) for e in q.evidence)
+        for k in q.must_contain:
+            kk = re.sub(r"\s+", "", k)
+            if kk not in re.sub(r"\s+", "", q.answer) or kk not in ev:
+                problems.append(f"{q.id}: key string {k!r} not in the reference answer and the evidence")
+    return problems
+
+
+def support_threshold(path: Path = EVALS / "support_labels.jsonl") -> tuple[float, float]:
+    """The support threshold calibrated on the hand-labelled sentences (threshold, accuracy)."""
+    if not Path(path).exists():
+        return M.DEFAULT_SUPPORT_THRESHOLD, float("nan")
+    labels = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return M.calibrate_threshold(labels)
+
+
+def score(q: Question, rec: dict, threshold: float) -> dict:
+    """Scores of one batch-format record against its question."""
+    if "error" in rec:
+        return {"id": q.id, "type": q.type, "error": rec["error"]}
+    passages = [c["text"] for c in sorted(rec.get("contexts", []), key=lambda c: c["rank"])]
+    out: dict = {"id": q.id, "type": q.type, "refused": bool(rec.get("refused")), "latency_ms": rec.get("latency_ms", 0.0)}
+    if q.answerable:
+        out.update(M.retrieval_scores(passages, [e["quote"] for e in q.evidence]))
+        if not out["refused"]:
+            cited = {c["n"]: c["text"] for c in rec.get("citations", [])}
+            out["key_recall"] = M.key_recall(rec.get("answer", ""), q.must_contain)
+            out["char_f1"] = M.char_f1(rec.get("answer", ""), q.answer)
+            out.update(M.faithfulness_scores(rec.get("answer", ""), cited, threshold))
+        else:
+            out["key_recall"] = 0.0
+            out["char_f1"] = 0.0
+    return out
+
+
+def aggregate(rows: list[dict]) -> dict:
+    """Means over questions; refusal recall over unanswerables; latency percentiles."""
+    ok = [r for r in rows if "error" not in r]
+    ans = [r for r in ok if r["type"] != "unanswerable"]
+    una = [r for r in ok if r["type"] == "unanswerable"]
+    out: dict = {"n": len(rows), "errors": len(rows) - len(ok)}
+    for k in RETRIEVAL_KEYS + ["key_recall", "char_f1"]:
+        vals = [r[k] for r in ans if k in r]
+        out[k] = sum(vals) / len(vals) if vals else None
+    for k in ["faithfulness", "citation_recall", "citation_precision", "number_fidelity"]:
+        vals = [r[k] for r in ans if k in r]  # answered (not refused) questions only
+        out[k] = sum(vals) / len(vals) if vals else None
+    out["refusal_recall"] = sum(r["refused"] for r in una) / len(una) if una else None
+    out["false_refusal_rate"] = sum(r["refused"] for r in ans) / len(ans) if ans else None
+    lat = [r["latency_ms"] for r in ok]
+    out["latency_p50_ms"] = M.percentile(lat, 50)
+    out["latency_p95_ms"] = M.percentile(lat, 95)
+    return out
+
+
+def by_type(rows: list[dict]) -> dict[str, dict]:
+    types = sorted({r["type"] for r in rows})
+    return {t: aggregate([r for r in rows if r["type"] == t]) for t in types}
+
+
+# -- configurations ---------------------------------------------------------------------
+def load_configs(path: Path = EVALS / "configs.yaml") -> tuple[str, dict[str, dict]]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return data["default"], data["configs"]
+
+
+def config_settings(base: Settings, overrides: dict) -> Settings:
+    """Settings for one configuration; a different chunking gets its own index."""
+    data = base.model_dump()
+    for section, values in overrides.items():
+        data[section] = {**data[section], **values}
+    s = Settings(**data)
+    if s.chunking != base.chunking:
+        s = s.model_copy(update={"home": base.home / "eval-index" / f"chunk{s.chunking.chunk_tokens}"})
+    return s
+
+
+def run_config(settings: Settings, questions: list[Question], progress: bool = True, callback=None) -> list[dict]:
+    """Answer every question with one configuration (ingesting its index if needed)."""
+    from .system import build_system
+
+    system = build_system(settings)
+    system.ingestor.ingest([settings.corpus.path], progress=False)
+    records = []
+    for i, q in enumerate(tqdm(questions, desc="评测 eval", unit="q", disable=not progress)):
+        records.append(system.answerer.ask(q.question).to_record(q.id))
+        if callback:
+            callback(i + 1, len(questions))
+    return records
+
+
+@dataclass
+class Run:
+    split: str
+    threshold: float
+    calibration_accuracy: float
+    configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records"}
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+
+    def to_json(self) -> dict:
+        return {
+            "split": self.split, "started": self.started, "support_threshold": self.threshold,
+            "support_calibration_accuracy": self.calibration_accuracy,
+            "configs": {n: {"summary": c["summary"], "by_type": c["by_type"], "rows": c["rows"]} for n, c in self.configs.items()},
+        }
+
+
+def evaluate(settings: Settings, split: str = "test", config_names: list[str] | None = None,
+             answers: Path | None = None, progress: bool = True, callback=None) -> Run:
+    """Run the configurations (or score an answers file) on one split of the question set."""
+    questions = load_questions(EVALS / "questions.jsonl", split)
+    threshold, accuracy = support_threshold()
+    run = Run(split, threshold, accuracy)
+    if answers is not None:
+        recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
+        missing = {"error": "no answer for this id"}
+        rows = [score(q, recs.get(q.id, missing), threshold) for q in questions]
+        run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows,
+                                           "records": [recs.get(q.id, missing) for q in questions]}
+        return run
+    default, presets = load_configs()
+    for name in config_names or [default]:
+        if name not in presets:
+            raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
+        cs = config_settings(settings, presets[name])
+        records = run_config(cs, questions, progress, callback)
+        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
+    return run
+
+
+def check_gate(run: Run, gate_path: Path) -> list[str]:
+    """Failures of the gate's thresholds (empty when it passes)."""
+    gate = yaml.safe_load(Path(gate_path).read_text(encoding="utf-8"))
+    name = gate.get("config") if gate.get("config") in run.configs else next(iter(run.configs))
+    summary = run.configs[name]["summary"]
+    failures = []
+    for metric, bound in gate.get("min", {}).items():
+        value = summary.get(metric)
+        if value is None or value < bound:
+            failures.append(f"{name}: {metric} = {value if value is None else round(value, 4)} < {bound}")
+    for metric, bound in gate.get("max", {}).items():
+        value = summary.get(metric)
+        if value is None or value > bound:
+            failures.append(f"{name}: {metric} = {value if value is None else round(value, 4)} > {bound}")
+    return failures

@@ -1,0 +1,85 @@
+"""The question set's checker, the split, scoring of batch records, and the gate."""
+
+import collections
+import json
+
+import pytest
+
+from rag.evaluate import Run, aggregate, check_gate, load_questions, score, support_threshold, verify_questions
+
+from conftest import CORPUS, ROOT
+
+
+def test_every_quote_and_key_string_is_in_the_corpus():
+    questions = load_questions(ROOT / "evals/questions.jsonl", "all")
+    assert verify_questions(questions, CORPUS) == []
+
+
+def test_set_size_coverage_and_split():
+    qs = load_questions(ROOT / "evals/questions.jsonl", "all")
+    assert len(qs) >= 120 and len({q.id for q in qs}) == len(qs)
+    types = collections.Counter(q.type for q in qs)
+    assert types["unanswerable"] >= 12
+    assert set(types) == {"fact", "definition", "list", "paraphrase", "synthesis", "unanswerable"}
+    per_doc = collections.Counter(d for q in qs for d in {e["doc"] for e in q.evidence})
+    assert len(per_doc) == 5 and min(per_doc.values()) >= 15
+    assert {q.split for q in qs} == {"dev", "test"}
+    assert 0.3 < sum(q.split == "dev" for q in qs) / len(qs) < 0.5
+
+
+def test_support_threshold_calibrated_on_about_fifty_labels():
+    labels = (ROOT / "evals/support_labels.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(labels) >= 50
+    t, acc = support_threshold(ROOT / "evals/support_labels.jsonl")
+    assert 0.5 <= t <= 0.95 and acc >= 0.85
+
+
+def _q():
+    return load_questions(ROOT / "evals/questions.jsonl", "all")
+
+
+def test_score_record_and_refusals():
+    q = next(q for q in _q() if q.type == "fact" and len(q.evidence) == 1)
+    quote = q.evidence[0]["quote"]
+    good = {"answer": f"{quote}。[1]", "refused": False, "latency_ms": 5,
+            "citations": [{"n": 1, "text": f"前文。{quote}。后文。"}],
+            "contexts": [{"rank": 1, "text": f"前文。{quote}。后文。"}]}
+    row = score(q, good, 0.84)
+    assert row["recall@1"] == 1.0 and row["key_recall"] == 1.0 and row["faithfulness"] == 1.0
+    una = next(q for q in _q() if q.type == "unanswerable")
+    rows = [row, score(una, {"answer": "资料中未找到", "refused": True, "contexts": [], "latency_ms": 3}, 0.84)]
+    summary = aggregate(rows)
+    assert summary["refusal_recall"] == 1.0 and summary["false_refusal_rate"] == 0.0
+    assert summary["recall@1"] == 1.0
+
+
+def test_gate(tmp_path):
+    run = Run("test", 0.84, 0.9)
+    run.configs["hybrid"] = {"summary": {"recall@5": 0.8, "false_refusal_rate": 0.1}, "by_type": {}, "rows": [], "records": []}
+    gate = tmp_path / "gate.yaml"
+    gate.write_text("config: hybrid\nmin:\n  recall@5: 0.75\nmax:\n  false_refusal_rate: 0.2\n")
+    assert check_gate(run, gate) == []
+    gate.write_text("config: hybrid\nmin:\n  recall@5: 0.9\n")
+    assert check_gate(run, gate) == ["hybrid: recall@5 = 0.8 < 0.9"]
+
+
+@pytest.mark.slow
+def test_external_answers_file_scored_and_report_written(corpus_system, tmp_path, monkeypatch):
+    from rag.batch import answer_file
+    from rag.evaluate import evaluate
+    from rag.report import write_report
+
+    monkeypatch.chdir(ROOT)
+    dev = [q for q in _q() if q.split == "dev"][:12]
+    src = tmp_path / "q.jsonl"
+    src.write_text("\n".join(json.dumps({"id": q.id, "question": q.question}, ensure_ascii=False) for q in dev))
+    out = tmp_path / "a.jsonl"
+    answer_file(corpus_system.answerer, src, out, progress=False)
+    run = evaluate(corpus_system.settings, "dev", answers=out, progress=False)
+    (summary,) = [c["summary"] for c in run.configs.values()]
+    assert summary["n"] == len([q for q in _q() if q.split == "dev"])
+    assert summary["errors"] == summary["n"] - 12  # questions the file does not answer count as errors
+    folder = write_report(run, tmp_path / "reports")
+    text = (folder / "report.md").read_text(encoding="utf-8")
+    assert "## Retrieval" in text and "## Worst 10 questions" in text
+    assert (folder / "by_config.png").stat().st_size > 1000 and (folder / "report.json").exists()
