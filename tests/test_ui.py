@@ -133,3 +133,21 @@ def test_eval_tab_shows_latest_report(small_system, tmp_path):
     (folder / "by_config.png").write_bytes(b"png")
     text, c1, c2 = ev.latest()
     assert "评测报告" in text and "![" not in text and c1.endswith("by_config.png") and c2 is None
+
+
+def test_trainer_tab_quiz_and_batch(small_system, tmp_path):
+    from rag.ui import TrainerHandlers
+
+    tr = TrainerHandlers(small_system)
+    status, files, preview = tr.quiz(4, ["fill", "judge"], 3, [], "", "xlsx", gr.Request(username=None))
+    assert "已生成" in status and files[0].endswith(".xlsx") and "量子科技" in preview
+    status, files, _ = tr.quiz(4, ["fill"], 3, [], "不存在的主题", "md", gr.Request(username=None))
+    assert files is None and "没有符合条件" in status
+    q = tmp_path / "q.txt"
+    q.write_text("银发经济是什么？\n", encoding="utf-8")
+    status, out = tr.batch(str(q), "jsonl", "", gr.Request(username=None))
+    assert out.endswith(".jsonl") and "已作答 1 题" in status
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n", encoding="utf-8")
+    status, out = tr.batch(str(bad), "csv", "", gr.Request(username=None))
+    assert out is None and "题目列" in status

@@ -101,20 +101,50 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
 
 @cli.command()
 @click.argument("infile", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output JSONL.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output file: .jsonl (batch interface), .csv, .xlsx or .docx.")
+@click.option("--column", help="Question column of a .csv/.xlsx (default: question/题目/问题).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def answer(ctx, infile: str, output: str, quiet: bool) -> None:
-    """Answer a JSONL file of {id, question} lines into a JSONL file of answers.
+def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> None:
+    """Answer a question list (.jsonl/.csv/.xlsx/.txt) into .jsonl/.csv/.xlsx/.docx.
 
-    A bad line produces an error record for that id; the other lines are still answered.
+    Multiple-choice questions (A. … B. … in the text, or columns A–D) also get the chosen
+    option. A bad row gets an error record; the other rows are still answered.
     """
-    from .batch import answer_file
+    from .batch import BatchError, answer_file
 
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
-    stats = answer_file(system.answerer, Path(infile), Path(output), progress=not quiet)
+    try:
+        stats = answer_file(system.answerer, Path(infile), Path(output), progress=not quiet, column=column)
+    except BatchError as exc:
+        raise click.UsageError(str(exc)) from exc
     click.echo(f"answered {stats['answered']}, refused {stats['refused']}, errors {stats['errors']} -> {output}")
+
+
+@cli.command()
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json")
+@click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
+@click.option("--topic", help="Only sentences/sections about this topic, e.g. 新质生产力.")
+@click.option("--n", "n", type=int, default=20, show_default=True, help="Number of items.")
+@click.option("--types", default="fill,choice,judge,short", show_default=True, help="Item types, comma-separated.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same quiz.")
+@click.option("--title", default="学习测试", show_default=True, help="Title printed on the paper.")
+@click.pass_context
+def quiz(ctx, output, docs, topic, n, types, seed, title) -> None:
+    """Generate a quiz with an answer key and citations (Word paper + separate answer sheet)."""
+    from .exports import export
+    from .quiz import QuizError, build_quiz
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None, topic)
+        files = export(items, output, title)
+    except (QuizError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{len(items)} items -> {', '.join(map(str, files))}")
 
 
 @cli.command()

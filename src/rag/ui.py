@@ -154,6 +154,49 @@ class KBHandlers:
         return (f"已删除 {_esc(source)}（{n} 个文本块）。", *self.table())
 
 
+class TrainerHandlers:
+    """The 出题与批量答题 tab: generate a quiz and download it; answer an uploaded question list."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def _allowed(self, request) -> bool:
+        return _role(self.system.settings, getattr(request, "username", None)) in ("admin", "trainer")
+
+    def quiz(self, n, types, seed, docs, topic, fmt, request: gr.Request):
+        from .exports import export
+        from .quiz import QuizError, build_quiz
+
+        if not self._allowed(request):
+            return "当前账号无权出题（需要培训师或管理员账号）。", None, ""
+        try:
+            items = build_quiz(self.system, int(n), tuple(types or ()), int(seed), list(docs or []) or None,
+                               (topic or "").strip() or None)
+        except QuizError as exc:
+            return f"**{_esc(str(exc))}**", None, ""
+        folder = Path(tempfile.mkdtemp(prefix="rag-quiz-"))
+        files = export(items, folder / f"学习测试.{fmt}", "学习测试")
+        from .exports import to_markdown
+
+        return f"已生成 {len(items)} 道题（种子 {int(seed)}）。", [str(f) for f in files], to_markdown(items, "学习测试")
+
+    def batch(self, file, fmt, column, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
+        from .batch import BatchError, answer_file
+
+        if not self._allowed(request):
+            return "当前账号无权批量答题（需要培训师或管理员账号）。", None
+        if not file:
+            return "请先上传题目文件（.jsonl / .csv / .xlsx / .txt）。", None
+        src = Path(file if isinstance(file, str) else file.name)
+        out = Path(tempfile.mkdtemp(prefix="rag-answers-")) / f"{src.stem}-答案.{fmt}"
+        try:
+            stats = answer_file(self.system.answerer, src, out, progress=True, column=(column or "").strip() or None)
+        except BatchError as exc:
+            return f"**{_esc(str(exc))}**", None
+        return (f"已作答 {stats['answered']} 题，其中拒答 {stats['refused']} 题；有问题的行 {stats['errors']} 个"
+                f"（见输出文件的“错误”列）。"), str(out)
+
+
 class EvalHandlers:
     """The 评测 tab: the latest report's tables and charts; a run on the dev split."""
 
@@ -186,7 +229,7 @@ class EvalHandlers:
 def build_ui(system) -> gr.Blocks:
     """The whole app; ``system`` comes from ``rag.system.build_system``."""
     settings = system.settings
-    chat, kb, ev = ChatHandlers(system), KBHandlers(system), EvalHandlers(system)
+    chat, kb, ev, tr = ChatHandlers(system), KBHandlers(system), EvalHandlers(system), TrainerHandlers(system)
     doc_choices = sorted({(r.title or r.source, r.source) for r in list_documents(system)})
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
         gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
@@ -235,6 +278,34 @@ def build_ui(system) -> gr.Blocks:
                 status = gr.Markdown(elem_id="kb-status")
                 up.click(kb.upload, [files], [status, table, target])
                 rm.click(kb.delete, [target], [status, table, target])
+            with gr.Tab("出题与批量答题", id="trainer") as trainer_tab:
+                gr.Markdown("#### 出题\n从资料原文生成填空、选择、判断、简答题，每题附答案与出处；相同种子生成相同试卷。")
+                with gr.Row():
+                    q_n = gr.Slider(4, 60, value=20, step=1, label="题量")
+                    q_seed = gr.Number(value=7, precision=0, label="随机种子")
+                    q_fmt = gr.Radio(["docx", "xlsx", "md", "json"], value="docx", label="导出格式")
+                with gr.Row():
+                    q_types = gr.CheckboxGroup(choices=[("填空题", "fill"), ("选择题", "choice"), ("判断题", "judge"), ("简答题", "short")],
+                                               value=["fill", "choice", "judge", "short"], label="题型")
+                    q_docs = gr.Dropdown(choices=doc_choices, multiselect=True, label="限定文档（不选则全部）")
+                    q_topic = gr.Textbox(label="主题（可选）", placeholder="例如：新质生产力")
+                q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
+                q_status = gr.Markdown()
+                q_files = gr.File(label="下载（Word 为试卷与答案两份文件）", file_count="multiple")
+                with gr.Accordion("预览", open=False):
+                    q_preview = gr.Markdown()
+                q_btn.click(tr.quiz, [q_n, q_types, q_seed, q_docs, q_topic, q_fmt], [q_status, q_files, q_preview])
+                gr.Markdown("#### 批量答题\n上传题目清单：.jsonl / .csv / .xlsx（题目列表头为 question、题目或问题）/ .txt（每行一题）。"
+                            "选择题（题干后写 A. … B. …，或 A–D 列）会给出所选选项。")
+                with gr.Row():
+                    b_file = gr.File(label="题目文件", file_types=[".jsonl", ".csv", ".xlsx", ".txt"])
+                    with gr.Column():
+                        b_fmt = gr.Radio(["xlsx", "csv", "docx", "jsonl"], value="xlsx", label="输出格式")
+                        b_col = gr.Textbox(label="题目列名（可选）")
+                        b_btn = gr.Button("开始答题", variant="primary")
+                b_status = gr.Markdown()
+                b_out = gr.File(label="下载答题结果")
+                b_btn.click(tr.batch, [b_file, b_fmt, b_col], [b_status, b_out])
             with gr.Tab("评测", id="eval"):
                 gr.Markdown("最近一次评测报告（指标定义见 docs/eval.md）。调参只在开发集（dev）上进行；对外报告用测试集（test）。")
                 run_btn = gr.Button("在开发集上运行评测", elem_id="run-eval")
@@ -247,9 +318,9 @@ def build_ui(system) -> gr.Blocks:
         def on_load(request: gr.Request):
             allowed = _role(settings, getattr(request, "username", None)) in ("admin", "trainer")
             rows, choices = kb.table()
-            return (gr.update(visible=allowed), rows, choices, *ev.latest())
+            return (gr.update(visible=allowed), gr.update(visible=allowed), rows, choices, *ev.latest())
 
-        demo.load(on_load, None, [kb_tab, table, target, report_md, chart1, chart2])
+        demo.load(on_load, None, [kb_tab, trainer_tab, table, target, report_md, chart1, chart2])
     return demo
 
 
@@ -282,4 +353,4 @@ def feedback_records(system) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-__all__ = ["build_ui", "launch", "ChatHandlers", "KBHandlers", "EvalHandlers", "feedback_records"]
+__all__ = ["build_ui", "launch", "ChatHandlers", "KBHandlers", "TrainerHandlers", "EvalHandlers", "feedback_records"]

@@ -1,0 +1,110 @@
+"""Quiz generation and exports, on the real indexed corpus."""
+
+import json
+import re
+
+import pytest
+
+from rag.exports import export
+from rag.metrics import norm
+from rag.quiz import BLANK, KINDS, QuizError, build_quiz
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def quiz(corpus_system):
+    return build_quiz(corpus_system, n=40, seed=11)
+
+
+def test_items_answerable_from_their_own_citation(quiz):
+    assert len(quiz) == 40
+    for it in quiz:
+        c = it.citation
+        assert c and c.title and c.source and c.sentence
+        if it.type == "fill":
+            assert BLANK in it.question and it.answer in c.sentence
+            assert it.question.replace(BLANK, it.answer) == c.sentence
+        if it.type == "choice" and c.occasion:
+            assert it.options["ABCD".index(it.answer)] == c.occasion
+        elif it.type == "choice":
+            key = it.options["ABCD".index(it.answer)]
+            assert key in c.sentence and it.question.replace(BLANK, key) == c.sentence
+
+
+def test_distractors_differ_and_are_not_correct_in_the_source(quiz):
+    for it in (i for i in quiz if i.type == "choice"):
+        key = it.options["ABCD".index(it.answer)]
+        assert len(set(it.options)) == 4
+        for o in it.options:
+            if o != key:
+                assert o not in it.citation.sentence
+
+
+def test_distractors_are_of_the_same_kind(quiz):
+    kinds = {t: k for k, terms in KINDS.items() for t in terms}
+    for it in (i for i in quiz if i.type == "choice" and not i.citation.occasion):
+        key = it.options["ABCD".index(it.answer)]
+        if key in kinds:
+            assert all(kinds.get(o) == kinds[key] for o in it.options)
+        elif re.fullmatch(r"\d{4}年.*", key):
+            assert all(re.fullmatch(r"\d{4}年.*", o) for o in it.options)
+
+
+def test_true_false_items_flip_correctly(quiz):
+    judges = [i for i in quiz if i.type == "judge"]
+    assert {i.answer for i in judges} <= {"正确", "错误"}
+    for it in judges:
+        if it.answer == "正确":
+            assert it.question == it.citation.sentence
+        else:
+            term, swap = re.match(r"原文为“(.+?)”而非“(.+?)”", it.explanation).groups()
+            assert it.question == it.citation.sentence.replace(term, swap, 1) != it.citation.sentence
+
+
+def test_short_answers_have_points(quiz):
+    for it in (i for i in quiz if i.type == "short"):
+        assert it.points and all(p for p in it.points)
+
+
+def test_no_duplicates_spread_and_reproducible(corpus_system, quiz):
+    assert len({it.question for it in quiz}) == len(quiz)
+    assert len({it.citation.source for it in quiz}) == 5
+    again = build_quiz(corpus_system, n=40, seed=11)
+    assert [i.question for i in again] == [i.question for i in quiz]
+    other = build_quiz(corpus_system, n=40, seed=12)
+    assert [i.question for i in other] != [i.question for i in quiz]
+
+
+def test_filters_and_bad_types(corpus_system):
+    items = build_quiz(corpus_system, n=5, docs=["004_5a518f614c3346c7.txt"], types=("fill",))
+    assert items and all(i.citation.source.startswith("004") and i.type == "fill" for i in items)
+    items = build_quiz(corpus_system, n=5, topic="银发经济")
+    assert items and all("银发经济" in (i.citation.sentence + i.citation.section + i.citation.title) for i in items)
+    with pytest.raises(QuizError):
+        build_quiz(corpus_system, types=("essay",))
+    with pytest.raises(QuizError):
+        build_quiz(corpus_system, topic="不存在的主题词")
+
+
+def test_exports_open_and_contain_every_item(quiz, tmp_path):
+    import docx
+    import openpyxl
+
+    paper, key = export(quiz, tmp_path / "q.docx", "测试卷")
+    paper_text = "\n".join(p.text for p in docx.Document(str(paper)).paragraphs)
+    key_text = "\n".join(p.text for p in docx.Document(str(key)).paragraphs)
+    for it in quiz:
+        assert it.question in paper_text
+        assert norm(it.citation.title) in norm(key_text)
+    assert "出处" not in paper_text  # the paper carries no answers
+    (xlsx,) = export(quiz, tmp_path / "q.xlsx")
+    rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert rows[0][:5] == ("序号", "题型", "题目", "选项", "答案") and len(rows) == len(quiz) + 1
+    assert {r[2] for r in rows[1:]} == {it.question for it in quiz}
+    (js,) = export(quiz, tmp_path / "q.json")
+    assert len(json.loads(js.read_text(encoding="utf-8"))["items"]) == len(quiz)
+    (md,) = export(quiz, tmp_path / "q.md")
+    assert md.read_text(encoding="utf-8").count("—— 《") == len(quiz)
+    with pytest.raises(ValueError):
+        export(quiz, tmp_path / "q.pdf")
