@@ -32,3 +32,14 @@ def test_ingest_docs_ask(tmp_path, monkeypatch):
     (docs / "bad.pdf").write_bytes(b"%PDF broken")
     r = runner.invoke(cli, ["ingest", "--quiet"], obj={})
     assert r.exit_code == 1 and "bad.pdf" in r.output
+
+
+def test_eval_judge_needs_a_chat_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    r = CliRunner().invoke(cli, ["eval", "--judge", "--quiet"], obj={})
+    assert r.exit_code == 2 and "--judge needs a chat model" in r.output
+    monkeypatch.setenv("RAG_LLM__PROVIDER", "openai")
+    monkeypatch.setenv("RAG_LLM__MODEL", "deepseek-chat")
+    monkeypatch.setenv("RAG_LLM__API_KEY_ENV", "RAG_TEST_NO_SUCH_KEY")
+    r = CliRunner().invoke(cli, ["eval", "--judge", "--quiet"], obj={})
+    assert r.exit_code == 2 and "未设置环境变量 RAG_TEST_NO_SUCH_KEY" in r.output

@@ -83,3 +83,12 @@ def test_external_answers_file_scored_and_report_written(corpus_system, tmp_path
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "## Retrieval" in text and "## Worst 10 questions" in text
     assert (folder / "by_config.png").stat().st_size > 1000 and (folder / "report.json").exists()
+
+
+def test_judge_verdict_parsed():
+    from rag.evaluate import parse_judgement
+
+    assert parse_judgement("陈述一 —— 支持\n陈述二 —— 不支持\n结论：1/2") == 0.5
+    assert parse_judgement("2024/3 的数据 —— 支持\n结论: 3 / 3") == 1.0
+    assert parse_judgement("全部支持，共 2/2") == 1.0  # no 结论 line: the last ratio
+    assert parse_judgement("无法判断") is None and parse_judgement("结论：0/0") is None

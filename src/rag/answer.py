@@ -91,6 +91,8 @@ class Answer:
     confidence: float = 0.0
     query: str = ""
     latency_ms: float = 0.0
+    notice: str = ""  # e.g. the LLM was unreachable and this is the extractive fallback
+    marks: list[dict] = field(default_factory=list)  # verification findings of an LLM answer
 
     def to_record(self, id_: str | None = None) -> dict:
         """The batch-interface record (see README)."""
@@ -109,15 +111,20 @@ class Answer:
             ],
             "latency_ms": round(self.latency_ms, 1),
         }
+        if self.notice:
+            rec["notice"] = self.notice
+        if self.marks:
+            rec["verification"] = self.marks
         if id_ is not None:
             rec = {"id": id_, **rec}
         return rec
 
     def markdown(self) -> str:
         """Answer with its numbered sources, as Markdown."""
+        head = [f"> {self.notice}", ""] if self.notice else []
         if self.refused:
-            return self.answer
-        lines = [self.answer, "", "**来源**"]
+            return "\n".join(head + [self.answer])
+        lines = head + [self.answer, "", "**来源**"]
         for c in self.citations:
             lines.append(f"[{c.n}] {c.label()}")
             lines.append(f"    > {c.quote}")
@@ -339,9 +346,30 @@ class ExtractiveAnswerer:
 
 
 def build_answerer(settings: Settings, retriever: Retriever):
-    """The one place an answer backend is chosen. LLM providers arrive with the LLM issue."""
+    """The one place an answer backend is chosen: extractive, or a chat model with the
+    extractive answerer as its fallback."""
+    extractive = ExtractiveAnswerer(settings, retriever)
     match settings.llm.provider:
         case "extractive":
-            return ExtractiveAnswerer(settings, retriever)
-        case other:
-            raise NotImplementedError(f"answer provider {other!r} is not available yet; use 'extractive'")
+            return extractive
+        case "openai" | "ollama":
+            from .generate import LLMAnswerer
+            from .llm import LLMUnavailable, build_chat_model
+            from .metrics import DEFAULT_SUPPORT_THRESHOLD
+
+            try:
+                model = build_chat_model(settings.llm)
+            except LLMUnavailable as exc:
+                model = _Unavailable(str(exc))
+            return LLMAnswerer(settings, retriever, model, extractive, DEFAULT_SUPPORT_THRESHOLD)
+    raise ValueError(f"unknown llm provider {settings.llm.provider!r}")
+
+
+class _Unavailable:
+    """Stands in for a chat model that could not be configured; every call falls back."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def stream(self, messages):
+        raise ConnectionError(self.reason)

@@ -88,9 +88,18 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
 
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
+    filters = Filters(list(docs), author, date_from, date_to)
     try:
-        ans = system.answerer.ask(question, top_k=top_k, mode=mode,
-                                  filters=Filters(list(docs), author, date_from, date_to))
+        if hasattr(system.answerer, "stream") and not as_json:
+            ans = None
+            for part in system.answerer.stream(question, top_k=top_k, mode=mode, filters=filters):
+                if isinstance(part, str):
+                    click.echo(part, nl=False)  # the model's words as they arrive
+                else:
+                    ans = part
+            click.echo("\n\n（以下为核实后的回答与出处）\n")
+        else:
+            ans = system.answerer.ask(question, top_k=top_k, mode=mode, filters=filters)
     except QuestionError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:
@@ -201,25 +210,47 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
               help="Question split. Tune on dev; report test.")
 @click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
-@click.option("--all-configs", is_flag=True, help="Run every configuration in evals/configs.yaml.")
+@click.option("--all-configs", is_flag=True, help="Run every offline configuration in evals/configs.yaml.")
+@click.option("--configs-file", type=click.Path(exists=True, dir_okay=False), help="Another configurations file.")
+@click.option("--judge", is_flag=True, help="Also score faithfulness with the configured chat model (llm.*) as judge.")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False), help="Score a batch-format answers file instead.")
 @click.option("--gate", type=click.Path(exists=True, dir_okay=False), help="Exit 1 when a metric misses its threshold.")
 @click.option("--out", type=click.Path(file_okay=False), default="evals/reports", show_default=True, help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def eval_(ctx, split, configs, all_configs, answers, gate, out, quiet) -> None:
-    """Evaluate on the held-out question set and write evals/reports/<timestamp>/."""
+def eval_(ctx, split, configs, all_configs, configs_file, judge, answers, gate, out, quiet) -> None:
+    """Evaluate on the held-out question set and write evals/reports/<timestamp>/.
+
+    A configuration with an llm section answers with that chat model (its key from the environment
+    variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
+    """
     from .evaluate import check_gate, evaluate, load_configs
+    from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
 
-    names = list(load_configs()[1]) if all_configs else list(configs) or None
-    run = evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet)
+    presets = load_configs(configs_file)[1]
+    names = [n for n, o in presets.items() if "llm" not in o] if all_configs else list(configs) or None
+    model = None
+    if judge:
+        try:
+            model = build_chat_model(ctx.obj["settings"].llm)
+        except LLMUnavailable as exc:
+            raise click.UsageError(f"--judge: {exc}") from exc
+        if model is None:
+            raise click.UsageError("--judge needs a chat model: set llm.provider (openai or ollama), llm.model and its key")
+    try:
+        run = evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet,
+                       configs_path=configs_file, judge=model)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     folder = write_report(run, Path(out))
     for name, c in run.configs.items():
         s = c["summary"]
         click.echo(f"{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
                    f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
-                   f"false_refusal {s['false_refusal_rate'] or 0:.3f}")
+                   f"false_refusal {s['false_refusal_rate'] or 0:.3f}"
+                   + (f"  llm_judge {s['llm_judge_faithfulness']:.3f}" if s.get("llm_judge_faithfulness") is not None else "")
+                   + (f"  fallback {s['fallback_rate']:.3f}" if s.get("fallback_rate") else ""))
     click.echo(f"report: {folder / 'report.md'}")
     if gate:
         failures = check_gate(run, Path(gate))

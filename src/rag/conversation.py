@@ -102,3 +102,34 @@ def rewrite_followup(question: str, previous: Turn | None) -> str:
         aspect = core or re.sub(r"^(?:有|包括|是)(?:哪些|什么)", "", re.sub(r"[？?。\s呢]", "", q))
         return f"{subject}的{aspect}" if aspect else subject
     return q
+
+
+def llm_rewrite(model, turns: list[Turn], question: str, max_tokens: int = 600) -> str:
+    """A standalone question written by the chat model (prompts/rewrite.yaml), with the history
+    cut to the most recent turns that fit ``max_tokens`` (cl100k). Falls back to the rules."""
+    from .chunking import count_tokens
+    from .prompts import load_prompt
+
+    lines: list[str] = []
+    for t in reversed(turns):
+        said = re.sub(r"\[\d+\]", "", t.answer.answer)[:300]
+        block = f"问：{t.question}\n答：{said}"
+        if count_tokens("\n".join([block] + lines)) > max_tokens:
+            break
+        lines.insert(0, block)
+    if not lines:
+        return rewrite_followup(question, turns[-1] if turns else None)
+    prompt = load_prompt("rewrite").format(history="\n".join(lines), question=question)
+    try:
+        text = model.invoke(prompt).content.strip().splitlines()[0].strip()
+    except Exception:
+        return rewrite_followup(question, turns[-1] if turns else None)
+    return text[:200] or question
+
+
+def rewrite(system, conv: Conversation, question: str) -> str:
+    """The query to search: an LLM rewrite when a chat model is configured, else the rules."""
+    model = getattr(system.answerer, "model", None)
+    if conv.turns and model is not None and hasattr(model, "invoke"):
+        return llm_rewrite(model, conv.turns, question, system.settings.llm.history_tokens)
+    return conv.rewrite(question)

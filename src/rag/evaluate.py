@@ -22,6 +22,8 @@ EVALS = Path("evals")
 RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
 ANSWER_KEYS = ["key_recall", "char_f1", "faithfulness", "citation_recall", "citation_precision", "number_fidelity"]
 REFUSAL_KEYS = ["refusal_recall", "false_refusal_rate"]
+# Shown when a configuration uses a chat model or the LLM judge ran; never replaces the offline metrics.
+LLM_KEYS = ["llm_judge_faithfulness", "marked_rate", "fallback_rate"]
 
 
 @dataclass
@@ -89,7 +91,8 @@ def score(q: Question, rec: dict, threshold: float) -> dict:
     if "error" in rec:
         return {"id": q.id, "type": q.type, "error": rec["error"]}
     passages = [c["text"] for c in sorted(rec.get("contexts", []), key=lambda c: c["rank"])]
-    out: dict = {"id": q.id, "type": q.type, "refused": bool(rec.get("refused")), "latency_ms": rec.get("latency_ms", 0.0)}
+    out: dict = {"id": q.id, "type": q.type, "refused": bool(rec.get("refused")), "latency_ms": rec.get("latency_ms", 0.0),
+                 "fallback": bool(rec.get("notice")), "marked": bool(rec.get("verification"))}
     if q.answerable:
         out.update(M.retrieval_scores(passages, [e["quote"] for e in q.evidence]))
         if not out["refused"]:
@@ -115,6 +118,11 @@ def aggregate(rows: list[dict]) -> dict:
     for k in ["faithfulness", "citation_recall", "citation_precision", "number_fidelity"]:
         vals = [r[k] for r in ans if k in r]  # answered (not refused) questions only
         out[k] = sum(vals) / len(vals) if vals else None
+    judged = [r["llm_judge"] for r in ans if "llm_judge" in r]
+    out["llm_judge_faithfulness"] = sum(judged) / len(judged) if judged else None
+    answered = [r for r in ans if not r["refused"]]
+    out["marked_rate"] = sum(r.get("marked", False) for r in answered) / len(answered) if answered else None
+    out["fallback_rate"] = sum(r.get("fallback", False) for r in ok) / len(ok) if ok else None
     out["refusal_recall"] = sum(r["refused"] for r in una) / len(una) if una else None
     out["false_refusal_rate"] = sum(r["refused"] for r in ans) / len(ans) if ans else None
     lat = [r["latency_ms"] for r in ok]
@@ -128,9 +136,45 @@ def by_type(rows: list[dict]) -> dict[str, dict]:
     return {t: aggregate([r for r in rows if r["type"] == t]) for t in types}
 
 
+# -- LLM judge (optional) ----------------------------------------------------------------
+_RATIO = re.compile(r"(\d+)\s*/\s*(\d+)")
+_VERDICT = re.compile(r"结论\s*[:：]\s*(\d+)\s*/\s*(\d+)")
+
+
+def parse_judgement(reply: str) -> float | None:
+    """The judge's '结论：supported/total' (else its last ratio), or None when it gave none."""
+    found = _VERDICT.findall(reply or "") or _RATIO.findall(reply or "")
+    if not found:
+        return None
+    x, y = map(int, found[-1])
+    return min(x, y) / y if y else None
+
+
+def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = True) -> None:
+    """Add ``llm_judge`` (share of the answer's claims its cited passages support, as judged by the
+    chat model with prompts/judge.yaml) to every answered row; failures are recorded, not raised."""
+    from .llm import describe_error
+    from .prompts import as_data, load_prompt
+
+    prompt = load_prompt("judge")
+    todo = [(r, rec) for r, rec in zip(rows, records) if "error" not in r and r["type"] != "unanswerable" and not r["refused"]]
+    for row, rec in tqdm(todo, desc="LLM judge", unit="q", disable=not progress):
+        passages = "\n\n".join(f"[{c['n']}] {c['text']}" for c in rec.get("citations", []))
+        try:
+            reply = model.invoke(prompt.format(answer=as_data(rec.get("answer", "")), passages=as_data(passages) or "（无）"))
+        except Exception as exc:  # unreachable judge: the offline metrics still stand
+            row["judge_error"] = describe_error(exc)
+            continue
+        value = parse_judgement(reply.content if isinstance(reply.content, str) else str(reply.content))
+        if value is None:
+            row["judge_error"] = "评审输出中没有“支持数/总数”"
+        else:
+            row["llm_judge"] = value
+
+
 # -- configurations ---------------------------------------------------------------------
-def load_configs(path: Path = EVALS / "configs.yaml") -> tuple[str, dict[str, dict]]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def load_configs(path: Path | None = None) -> tuple[str, dict[str, dict]]:
+    data = yaml.safe_load(Path(path or EVALS / "configs.yaml").read_text(encoding="utf-8"))
     return data["default"], data["configs"]
 
 
@@ -164,38 +208,48 @@ class Run:
     split: str
     threshold: float
     calibration_accuracy: float
-    configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records"}
+    configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records", "overrides"}
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def to_json(self) -> dict:
         return {
             "split": self.split, "started": self.started, "support_threshold": self.threshold,
             "support_calibration_accuracy": self.calibration_accuracy,
-            "configs": {n: {"summary": c["summary"], "by_type": c["by_type"], "rows": c["rows"]} for n, c in self.configs.items()},
+            "configs": {n: {"overrides": c.get("overrides", {}), "summary": c["summary"], "by_type": c["by_type"], "rows": c["rows"]}
+                        for n, c in self.configs.items()},
         }
 
 
 def evaluate(settings: Settings, split: str = "test", config_names: list[str] | None = None,
-             answers: Path | None = None, progress: bool = True, callback=None) -> Run:
-    """Run the configurations (or score an answers file) on one split of the question set."""
+             answers: Path | None = None, progress: bool = True, callback=None,
+             configs_path: Path | None = None, judge=None) -> Run:
+    """Run the configurations (or score an answers file) on one split of the question set.
+
+    ``judge``: a chat model; when given, every answered question also gets the LLM-judge score.
+    """
     questions = load_questions(EVALS / "questions.jsonl", split)
     threshold, accuracy = support_threshold()
     run = Run(split, threshold, accuracy)
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
-        rows = [score(q, recs.get(q.id, missing), threshold) for q in questions]
-        run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows,
-                                           "records": [recs.get(q.id, missing) for q in questions]}
+        records = [recs.get(q.id, missing) for q in questions]
+        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        if judge is not None:
+            llm_judge(judge, rows, records, progress)
+        run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
         return run
-    default, presets = load_configs()
+    default, presets = load_configs(configs_path)
     for name in config_names or [default]:
         if name not in presets:
             raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
         cs = config_settings(settings, presets[name])
         records = run_config(cs, questions, progress, callback)
         rows = [score(q, r, threshold) for q, r in zip(questions, records)]
-        run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
+        if judge is not None:
+            llm_judge(judge, rows, records, progress)
+        run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,
+                             "overrides": presets[name]}
     return run
 
 

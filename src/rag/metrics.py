@@ -12,7 +12,7 @@ import math
 import re
 from difflib import SequenceMatcher
 
-DEFAULT_SUPPORT_THRESHOLD = 0.7
+DEFAULT_SUPPORT_THRESHOLD = 0.84  # calibrated on evals/support_labels.jsonl (see docs/eval.md)
 _MARK = re.compile(r"\[(\d+)\]")
 _PUNCT = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’—…·,.;:!?()\[\]\"'<>《》、|\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*(?:%|％|‰)?")

@@ -69,9 +69,10 @@ def _md_line(text: str) -> str:
 def message_markdown(ans: Answer, turn: int) -> str:
     """What the chat bubble shows: the answer with markers linking to its sources, then one line
     per source (the passages with highlighted quotes are in the sources panel)."""
+    notice = f"> {_esc(ans.notice)}\n\n" if ans.notice else ""
     if ans.refused:
-        return f"**{_esc(ans.answer)}**"
-    body = "  \n".join(_md_line(line) for line in ans.answer.split("\n"))
+        return f"{notice}**{_esc(ans.answer)}**"
+    body = notice + "  \n".join(_md_line(line) for line in ans.answer.split("\n"))
     body = _MARK.sub(lambda m: f"[[{m.group(1)}]](#src-{turn}-{m.group(1)})", body)
     lines = [body, "", "**来源**", ""]
     lines += [f"[{c.n}] {source_label(c)}  " for c in ans.citations]

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from .evaluate import ANSWER_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions
+from .evaluate import ANSWER_KEYS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions
 
 TYPE_NAMES = {"fact": "事实", "definition": "定义", "list": "列举", "paraphrase": "换说法", "synthesis": "综合",
               "unanswerable": "无答案"}
@@ -38,6 +38,7 @@ def write_report(run: Run, out_root: Path = Path("evals/reports"), worst: int = 
         f"- Support threshold {run.threshold:.2f} (character 3-gram support, calibrated on evals/support_labels.jsonl: "
         f"accuracy {run.calibration_accuracy:.2f})",
         "- Metric definitions: docs/eval.md",
+        *[f"- `{n}`: {_overrides(c.get('overrides'))}" for n, c in run.configs.items() if c.get("overrides")],
         "",
         "## Retrieval (evidence-quote containment)",
         "",
@@ -51,6 +52,14 @@ def write_report(run: Run, out_root: Path = Path("evals/reports"), worst: int = 
          for n, c in run.configs.items()],
         ["config"] + REFUSAL_KEYS + ["latency p50 ms", "latency p95 ms", "errors"],
     )
+    llm_rows = {n: c for n, c in run.configs.items()
+                if c["summary"].get("llm_judge_faithfulness") is not None or (c.get("overrides") or {}).get("llm")}
+    if llm_rows:
+        lines += ["", "## LLM (beside the offline metrics, never replacing them)", "",
+                  "llm_judge_faithfulness: claims the judge model finds supported by the cited passages; marked_rate: "
+                  "answers with a sentence marked by verification; fallback_rate: answers that fell back to extractive.", ""]
+        lines += _table([[n, _f(c["summary"]["faithfulness"])] + [_f(c["summary"][k]) for k in LLM_KEYS] for n, c in llm_rows.items()],
+                        ["config", "faithfulness (offline)"] + LLM_KEYS)
     keys = ["recall@5", "mrr@10", "key_recall", "char_f1", "faithfulness", "refusal_recall", "false_refusal_rate"]
     for name, c in run.configs.items():
         lines += ["", f"## By question type — `{name}`", ""]
@@ -61,6 +70,11 @@ def write_report(run: Run, out_root: Path = Path("evals/reports"), worst: int = 
     lines += ["", *_worst(run, worst)]
     (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
+
+
+def _overrides(overrides: dict | None) -> str:
+    """A configuration's settings overrides, one 'section.field=value' each (key *names* only)."""
+    return ", ".join(f"{sec}.{k}={v}" for sec, vals in (overrides or {}).items() for k, v in vals.items())
 
 
 def _worst(run: Run, n: int) -> list[str]:

@@ -74,11 +74,17 @@ class AnswerSettings(_Section):
 
 
 class LLMSettings(_Section):
-    provider: Literal["extractive", "openai", "ollama"] = Field("extractive", description="Answer backend.")
-    model: str = Field("", description="Chat model name.")
-    base_url: str = Field("", description="OpenAI-compatible base URL.")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the key.")
-    timeout_s: float = Field(60.0, description="Request timeout.")
+    provider: Literal["extractive", "openai", "ollama"] = Field(
+        "extractive", description="extractive (offline default), openai (any OpenAI-compatible endpoint) or ollama."
+    )
+    model: str = Field("", description="Chat model name, e.g. deepseek-chat, qwen-plus, qwen2.5:7b.")
+    base_url: str = Field("", description="OpenAI-compatible base URL (ollama default: http://127.0.0.1:11434/v1).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the key (never stored).")
+    timeout_s: float = Field(60.0, description="Request timeout in seconds.")
+    max_retries: int = Field(2, description="Retries with exponential backoff before falling back to extractive.")
+    temperature: float = Field(0.1, description="Sampling temperature.")
+    unsupported: Literal["mark", "remove"] = Field("mark", description="What to do with sentences the passages do not support.")
+    history_tokens: int = Field(600, description="Token budget (cl100k) of the history sent to the follow-up rewrite.")
 
 
 class AppSettings(_Section):

@@ -16,7 +16,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from .answer import Answer, QuestionError  # noqa: E402
-from .conversation import Conversation  # noqa: E402
+from .conversation import Conversation, rewrite  # noqa: E402
 from .kb import add_uploads, delete_document, list_documents  # noqa: E402
 from .render import CLICK_JS, _esc, message_markdown, sources_html  # noqa: E402
 from .retrieve import Filters  # noqa: E402
@@ -65,9 +65,22 @@ class ChatHandlers:
         history = list(history or [])
         message = (message or "").strip()
         history.append({"role": "user", "content": _esc(message) or "（空）"})
+        answerer = self.system.answerer
         try:
-            query = conv.rewrite(message) if message else message
-            ans = self.system.answerer.ask(message, top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
+            query = rewrite(self.system, conv, message) if message else message
+            kwargs = dict(top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
+            if hasattr(answerer, "stream"):  # an LLM: show its words as they arrive, then the checked answer
+                history.append({"role": "assistant", "content": ""})
+                ans = None
+                for part in answerer.stream(message, **kwargs):
+                    if isinstance(part, str):
+                        history[-1] = {"role": "assistant", "content": history[-1]["content"] + _esc(part)}
+                        yield list(history), gr.update(), "", conv, "", ""
+                    else:
+                        ans = part
+                history.pop()
+            else:
+                ans = answerer.ask(message, **kwargs)
         except QuestionError as exc:
             history.append({"role": "assistant", "content": f"**{_esc(str(exc))}**"})
             yield history, gr.update(), "", conv, message, ""

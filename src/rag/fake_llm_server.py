@@ -1,0 +1,99 @@
+"""A tiny OpenAI-compatible chat-completions server for tests (the test double of a remote chat
+model; it lives beside the real backend). Loopback only; stops with ``shutdown()``.
+
+Behaviour by model name: ``good`` quotes the first sentence of passage [1] with its marker,
+``invented`` invents a quotation, ``error`` answers HTTP 500, ``slow`` sleeps before answering,
+``judge`` plays the LLM judge (a claim is supported when its text stands verbatim in the passages).
+Streaming (SSE) and non-streaming requests are both served.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _judge(user: str) -> str:
+    def between(tag: str) -> str:
+        m = re.search(f"<{tag}>\\n(.*?)\\n</{tag}>", user, re.S)
+        return m.group(1) if m else ""
+
+    flat = lambda t: re.sub(r"\[\d+\]|⚠[^）]*）|[\W_]", "", t)  # noqa: E731 - words only
+    passages = flat(between("资料"))
+    claims = [c for c in re.split(r"(?<=[。！？；])", re.sub(r"\[\d+\]", "", between("回答"))) if flat(c)]
+    verdicts = [flat(c) in passages for c in claims]
+    lines = [f"{c.strip()} —— {'支持' if v else '不支持'}" for c, v in zip(claims, verdicts)]
+    return "\n".join(lines + [f"结论：{sum(verdicts)}/{len(verdicts)}"])
+
+
+def _reply(model: str, messages: list[dict]) -> str:
+    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+    if model == "judge":
+        return _judge(user)
+    if model == "invented":
+        return "林宝指出“银发经济已经占到国内生产总值的一半”。[1]"
+    m = re.search(r"\[1\] [^\n]*\n([^\n]+)", user)
+    first = re.split(r"(?<=[。！？])", m.group(1))[0] if m else ""
+    return f"{first}[1]" if first else "资料中未找到相关内容。"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        model = body.get("model", "")
+        self.server.requests.append(body)
+        if model == "error":
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "internal error", "type": "server_error"}}')
+            return
+        if model == "slow":
+            time.sleep(3)
+        text = _reply(model, body.get("messages", []))
+        if body.get("stream"):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for i in range(0, len(text), 6):
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
+                         "choices": [{"index": 0, "delta": {"content": text[i : i + 6]}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
+                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+            return
+        out = {"id": "c", "object": "chat.completion", "created": 0, "model": model,
+               "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        data = json.dumps(out, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client that timed out
+            super().handle_error(request, client_address)
+
+
+def start() -> ThreadingHTTPServer:
+    """Start on a free loopback port; ``server.base_url`` is the OpenAI-style base URL."""
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.requests = []
+    server.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -1,0 +1,170 @@
+"""LLM answers with enforced, verified citations.
+
+The retrieved passages are numbered and fenced as data in the prompt (prompts/answer.yaml). After
+generation every sentence is checked against the passages it cites with the evaluation harness's
+support test: citations to passages that were not retrieved are removed; a sentence its passages
+do not support is marked (or removed, by setting); text inside quotation marks presented as 原文
+must match its cited passage exactly, else it is marked. When the model cannot be reached the
+answer falls back to the extractive one with a visible notice, never an empty reply.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, check_question
+from .chunking import split_sentences
+from .llm import describe_error
+from .metrics import norm, support_score, supported
+from .prompts import as_data, load_prompt
+from .retrieve import Filters, Passage
+
+UNSUPPORTED_MARK = "（⚠未能在所引资料中核实）"
+QUOTE_MARK = "（⚠引文与原文不符）"
+_SEG = re.compile(r"((?:\[\d+\])+)|(?<=[。！？!?；])(?!\[)")
+_QUOTE = re.compile(r"[“「]([^”」]{4,})[”」]")
+
+
+@dataclass
+class Mark:
+    sentence: str
+    issue: str  # unsupported | no_citation | invalid_citation | quote_mismatch
+    detail: str = ""
+
+
+def format_passages(passages: list[Passage]) -> str:
+    """Numbered passages with their source, for the prompt."""
+    out = []
+    for i, p in enumerate(passages, 1):
+        m = p.metadata
+        where = f"{m.get('occasion')}（{m.get('speech_date')}）" if m.get("occasion") else m.get("section", "")
+        out.append(as_data(f"[{i}] 《{m.get('title', '')}》{m.get('authors', '')} {where}\n{p.text}"))
+    return "\n\n".join(out)
+
+
+def _segments(text: str) -> list[tuple[str, list[int], str]]:
+    """(sentence, citation numbers, separator after it) preserving line breaks."""
+    out: list[tuple[str, list[int], str]] = []
+    lines = text.split("\n")
+    for li, line in enumerate(lines):
+        pos = 0
+        for m in _SEG.finditer(line):
+            piece = line[pos : m.start()]
+            marks = [int(x) for x in re.findall(r"\[(\d+)\]", m.group(1) or "")]
+            if piece.strip():
+                out.append((piece, marks, ""))
+            elif marks and out:
+                out[-1] = (out[-1][0], out[-1][1] + marks, out[-1][2])
+            pos = m.end()
+        if line[pos:].strip():
+            out.append((line[pos:], [], ""))
+        if li < len(lines) - 1 and out:
+            out[-1] = (out[-1][0], out[-1][1], out[-1][2] + "\n")
+    return out
+
+
+def verify(text: str, passages: list[Passage], threshold: float, mode: str = "mark") -> tuple[str, dict[int, list[str]], list[Mark]]:
+    """Checked answer text, the passages it cites (number -> supporting passage sentences), marks."""
+    cited: dict[int, list[str]] = {}
+    marks: list[Mark] = []
+    parts: list[str] = []
+    for sentence, nums, sep in _segments(text):
+        valid = [n for n in dict.fromkeys(nums) if 1 <= n <= len(passages)]
+        for n in nums:
+            if n not in valid:
+                marks.append(Mark(sentence.strip(), "invalid_citation", f"[{n}] 不在检索结果中，已删除"))
+        evidence = "\n".join(passages[n - 1].text for n in valid)
+        issue = ""
+        if not valid:
+            issue = "no_citation"
+        elif not supported(sentence, evidence, threshold):
+            issue = "unsupported"
+        bad_quotes = [q for q in _QUOTE.findall(sentence) if norm(q) not in norm(evidence)]
+        out = sentence.rstrip()
+        if issue:
+            marks.append(Mark(sentence.strip(), issue))
+            if mode == "remove":
+                continue
+            out += UNSUPPORTED_MARK
+        if bad_quotes:
+            marks.append(Mark(sentence.strip(), "quote_mismatch", "；".join(bad_quotes)))
+            out += QUOTE_MARK
+        out += "".join(f"[{n}]" for n in valid) + sep
+        parts.append(out)
+        for n in valid:
+            sents = split_sentences(passages[n - 1].text)
+            best = max(sents, key=lambda s: support_score(sentence, s), default="")
+            cited.setdefault(n, [])
+            if best and best not in cited[n]:
+                cited[n].append(best)
+    return "".join(parts).strip(), cited, marks
+
+
+class LLMAnswerer:
+    """Retrieval as in the extractive chain; the composing step is a chat model."""
+
+    def __init__(self, settings, retriever, model, fallback: ExtractiveAnswerer, threshold: float = 0.84):
+        self.s, self.retriever, self.model, self.fallback = settings, retriever, model, fallback
+        self.threshold = threshold
+        self.system_prompt = load_prompt("system").format()
+        self.answer_prompt = load_prompt("answer")
+
+    def messages(self, question: str, passages: list[Passage]) -> list:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        return [SystemMessage(self.system_prompt),
+                HumanMessage(self.answer_prompt.format(question=question, passages=format_passages(passages)))]
+
+    def _retrieve(self, question, top_k, mode, filters, query):
+        question = check_question(question, self.s.answer.max_question_chars)
+        query = query or question
+        passages = self.retriever.retrieve(query, top_k, mode, filters)
+        return question, query, passages, self.retriever.confidence(query, passages)
+
+    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
+            filters: Filters | None = None, query: str | None = None) -> Answer:
+        final = None
+        for part in self.stream(question, top_k=top_k, mode=mode, filters=filters, query=query):
+            if isinstance(part, Answer):
+                final = part
+        return final
+
+    def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None,
+               filters: Filters | None = None, query: str | None = None) -> Iterator[str | Answer]:
+        """Yield text as the model writes it, then the verified Answer."""
+        t0 = time.perf_counter()
+        question, query, passages, conf = self._retrieve(question, top_k, mode, filters, query)
+        if not passages or conf < self.s.retrieval.min_confidence:
+            ans = Answer(question, REFUSAL, True, [], passages, conf, query)
+        else:
+            chunks: list[str] = []
+            try:
+                for chunk in self.model.stream(self.messages(question, passages)):
+                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                    if piece:
+                        chunks.append(piece)
+                        yield piece
+                ans = self._finish(question, query, "".join(chunks), passages, conf)
+            except Exception as exc:  # unreachable endpoint, bad key, 5xx, timeout ...
+                ans = self.fallback.compose(question, passages, query)
+                ans.notice = f"大模型服务不可用（{describe_error(exc)}），以下为离线摘录式回答。"
+        ans.latency_ms = (time.perf_counter() - t0) * 1000
+        yield ans
+
+    def _finish(self, question: str, query: str, text: str, passages: list[Passage], conf: float) -> Answer:
+        if not text.strip() or "资料中未找到" in text[:40]:
+            return Answer(question, REFUSAL, True, [], passages, conf, query)
+        checked, cited, marks = verify(text, passages, self.threshold, self.s.llm.unsupported)
+        citations = []
+        for n in sorted(cited):
+            p = passages[n - 1]
+            m = p.metadata
+            citations.append(Citation(n, m.get("source", ""), m.get("title", ""), m.get("authors", ""), m.get("section", ""),
+                                      m.get("occasion", ""), m.get("speech_date") or m.get("date", ""), p.text,
+                                      "".join(cited[n]), p.id))
+        ans = Answer(question, checked or REFUSAL, not checked, citations if checked else [], passages, conf, query)
+        ans.marks = [m.__dict__ for m in marks]
+        return ans

@@ -1,0 +1,114 @@
+"""The real `openai` provider driven end to end against an OpenAI-compatible server started on
+127.0.0.1 inside the test: streamed answer, citations verified, invented quote marked, a 500 and
+a timeout falling back to extractive."""
+
+import pytest
+
+from rag import fake_llm_server
+from rag.llm import build_chat_model, describe_error
+from rag.system import build_system
+
+SILVER = "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = fake_llm_server.start()
+    yield s
+    s.shutdown()
+
+
+@pytest.fixture()
+def make_system(settings, tmp_path, monkeypatch, server):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "silver.md").write_text("# 发展银发经济利当前惠长远\n\n" + SILVER + "\n", encoding="utf-8")
+    monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
+
+    def make(model: str, timeout: float = 10.0):
+        llm = settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": server.base_url,
+                                              "api_key_env": "RAG_TEST_LLM_KEY", "timeout_s": timeout, "max_retries": 0})
+        s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
+        system = build_system(s)
+        system.ingestor.ingest([docs], progress=False)
+        return system
+
+    return make
+
+
+def test_streamed_answer_with_verified_citation(make_system, server):
+    system = make_system("good")
+    parts = list(system.answerer.stream("银发经济是什么？"))
+    pieces, ans = parts[:-1], parts[-1]
+    assert len(pieces) > 1 and "".join(pieces).startswith("银发经济是")  # streamed in pieces
+    assert not ans.refused and ans.marks == [] and ans.answer.endswith("[1]")
+    assert ans.citations[0].title == "发展银发经济利当前惠长远"
+    sent = server.requests[-1]
+    assert sent["stream"] is True and "<资料>" in sent["messages"][-1]["content"]
+    assert all("sk-test" not in str(v) for v in ans.to_record("x").values())
+
+
+def test_non_streaming_call(make_system, server):
+    system = make_system("good")
+    model = build_chat_model(system.settings.llm)
+    reply = model.invoke([("user", "[1] 《标题》\n新质生产力是先进生产力质态。其他。")])
+    assert reply.content == "新质生产力是先进生产力质态。[1]"
+
+
+def test_invented_quote_marked(make_system):
+    ans = make_system("invented").answerer.ask("银发经济是什么？")
+    assert "引文与原文不符" in ans.answer
+    assert "quote_mismatch" in {m["issue"] for m in ans.to_record("x")["verification"]}
+
+
+@pytest.mark.parametrize("model,timeout,reason", [("error", 10.0, "内部错误"), ("slow", 1.0, "超时")])
+def test_server_error_and_timeout_fall_back_to_extractive(make_system, model, timeout, reason):
+    ans = make_system(model, timeout).answerer.ask("银发经济是什么？")
+    assert "大模型服务不可用" in ans.notice and reason in ans.notice
+    assert ans.answer.startswith("银发经济是") and ans.citations  # never an empty reply
+
+
+def test_missing_key_falls_back_with_clear_message(make_system, monkeypatch):
+    system = make_system("good")
+    monkeypatch.delenv("RAG_TEST_LLM_KEY")
+    from rag.answer import build_answerer
+
+    ans = build_answerer(system.settings, system.retriever).ask("银发经济是什么？")
+    assert "未设置环境变量 RAG_TEST_LLM_KEY" in ans.notice and ans.citations
+
+
+def test_unreachable_endpoint_message():
+    import httpx
+
+    assert describe_error(httpx.ConnectError("connect failed")) == "无法连接到模型服务"
+
+
+@pytest.mark.slow
+def test_eval_reports_llm_configs_beside_extractive_with_judge(corpus_system, server, tmp_path, monkeypatch):
+    """`rag eval` with chat-model configurations on the dev split: offline faithfulness for each,
+    the LLM judge beside it, and an invented quote caught by both."""
+    import yaml
+
+    from rag.evaluate import evaluate
+    from rag.report import write_report
+
+    monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
+    llm = {"provider": "openai", "base_url": server.base_url, "api_key_env": "RAG_TEST_LLM_KEY", "max_retries": 0}
+    configs = tmp_path / "configs.yaml"
+    configs.write_text(yaml.safe_dump({"default": "hybrid", "configs": {
+        "hybrid": {"retrieval": {"mode": "hybrid"}},
+        "llm-good": {"llm": {**llm, "model": "good"}},
+        "llm-invented": {"llm": {**llm, "model": "invented"}}}}), encoding="utf-8")
+    judge = build_chat_model(corpus_system.settings.llm.model_copy(update={**llm, "model": "judge"}))
+    run = evaluate(corpus_system.settings, "dev", ["hybrid", "llm-good", "llm-invented"], progress=False,
+                   configs_path=configs, judge=judge)
+    s = {n: c["summary"] for n, c in run.configs.items()}
+    assert s["hybrid"]["fallback_rate"] == 0 and s["llm-good"]["fallback_rate"] == 0
+    assert s["llm-good"]["faithfulness"] > 0.9 and s["llm-good"]["llm_judge_faithfulness"] > 0.9
+    assert s["llm-invented"]["faithfulness"] < 0.1 and s["llm-invented"]["llm_judge_faithfulness"] < 0.1
+    assert s["llm-invented"]["marked_rate"] > 0.9
+    assert s["hybrid"]["llm_judge_faithfulness"] > 0.8  # the extractive answers are verbatim
+    folder = write_report(run, tmp_path / "reports")
+    text = (folder / "report.md").read_text(encoding="utf-8")
+    assert "## LLM" in text and "llm.model=good" in text
+    assert "sk-test" not in text and "sk-test" not in (folder / "report.json").read_text(encoding="utf-8")
