@@ -38,3 +38,32 @@ def test_conversation_markdown_export_includes_citations():
     conv.add("问", "问", Answer("问", "答[1]", False))
     md = conv.markdown()
     assert "## 问题 1：问" in md and "答[1]" in md
+
+
+def test_llm_rewrite_bounds_history_by_tokens_and_falls_back_to_rules():
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from rag.conversation import llm_rewrite
+
+    class Recording(FakeListChatModel):
+        prompts: list = []
+
+        def invoke(self, prompt, *a, **kw):
+            self.prompts.append(prompt)
+            return super().invoke(prompt, *a, **kw)
+
+    old = [Turn(f"旧问题{i}", f"旧问题{i}", Answer("", "很长的旧回答。" * 40, False)) for i in range(6)]
+    last = Turn("未来产业有哪些特征？", "未来产业有哪些特征？", Answer("", "以前沿技术为支撑。[1]", False))
+    model = Recording(responses=["未来产业的第二个特征具体怎么说？\n多余的解释"])
+    out = llm_rewrite(model, old + [last], "第二点具体怎么说", max_tokens=200)
+    assert out == "未来产业的第二个特征具体怎么说？"  # first line only
+    prompt = model.prompts[-1]
+    assert "未来产业有哪些特征" in prompt and "旧问题0" not in prompt  # oldest turns cut by the token budget
+    assert "[1]" not in prompt
+
+    class Down:
+        def invoke(self, prompt):
+            raise ConnectionError("down")
+
+    assert llm_rewrite(Down(), [Turn("新质生产力是什么？", "新质生产力是什么？", Answer("", "…", False))],
+                       "它的特征呢？") == "新质生产力的特征呢？"

@@ -112,3 +112,24 @@ def test_eval_reports_llm_configs_beside_extractive_with_judge(corpus_system, se
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "## LLM" in text and "llm.model=good" in text
     assert "sk-test" not in text and "sk-test" not in (folder / "report.json").read_text(encoding="utf-8")
+
+
+def test_app_streams_llm_answer_rewrites_followup_and_offers_extractive_mode(make_system, server):
+    import gradio as gr  # noqa: F401
+
+    from rag.ui import EXTRACTIVE_MODE, ChatHandlers, answer_modes
+
+    system = make_system("good")
+    modes = answer_modes(system.settings)
+    assert modes[0].startswith("大模型（good") and modes[1] == EXTRACTIVE_MODE
+    chat = ChatHandlers(system)
+    frames = list(chat.respond("银发经济是什么？", [], None, 5, [], modes[0]))
+    history, sources, searched, conv = frames[-1][:4]
+    assert len(frames) > 3 and "银发经济是" in history[-1]["content"] and "[1]" in history[-1]["content"]
+    assert "发展银发经济利当前惠长远" in sources
+    frames = list(chat.respond("它有什么意义？", history, conv, 5, [], modes[0]))
+    searched = frames[-1][2]
+    assert searched == "实际检索：银发经济是什么，它有什么意义？"  # written by the model from the history
+    n = len(server.requests)
+    frames = list(chat.respond("银发经济是什么？", [], None, 5, [], EXTRACTIVE_MODE))
+    assert len(server.requests) == n and "银发经济是" in frames[-1][0][-1]["content"]  # no model call

@@ -3,6 +3,7 @@ model; it lives beside the real backend). Loopback only; stops with ``shutdown()
 
 Behaviour by model name: ``good`` quotes the first sentence of passage [1] with its marker,
 ``invented`` invents a quotation, ``error`` answers HTTP 500, ``slow`` sleeps before answering,
+the follow-up rewrite prompt is answered by joining the last question and the follow-up,
 ``judge`` plays the LLM judge (a claim is supported when its text stands verbatim in the passages).
 Streaming (SSE) and non-streaming requests are both served.
 """
@@ -33,6 +34,10 @@ def _reply(model: str, messages: list[dict]) -> str:
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     if model == "judge":
         return _judge(user)
+    if "改写后的问题" in user:  # the follow-up rewrite prompt: join the last question and the follow-up
+        asked = re.findall(r"^问：(.*)", user, re.M)
+        follow = re.search(r"最新追问：(.*)", user)
+        return f"{asked[-1].rstrip('？?')}，{follow.group(1)}" if asked and follow else ""
     if model == "invented":
         return "林宝指出“银发经济已经占到国内生产总值的一半”。[1]"
     m = re.search(r"\[1\] [^\n]*\n([^\n]+)", user)

@@ -52,6 +52,16 @@ def _auth(settings):
     return check
 
 
+EXTRACTIVE_MODE = "摘录式（离线）"
+
+
+def answer_modes(settings) -> list[str]:
+    """The answer modes the settings panel offers: the chat model first when one is configured."""
+    if settings.llm.provider == "extractive":
+        return [EXTRACTIVE_MODE]
+    return [f"大模型（{settings.llm.model or settings.llm.provider}，引文核实）", EXTRACTIVE_MODE]
+
+
 class ChatHandlers:
     """The 学习问答 tab's callbacks; one Conversation per browser session (gr.State)."""
 
@@ -59,15 +69,20 @@ class ChatHandlers:
         self.system = system
         self.feedback_log = system.settings.home / "feedback.jsonl"
 
-    def respond(self, message: str, history: list, conv: Conversation | None, top_k: int, docs: list[str]):
-        """Stream the answer into the chat; then show its sources and the query searched."""
+    def respond(self, message: str, history: list, conv: Conversation | None, top_k: int, docs: list[str],
+                answer_mode: str = ""):
+        """Stream the answer into the chat; then show its sources and the query searched.
+        ``answer_mode`` EXTRACTIVE_MODE answers offline even when a chat model is configured."""
         conv = conv or Conversation()
         history = list(history or [])
         message = (message or "").strip()
         history.append({"role": "user", "content": _esc(message) or "（空）"})
         answerer = self.system.answerer
+        offline = answer_mode == EXTRACTIVE_MODE and hasattr(answerer, "fallback")
+        if offline:
+            answerer = answerer.fallback
         try:
-            query = rewrite(self.system, conv, message) if message else message
+            query = (conv.rewrite(message) if offline else rewrite(self.system, conv, message)) if message else message
             kwargs = dict(top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
             if hasattr(answerer, "stream"):  # an LLM: show its words as they arrive, then the checked answer
                 history.append({"role": "assistant", "content": ""})
@@ -270,11 +285,11 @@ def build_ui(system) -> gr.Blocks:
                         with gr.Accordion("设置", open=False):
                             top_k = gr.Slider(3, 20, value=settings.retrieval.top_k, step=1, label="检索段落数")
                             docs = gr.Dropdown(choices=doc_choices, multiselect=True, label="只在这些文档中检索（不选则全部）")
-                            gr.Radio(["摘录式（离线）"], value="摘录式（离线）", label="回答方式",
-                                     visible=settings.llm.provider != "extractive")
+                            modes = answer_modes(settings)
+                            mode = gr.Radio(modes, value=modes[0], label="回答方式", visible=len(modes) > 1)
                 outs = [bot, sources, searched, conv, box, md_copy]
                 for trigger in (box.submit, send.click):
-                    trigger(chat.respond, [box, bot, conv, top_k, docs], outs)
+                    trigger(chat.respond, [box, bot, conv, top_k, docs, mode], outs)
                 clear.click(chat.clear, None, outs)
                 bot.like(chat.feedback, [conv], None)
                 export.click(chat.export, [conv], export)
