@@ -133,3 +133,30 @@ def test_app_streams_llm_answer_rewrites_followup_and_offers_extractive_mode(mak
     n = len(server.requests)
     frames = list(chat.respond("银发经济是什么？", [], None, 5, [], EXTRACTIVE_MODE))
     assert len(server.requests) == n and "银发经济是" in frames[-1][0][-1]["content"]  # no model call
+
+
+@pytest.mark.slow
+def test_llm_quiz_items_checked_and_invented_ones_replaced(corpus_system, server, monkeypatch):
+    from rag.quiz import BLANK, QuizError, build_quiz
+
+    monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
+
+    def system_with(model):
+        llm = corpus_system.settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": server.base_url,
+                                                            "api_key_env": "RAG_TEST_LLM_KEY", "max_retries": 0})
+        return build_system(corpus_system.settings.model_copy(update={"llm": llm}))
+
+    stats: dict = {}
+    items = build_quiz(system_with("good"), 12, seed=3, writer="llm", stats=stats)
+    assert len(items) == 12 and stats["llm_kept"] >= 10 and stats["llm_errors"] == 0
+    for it in items:
+        if it.type == "fill":
+            assert it.question.replace(BLANK, it.answer) == it.citation.sentence or it.answer in it.citation.sentence
+        if it.type == "choice":
+            assert it.options["ABCD".index(it.answer)] in it.citation.sentence or it.citation.occasion
+    stats = {}
+    items = build_quiz(system_with("invented"), 8, seed=3, writer="llm", stats=stats)
+    assert len(items) == 8 and stats["llm_kept"] == 0 and stats["llm_dropped"] >= 8  # rule-built instead
+    assert all("国内生产总值的一半" not in it.question for it in items)
+    with pytest.raises(QuizError, match="需要先配置大模型"):
+        build_quiz(corpus_system, 4, writer="llm")

@@ -108,3 +108,38 @@ def test_exports_open_and_contain_every_item(quiz, tmp_path):
     assert md.read_text(encoding="utf-8").count("—— 《") == len(quiz)
     with pytest.raises(ValueError):
         export(quiz, tmp_path / "q.pdf")
+
+
+# -- items written by a chat model are checked against their passage ------------------------
+PASSAGE = "未来产业主要包括量子科技、生物制造、氢能等方向。发展未来产业是培育新质生产力的重要途径。"
+META = {"source": "x.txt", "title": "测试文档", "section": "一、总体要求"}
+
+
+def _check(kind, **data):
+    from rag.quiz import _term_kinds, check_llm_item
+
+    return check_llm_item({"options": [], "points": [], **data}, kind, PASSAGE, META, _term_kinds())
+
+
+def test_llm_items_kept_only_when_supported_by_their_passage():
+    quote = "未来产业主要包括量子科技、生物制造、氢能等方向。"
+    good = _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="量子科技", quote=quote)
+    assert good and good.question.count(BLANK) == 1 and good.citation.sentence == quote and good.citation.title == "测试文档"
+    assert _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="人工智能", quote=quote) is None
+    assert _check("fill", question="未来产业主要包括____。", answer="量子科技", quote="未来产业主要包括量子科技和核聚变。") is None  # quote invented
+    choice = dict(question="未来产业主要包括____、生物制造、氢能等方向。", quote=quote, answer="B")
+    assert _check("choice", options=["A. 人工智能", "B. 量子科技", "C. 集成电路", "D. 数字经济"], **choice).answer == "B"
+    assert _check("choice", options=["人工智能", "量子科技", "氢能", "数字经济"], **choice) is None  # a distractor is also correct
+    assert _check("choice", options=["人工智能", "集成电路", "量子科技", "数字经济"], **choice) is None  # key letter wrong
+
+
+def test_llm_judge_and_short_items_checked():
+    quote = "未来产业主要包括量子科技、生物制造、氢能等方向。"
+    assert _check("judge", question=quote, answer="正确", quote=quote).answer == "正确"
+    false = _check("judge", question="未来产业主要包括人工智能、生物制造、氢能等方向。", answer="错误", quote=quote)
+    assert false and "原文为“量子科技”而非“人工智能”" in false.explanation
+    assert _check("judge", question="未来产业主要包括人工智能、生物制造、氢能等方向。", answer="正确", quote=quote) is None
+    assert _check("judge", question="未来产业不包括量子科技。", answer="错误", quote=quote) is None  # not a one-term swap
+    short = dict(question="未来产业包括哪些方向，有何意义？", quote=quote, points=["量子科技", "新质生产力"])
+    assert _check("short", answer="未来产业主要包括量子科技、生物制造、氢能等方向。发展未来产业是培育新质生产力的重要途径。", **short)
+    assert _check("short", answer="未来产业将在2030年占据国内生产总值的一半。", **short) is None  # reference not in the passage

@@ -139,9 +139,9 @@ def test_trainer_tab_quiz_and_batch(small_system, tmp_path):
     from rag.ui import TrainerHandlers
 
     tr = TrainerHandlers(small_system)
-    status, files, preview = tr.quiz(4, ["fill", "judge"], 3, [], "", "xlsx", gr.Request(username=None))
+    status, files, preview = tr.quiz(4, ["fill", "judge"], 3, [], "", "xlsx", "rules", gr.Request(username=None))
     assert "已生成" in status and files[0].endswith(".xlsx") and "量子科技" in preview
-    status, files, _ = tr.quiz(4, ["fill"], 3, [], "不存在的主题", "md", gr.Request(username=None))
+    status, files, _ = tr.quiz(4, ["fill"], 3, [], "不存在的主题", "md", "rules", gr.Request(username=None))
     assert files is None and "没有符合条件" in status
     q = tmp_path / "q.txt"
     q.write_text("银发经济是什么？\n", encoding="utf-8")

@@ -140,8 +140,10 @@ def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> No
 @click.option("--types", default="fill,choice,judge,short", show_default=True, help="Item types, comma-separated.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same quiz.")
 @click.option("--title", default="学习测试", show_default=True, help="Title printed on the paper.")
+@click.option("--writer", type=click.Choice(["rules", "llm"]), default="rules", show_default=True,
+              help="llm: the configured chat model writes items, each checked against its passage (else rules).")
 @click.pass_context
-def quiz(ctx, output, docs, topic, n, types, seed, title) -> None:
+def quiz(ctx, output, docs, topic, n, types, seed, title, writer) -> None:
     """Generate a quiz with an answer key and citations (Word paper + separate answer sheet)."""
     from .exports import export
     from .quiz import QuizError, build_quiz
@@ -149,11 +151,16 @@ def quiz(ctx, output, docs, topic, n, types, seed, title) -> None:
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
     try:
-        items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None, topic)
+        stats: dict = {}
+        items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None,
+                           topic, writer, stats)
         files = export(items, output, title)
     except (QuizError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{len(items)} items -> {', '.join(map(str, files))}")
+    if writer == "llm":
+        click.echo(f"written by the model: {stats['llm_kept']}; failed the check (rule-built instead): "
+                   f"{stats['llm_dropped']}; model errors: {stats['llm_errors']}")
 
 
 @cli.command()

@@ -3,7 +3,8 @@ model; it lives beside the real backend). Loopback only; stops with ``shutdown()
 
 Behaviour by model name: ``good`` quotes the first sentence of passage [1] with its marker,
 ``invented`` invents a quotation, ``error`` answers HTTP 500, ``slow`` sleeps before answering,
-the follow-up rewrite prompt is answered by joining the last question and the follow-up,
+the quiz prompt gets an item built from the passage's first sentence (``invented``: an item whose
+quote is not in the passage), the follow-up rewrite prompt is answered by joining the last question and the follow-up,
 ``judge`` plays the LLM judge (a claim is supported when its text stands verbatim in the passages).
 Streaming (SSE) and non-streaming requests are both served.
 """
@@ -30,10 +31,31 @@ def _judge(user: str) -> str:
     return "\n".join(lines + [f"结论：{sum(verdicts)}/{len(verdicts)}"])
 
 
+def _quiz(model: str, user: str) -> str:
+    """A quiz item from the first sentence of the passage (``invented``: one quoting nothing real)."""
+    if model == "invented":
+        return json.dumps({"question": "银发经济已经占到国内生产总值的________。", "options": [], "answer": "一半",
+                           "quote": "银发经济已经占到国内生产总值的一半。", "points": []}, ensure_ascii=False)
+    passage = re.search(r"<资料>\n(.*?)\n</资料>", user, re.S)
+    kind = re.search(r"题型要求：(\S+?)。", user)
+    sents = [x for x in re.split(r"(?<=[。！？])", passage.group(1) if passage else "") if len(x.strip()) >= 10]
+    if not sents or not kind:
+        return "无法出题"
+    s = sents[0].strip()
+    key, blanked = s[2:6], s[:2] + "________" + s[6:]
+    item = {"填空题": {"question": blanked, "options": [], "answer": key},
+            "单项选择题": {"question": blanked, "options": ["示例选项甲", key, "示例选项乙", "示例选项丙"], "answer": "B"},
+            "判断题": {"question": s, "options": [], "answer": "正确"},
+            "简答题": {"question": "请简述这段资料的主要内容。", "options": [], "answer": s, "points": [s[:4], s[4:8]]}}[kind.group(1)]
+    return "```json\n" + json.dumps({"points": [], **item, "quote": s}, ensure_ascii=False) + "\n```"
+
+
 def _reply(model: str, messages: list[dict]) -> str:
     user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
     if model == "judge":
         return _judge(user)
+    if "出一道题" in user:
+        return _quiz(model, user)
     if "改写后的问题" in user:  # the follow-up rewrite prompt: join the last question and the follow-up
         asked = re.findall(r"^问：(.*)", user, re.M)
         follow = re.search(r"最新追问：(.*)", user)

@@ -11,10 +11,17 @@ Four item types, each carrying its citation (document, section, occasion/date, s
   must mention; for dated speech excerpts "在哪次会议/考察中提出…".
 
 A seed makes a quiz reproducible; items are spread over documents and sections, never repeated.
+
+With a chat model (``writer="llm"``) each item is first asked of the model (prompts/quiz.yaml) and
+kept only when it passes the same checks as the rule-built items: its quote is verbatim in the
+passage, the key is in the quote (fill, choice), no distractor is in the quote, a true statement
+is supported by the quote and a false one differs from it by one same-kind term, a short answer's
+reference is supported by the passage. Otherwise the rule-built item for that sentence is used.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from dataclasses import asdict, dataclass, field
@@ -77,6 +84,20 @@ class _Sentence:
     terms: list[tuple[str, str]]  # (term, kind) present in the sentence
 
 
+# What the model is asked to write, per type (prompts/quiz.yaml's {type}).
+LLM_TYPE_ASK = {
+    "fill": "填空题。question 为资料中的一句原文，把其中一个关键术语（政策概念、产业名称、日期或数字）换成 ________；"
+            "answer 为被挖去的词；options 为空列表。",
+    "choice": "单项选择题。question 为挖去一个关键术语（用 ________ 表示）的原文句子；options 为 4 个同类选项，"
+              "只有一个正确，另外三个不得出现在该原句中；answer 为正确选项的字母（A/B/C/D）。",
+    "judge": "判断题。question 为一个陈述：照录资料中的一句原文（answer 为“正确”），或把其中一个关键术语换成同类的另一术语"
+             "（answer 为“错误”）；options 为空列表。",
+    "short": "简答题。question 为一个需要概括资料内容的问题；answer 为参考答案，由资料原句组成；points 为完整答案必须提到的"
+             "2 至 4 个要点（资料中的原词）；options 为空列表。",
+}
+_JSON = re.compile(r"\{.*\}", re.S)
+
+
 class QuizError(ValueError):
     """A quiz request that cannot be met (unknown type, nothing matches the filter)."""
 
@@ -103,8 +124,10 @@ def _citation(meta: dict, sentence: str) -> Citation:
 class QuizBuilder:
     """Builds quizzes from indexed passages (``(text, metadata)`` pairs)."""
 
-    def __init__(self, passages: list[tuple[str, dict]]):
+    def __init__(self, passages: list[tuple[str, dict]], model=None, threshold: float = 0.84):
         self.passages = passages
+        self.model, self.threshold = model, threshold  # a chat model writes items first when given
+        self.stats = {"llm_kept": 0, "llm_dropped": 0, "llm_errors": 0}
         kinds = _term_kinds()
         self.kinds = kinds
         self.sentences: list[_Sentence] = []
@@ -247,6 +270,26 @@ class QuizBuilder:
         return QuizItem("short", q, reference, points=points, explanation=f"参考原文见《{meta.get('title', '')}》{section}",
                         citation=_citation(meta, s.text))
 
+    # -- items written by a chat model, checked like the rule-built ones ------------------------
+    def _passage_of(self, s: _Sentence) -> str:
+        return next((t for t, m in self.passages if m is s.meta), s.text)
+
+    def llm_item(self, s: _Sentence, kind: str) -> QuizItem | None:
+        """An item the chat model writes from the sentence's passage, or None (error or failed check)."""
+        from .prompts import as_data, load_prompt
+
+        passage = self._passage_of(s)
+        try:
+            reply = self.model.invoke(load_prompt("quiz").format(passage=as_data(passage), type=LLM_TYPE_ASK[kind]))
+            found = _JSON.search(reply.content if isinstance(reply.content, str) else "")
+            data = json.loads(found.group(0)) if found else None
+        except Exception:  # an unreachable model or unparsable reply: the rule-built item stands
+            self.stats["llm_errors"] += 1
+            return None
+        item = check_llm_item(data, kind, passage, s.meta, self.kinds, self.threshold) if isinstance(data, dict) else None
+        self.stats["llm_kept" if item else "llm_dropped"] += 1
+        return item
+
     def _section_text(self, meta: dict) -> str:
         """The whole section the passage belongs to, in order, overlaps removed."""
         key = (meta.get("source"), meta.get("section"))
@@ -292,7 +335,9 @@ class QuizBuilder:
             section = (s.meta.get("source"), s.meta.get("section"))
             if kind == "short" and section in used_sections:
                 continue
-            item = getattr(self, kind)(s, rng)
+            item = self.llm_item(s, kind) if self.model is not None else None
+            if item is None or any(i.question == item.question for i in items):
+                item = getattr(self, kind)(s, rng)
             if item is None or any(i.question == item.question for i in items):
                 continue
             items.append(item)
@@ -302,8 +347,83 @@ class QuizBuilder:
         return items
 
 
+def _blank(text: str) -> str:
+    return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
+
+
+def check_llm_item(data: dict, kind: str, passage: str, meta: dict, kinds: dict[str, str],
+                   threshold: float = 0.84) -> QuizItem | None:
+    """The model's item as a QuizItem when its key is supported by its cited passage, else None."""
+    from .metrics import norm, support_score
+
+    question = _blank(str(data.get("question", "")).strip())
+    answer = str(data.get("answer", "")).strip()
+    quote = str(data.get("quote", "")).strip()
+    options = [str(o).strip() for o in data.get("options") or [] if str(o).strip()]
+    options = [re.sub(r"^[A-DＡ-Ｄ][.．、:：)）]\s*", "", o) for o in options]
+    if not question or not answer or len(norm(quote)) < 6 or norm(quote) not in norm(passage):
+        return None
+    source = next((x for x in split_sentences(passage) if norm(quote) in norm(x) or norm(x) in norm(quote)), quote)
+    cite = _citation(meta, source.strip())
+    if kind == "fill":
+        if question.count(BLANK) != 1 or norm(answer) not in norm(quote):
+            return None
+        if support_score(question.replace(BLANK, answer), passage) < threshold:
+            return None
+        return QuizItem("fill", question, answer, explanation=f"原文：{quote}", citation=cite)
+    if kind == "choice":
+        letter = answer[:1].upper()
+        if len(options) != 4 or len(set(options)) != 4 or letter not in "ABCD":
+            return None
+        key = options["ABCD".index(letter)]
+        others = [o for o in options if o != key]
+        if norm(key) not in norm(quote) or any(norm(o) in norm(quote) for o in others):
+            return None
+        if BLANK in question and support_score(question.replace(BLANK, key), passage) < threshold:
+            return None
+        return QuizItem("choice", question, letter, options, f"原文：{quote}", citation=cite)
+    if kind == "judge":
+        if answer.startswith("正确") or answer in {"对", "√", "true", "True"}:
+            if support_score(question, quote) < threshold:
+                return None
+            return QuizItem("judge", question, "正确", explanation=f"与原文一致：{quote}", citation=cite)
+        # A false statement must be the quote with one term swapped for a same-kind term.
+        swaps = [(a, b) for a in kinds if a in quote and a not in question
+                 for b in kinds if b in question and b not in quote and kinds[a] == kinds[b]]
+        if not swaps or not answer.startswith("错误"):
+            return None
+        a, b = swaps[0]
+        if norm(question.replace(b, a, 1)) != norm(quote):
+            return None
+        return QuizItem("judge", question, "错误", explanation=f"原文为“{a}”而非“{b}”。原文：{quote}", citation=cite)
+    if kind == "short":
+        sentences = [x for x in split_sentences(answer) if norm(x)]
+        if not sentences or any(support_score(x, passage) < threshold for x in sentences):
+            return None
+        points = [str(p).strip() for p in data.get("points") or [] if str(p).strip() and norm(str(p)) in norm(passage)]
+        if len(points) < 2:
+            return None
+        return QuizItem("short", question, answer, points=points[:4], explanation=f"参考原文：{passage}", citation=cite)
+    return None
+
+
 def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
-               topic: str | None = None) -> list[QuizItem]:
+               topic: str | None = None, writer: str = "rules", stats: dict | None = None) -> list[QuizItem]:
+    """A quiz from the indexed passages. ``writer="llm"`` asks the configured chat model first and
+    keeps only items that pass the checks; ``stats`` (when given) receives kept/dropped counts."""
+    model = None
+    if writer == "llm":
+        model = getattr(system.answerer, "model", None)
+        if getattr(model, "reason", None):  # configured, but unusable (e.g. its key is not set)
+            raise QuizError(f"大模型不可用：{model.reason}")
+        if model is None or not hasattr(model, "invoke"):
+            raise QuizError("用大模型出题需要先配置大模型（llm.provider、llm.model 及其密钥），见 README“接入大模型”。")
     passages = [(text, meta) for _, text, meta in system.store.iter_all()]
     passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
-    return QuizBuilder(passages).build(n, types, seed, docs, topic)
+    from .metrics import DEFAULT_SUPPORT_THRESHOLD
+
+    builder = QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
+    items = builder.build(n, types, seed, docs, topic)
+    if stats is not None:
+        stats.update(builder.stats)
+    return items

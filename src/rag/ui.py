@@ -191,22 +191,25 @@ class TrainerHandlers:
     def _allowed(self, request) -> bool:
         return _role(self.system.settings, getattr(request, "username", None)) in ("admin", "trainer")
 
-    def quiz(self, n, types, seed, docs, topic, fmt, request: gr.Request):
+    def quiz(self, n, types, seed, docs, topic, fmt, writer="rules", request: gr.Request = None):
         from .exports import export
         from .quiz import QuizError, build_quiz
 
         if not self._allowed(request):
             return "当前账号无权出题（需要培训师或管理员账号）。", None, ""
         try:
+            stats: dict = {}
             items = build_quiz(self.system, int(n), tuple(types or ()), int(seed), list(docs or []) or None,
-                               (topic or "").strip() or None)
+                               (topic or "").strip() or None, writer or "rules", stats)
         except QuizError as exc:
             return f"**{_esc(str(exc))}**", None, ""
         folder = Path(tempfile.mkdtemp(prefix="rag-quiz-"))
         files = export(items, folder / f"学习测试.{fmt}", "学习测试")
         from .exports import to_markdown
 
-        return f"已生成 {len(items)} 道题（种子 {int(seed)}）。", [str(f) for f in files], to_markdown(items, "学习测试")
+        note = (f"其中大模型出题 {stats['llm_kept']} 道；未通过原文核对而改用规则出题 {stats['llm_dropped']} 道，"
+                f"调用失败 {stats['llm_errors']} 次。") if writer == "llm" else ""
+        return f"已生成 {len(items)} 道题（种子 {int(seed)}）。{note}", [str(f) for f in files], to_markdown(items, "学习测试")
 
     def batch(self, file, fmt, column, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         from .batch import BatchError, answer_file
@@ -317,12 +320,14 @@ def build_ui(system) -> gr.Blocks:
                                                value=["fill", "choice", "judge", "short"], label="题型")
                     q_docs = gr.Dropdown(choices=doc_choices, multiselect=True, label="限定文档（不选则全部）")
                     q_topic = gr.Textbox(label="主题（可选）", placeholder="例如：新质生产力")
+                    q_writer = gr.Radio([("规则（离线）", "rules"), ("大模型出题（逐题核对原文）", "llm")], value="rules",
+                                        label="出题方式", visible=settings.llm.provider != "extractive")
                 q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
                 q_status = gr.Markdown()
                 q_files = gr.File(label="下载（Word 为试卷与答案两份文件）", file_count="multiple")
                 with gr.Accordion("预览", open=False):
                     q_preview = gr.Markdown()
-                q_btn.click(tr.quiz, [q_n, q_types, q_seed, q_docs, q_topic, q_fmt], [q_status, q_files, q_preview])
+                q_btn.click(tr.quiz, [q_n, q_types, q_seed, q_docs, q_topic, q_fmt, q_writer], [q_status, q_files, q_preview])
                 gr.Markdown("#### 批量答题\n上传题目清单：.jsonl / .csv / .xlsx（题目列表头为 question、题目或问题）/ .txt（每行一题）。"
                             "选择题（题干后写 A. … B. …，或 A–D 列）会给出所选选项。")
                 with gr.Row():
