@@ -32,3 +32,14 @@ def test_numbered_list_items_not_turned_into_markdown_lists():
 def test_refusal_has_no_sources():
     ans = Answer("q", "资料中未找到与该问题相关的内容，无法依据现有资料作答。", True)
     assert "资料中未找到" in message_markdown(ans, 1) and "<details" not in sources_html(ans, 1)
+
+
+def test_verification_marks_stand_out_and_are_counted():
+    from rag.generate import UNSUPPORTED_MARK
+
+    ans = _ans()
+    ans.answer = f"新质生产力是先进生产力质态。[1]它诞生于1900年。{UNSUPPORTED_MARK}[1]"
+    ans.marks = [{"sentence": "它诞生于1900年。", "issue": "unsupported", "detail": ""}]
+    md = message_markdown(ans, 1)
+    assert f"**{UNSUPPORTED_MARK}**" in md and "1 处未通过原文核对" in md
+    assert "核实" not in message_markdown(_ans(), 1)

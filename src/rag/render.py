@@ -74,7 +74,14 @@ def message_markdown(ans: Answer, turn: int) -> str:
         return f"{notice}**{_esc(ans.answer)}**"
     body = notice + "  \n".join(_md_line(line) for line in ans.answer.split("\n"))
     body = _MARK.sub(lambda m: f"[[{m.group(1)}]](#src-{turn}-{m.group(1)})", body)
-    lines = [body, "", "**来源**", ""]
+    from .generate import QUOTE_MARK, UNSUPPORTED_MARK
+
+    for mark in (UNSUPPORTED_MARK, QUOTE_MARK):
+        body = body.replace(mark, f"**{mark}**")
+    lines = [body, ""]
+    if ans.marks:
+        lines += [f"*核实：{len(ans.marks)} 处未通过原文核对（已标 ⚠），请以来源原文为准。*", ""]
+    lines += ["**来源**", ""]
     lines += [f"[{c.n}] {source_label(c)}  " for c in ans.citations]
     return "\n".join(lines)
 
