@@ -33,6 +33,22 @@ def test_list_question_gets_all_items(corpus_system):
         assert item in ans.answer
 
 
+def test_list_announced_with_its_count_gets_the_paragraph_heads(corpus_system):
+    # "对此，提出以下四个基本思路。" followed by four paragraphs, each opened by its topic sentence.
+    ans = corpus_system.answerer.ask("魏楚提出培育壮大新兴产业和未来产业的基本思路是什么？")
+    lines = ans.answer.split("\n")
+    assert lines[0].startswith("对此，提出以下四个基本思路。")
+    assert [line.split("。")[0] for line in lines[1:]] == ["- 坚持有效市场和有为政府相结合", "- 坚持多元协同、开放融合",
+                                                          "- 坚持系统观念、统筹推进", "- 坚持分类施策、循序渐进"]
+
+
+def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
+    ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
+    assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere
+    for item in ("量子科技", "生物制造", "脑机接口", "具身智能", "第六代移动通信"):
+        assert item in ans.answer
+
+
 def test_speech_excerpt_answer_carries_occasion_and_date(corpus_system):
     ans = corpus_system.answerer.ask("习近平总书记在浙江考察时对未来产业提出了什么要求")
     assert "——在浙江考察时强调（2020年4月1日）" in ans.answer

@@ -23,7 +23,14 @@ _ORDINAL = re.compile(
     r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
     r"\d{1,2}[.．、]\s*(?!\d)|[（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩]|[（(][一二三四五六七八九十]+[)）])"
 )
-_LIST_Q = re.compile(r"哪些|哪几|有什么|几个|几点|几方面|特征|特点|举措|措施|路径|任务|重点|方面|包括|列举|关系")
+_LIST_Q = re.compile(r"哪些|哪几|有什么|几个|几点|几方面|特征|特点|举措|措施|路径|任务|重点|方面|包括|列举|关系|思路")
+# A sentence announcing a list of paragraphs: "提出以下四个基本思路。" "可以从7个方面着手。"
+_ANNOUNCE = re.compile(
+    r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?(?:方面|基本思路|思路|转变|维度|途径|路径|特征|问题|举措|措施|任务|原则|环节|重点)"
+    r"(?:着手|入手|发力|展开)?[。：:]$"
+)
+_INLINE_LIST = re.compile(r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}")  # four or more items in a row: A、B、C、D
+_CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _DEF_Q = re.compile(r"什么是|是什么|指什么|是指|含义|内涵|定义|概念")
 _WHEN_Q = re.compile(r"何时|什么时候|哪一年|哪年|哪天|日期|时间|几月")
 _NUM_Q = re.compile(r"多少|几|比例|规模|数量|占比|增长")
@@ -243,9 +250,17 @@ class ExtractiveAnswerer:
         best = cands[0]
         if best.score < 0.12:
             return []
+        # A list question whose best sentence, in the passage that best covers the question, enumerates
+        # the items inline ("点明量子科技、生物制造、…等方向") is answered by it, not by a numbered list elsewhere.
         if _LIST_Q.search(query):
-            for anchor in self._list_anchors(cands):
-                items = self._list_items(anchor, cands)
+            anchors = self._list_anchors(cands)
+            runner = max((c.score for c in cands if c.ordinal), default=0.0)
+            inline = (bool(_INLINE_LIST.search(best.text)) and not best.ordinal and best.score >= 1.25 * runner
+                      and bool(anchors) and anchors[0].passage.id == best.passage.id)
+            if inline:
+                return [best]
+            for anchor in anchors:
+                items = self._announced_items(anchor) or self._list_items(anchor, cands)
                 if len(items) >= 2:
                     return items
         limit = self.s.answer.max_sentences
@@ -300,6 +315,39 @@ class ExtractiveAnswerer:
         items = items[: self.s.answer.max_list_items]
         lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos and c.score >= 0.5 * best.score]
         return lead[:1] + items
+
+    def _announced_items(self, anchor: _Cand) -> list[_Cand]:
+        """A list announced with its count in the anchor's passage ("提出以下四个基本思路。") whose
+        items are the opening sentences of the paragraphs that follow, read from the whole section."""
+        text = anchor.passage.text
+        if not any(_ANNOUNCE.search(s.strip()) for s in split_sentences(text)):
+            return []
+        meta = anchor.passage.metadata
+        seq: list[tuple[str, Passage, int, bool]] = []  # sentence, passage, position, opens a paragraph
+        seen: list[str] = []
+        for p in self._section_passages(meta.get("source"), meta.get("section")):
+            pos = 0
+            for k, para in enumerate(p.text.split("\n")):
+                for j, sent in enumerate(split_sentences(para)):
+                    sent = sent.strip()
+                    if not sent:
+                        continue
+                    pos += 1
+                    if sent in seen[-8:]:
+                        continue  # the overlap between consecutive chunks
+                    # A chunk's first line may continue a paragraph: only a short topic sentence counts.
+                    seq.append((sent, p, pos, j == 0 and (k > 0 or len(sent) <= 40)))
+                    seen.append(sent)
+        for i, (sent, p, pos, _) in enumerate(seq):
+            m = _ANNOUNCE.search(sent)
+            if not m or sent not in text:
+                continue
+            n = _CN_NUM.get(m.group(1)) or int(m.group(1))
+            heads = [x for x in seq[i + 1 :] if x[3]][:n]
+            if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
+                score = anchor.score
+                return [_Cand(sent, p, pos, score, False)] + [_Cand(h[0], h[1], h[2], score, True) for h in heads]
+        return []
 
     def _section_passages(self, source: str, section: str) -> list[Passage]:
         index = self.retriever.bm25
