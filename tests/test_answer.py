@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from rag.answer import REFUSAL, QuestionError, check_question
+from rag.answer import REFUSAL, QuestionError, check_question, question_anchors, synonyms
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +47,51 @@ def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere
     for item in ("量子科技", "生物制造", "脑机接口", "具身智能", "第六代移动通信"):
         assert item in ans.answer
+
+
+def test_list_enumerated_inside_quotes_answered_by_that_sentence(corpus_system):
+    # "“众创空间—孵化器—加速器—产业园”全链条孵化体系", "采取“揭榜挂帅”“赛马”等方式": the items are inside
+    # one sentence, not the numbered list of the section around it.
+    ans = corpus_system.answerer.ask("未来产业的全链条孵化体系由哪些环节组成？")
+    assert all(item in ans.answer for item in ("众创空间", "孵化器", "加速器", "产业园"))
+    ans = corpus_system.answerer.ask("推进科技体制改革时，可以采取哪些方式集聚产学研用资源？")
+    assert "“揭榜挂帅”“赛马”" in ans.answer and ans.answer.count("[") == 1
+
+
+def test_paraphrased_questions_are_answered_not_refused(corpus_system):
+    # 路子 for 路径, 优势 named in other words, a relation between two named things.
+    cases = {
+        "发展新质生产力靠什么路子推进？": "科技创新和产业创新",
+        "布局未来产业时，政府和市场各应发挥什么优势？": "新型举国体制",
+        "科技创新与产业发展是什么关系？": "转化载体和应用场景",
+        "与战略性新兴产业相比，未来产业处在产业生命周期的什么阶段？": "孕育期或产业化初期",
+    }
+    for question, key in cases.items():
+        ans = corpus_system.answerer.ask(question)
+        assert not ans.refused and key in ans.answer, (question, ans.answer)
+
+
+def test_synonym_groups_are_symmetric():
+    groups = synonyms()
+    assert "路径" in groups["路子"] and "路子" in groups["路径"]
+    assert all(w in groups[v] for w, vs in groups.items() for v in vs)
+
+
+def test_question_anchors():
+    assert question_anchors("日本的未来产业战略具体提出了哪些重点领域？") == ["日本"]
+    assert question_anchors("2026年中央一号文件对未来产业作了哪些部署？") == ["2026", "一号文件"]
+    assert question_anchors("《“十四五”数字经济发展规划》提出了什么？") == ["“十四五”数字经济发展规划"]
+    assert question_anchors("我国未来产业有哪些特征？") == []  # 我国, 中国: not a restriction
+
+
+def test_question_naming_what_the_answer_never_mentions_is_refused(corpus_system):
+    # Retrieval finds passages on future-industry strategies abroad, but none says what 日本's strategy
+    # lists; quoting them would answer another question.
+    for q in ("日本的未来产业战略具体提出了哪些重点领域？", "2026年中央一号文件对未来产业作了哪些部署？"):
+        ans = corpus_system.answerer.ask(q)
+        assert ans.refused and ans.citations == [], (q, ans.answer)
+    ans = corpus_system.answerer.ask("上海提出到2030年未来产业产值要达到多少？")  # named and stated: answered
+    assert not ans.refused and "上海" in ans.answer
 
 
 def test_speech_excerpt_answer_carries_occasion_and_date(corpus_system):

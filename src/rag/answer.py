@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 from .chunking import split_sentences
-from .retrieve import Filters, Passage, Retriever, tokenize
+from .retrieve import Filters, Passage, Retriever, _tokenizer, tokenize
 from .settings import Settings
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
@@ -23,20 +24,60 @@ _ORDINAL = re.compile(
     r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
     r"\d{1,2}[.．、]\s*(?!\d)|[（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩]|[（(][一二三四五六七八九十]+[)）])"
 )
-_LIST_Q = re.compile(r"哪些|哪几|有什么|几个|几点|几方面|特征|特点|举措|措施|路径|任务|重点|方面|包括|列举|关系|思路")
+_LIST_Q = re.compile(r"哪些|哪几|有什么|几个|几点|几方面|特征|特点|举措|措施|路径|任务|重点|方面|包括|列举|思路")
 # A sentence announcing a list of paragraphs: "提出以下四个基本思路。" "可以从7个方面着手。"
 _ANNOUNCE = re.compile(
     r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?(?:方面|基本思路|思路|转变|维度|途径|路径|特征|问题|举措|措施|任务|原则|环节|重点)"
     r"(?:着手|入手|发力|展开)?[。：:]$"
 )
-_INLINE_LIST = re.compile(r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}")  # four or more items in a row: A、B、C、D
+# Items enumerated inside one sentence: A、B、C、D / “A—B—C—D” / “A”“B”等.
+_INLINE_LIST = re.compile(
+    r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
+)
 _CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _DEF_Q = re.compile(r"什么是|是什么|指什么|是指|含义|内涵|定义|概念")
 _WHEN_Q = re.compile(r"何时|什么时候|哪一年|哪年|哪天|日期|时间|几月")
 _NUM_Q = re.compile(r"多少|几|比例|规模|数量|占比|增长")
+_SYNONYM_CREDIT = 0.6  # share of a question word's weight earned by its synonym (dev-tuned)
+_REL_Q = re.compile(r"([\u4e00-\u9fff]{2,8})(?:与|和|同)([\u4e00-\u9fff]{2,8}?)(?:之间)?(?:是|有)?(?:什么|怎样的|何种|哪些)关系")
 _WHERE_Q = re.compile(r"哪次|什么场合|哪个会议|什么会议|在哪|场合|会议上|考察")
 _DATE = re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{4}[—-]\d{4}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|万|亿|千|百|个|家|项|人|倍|年)")
+
+
+# Names the question is about that the answer must mention: places, organisations, people (jieba
+# POS tags), years and named documents (《…》, 一号文件). "日本的未来产业战略…" answered with sentences that never name 日本 is a
+# confident answer to another question, so it is refused instead.
+_ANCHOR_TAGS = {"ns", "nt", "nr", "nrt", "nrfg"}
+_GENERIC_NAMES = {"中国", "我国", "中华民族", "中共中央", "国家", "全国", "党中央", "国务院"}
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """Each word of data/synonyms.txt -> the words of its groups (itself included)."""
+    from importlib import resources
+
+    out: dict[str, set[str]] = {}
+    for line in (resources.files("rag") / "data" / "synonyms.txt").read_text(encoding="utf-8").splitlines():
+        group = line.split("#", 1)[0].split()
+        for w in group:
+            out.setdefault(w, set()).update(group)
+    return {w: tuple(sorted(g, key=len, reverse=True)) for w, g in out.items()}
+
+
+@lru_cache(maxsize=1)
+def _pos_tagger():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer())  # shares the retriever's user dictionary
+
+
+def question_anchors(query: str) -> list[str]:
+    """The named entities (two characters or more) and years of a question."""
+    names = [w for w, flag in _pos_tagger().cut(query) if flag in _ANCHOR_TAGS and len(w) >= 2 and w not in _GENERIC_NAMES]
+    years = re.findall(r"(?:19|20)\d{2}(?=\s*年)", query)
+    titles = [t for t in re.findall(r"《([^《》]{2,60})》", query)] + re.findall(r"[一二三四五六七八九十\d]+号文件", query)
+    return list(dict.fromkeys(names + years + titles))
 
 
 def _family(sentence: str) -> str:
@@ -194,9 +235,18 @@ class ExtractiveAnswerer:
             return Answer(question, REFUSAL, True, [], passages, conf, query)
         cands = self._candidates(query, passages[:6])
         chosen = self._choose(query, cands)
-        if not chosen:
+        if not chosen or self._misses_anchor(query, chosen):
             return Answer(question, REFUSAL, True, [], passages, conf, query)
         return self._render(question, query, chosen, passages, conf)
+
+    @staticmethod
+    def _misses_anchor(query: str, chosen: list[_Cand]) -> bool:
+        """True when a name or year of the question is in none of the chosen sentences nor in
+        their passages' title, authors, section, occasion or date."""
+        fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution")
+        hay = "".join(c.text for c in chosen) + "".join(str(c.passage.metadata.get(f, "")) for c in chosen for f in fields)
+        hay = re.sub(r"\s+", "", hay)
+        return any(a not in hay for a in question_anchors(query))
 
     def _idf(self, terms: list[str]) -> dict[str, float]:
         index = self.retriever.bm25
@@ -211,6 +261,8 @@ class ExtractiveAnswerer:
             _DEF_Q.search(query), _WHEN_Q.search(query), _NUM_Q.search(query), _WHERE_Q.search(query), _LIST_Q.search(query)
         )
         subject = self._subject(query) if q_def else ""
+        relation = _REL_Q.search(query)
+        syn = synonyms()
         top = passages[0].score or 1.0
         out: list[_Cand] = []
         for p in passages:
@@ -220,10 +272,14 @@ class ExtractiveAnswerer:
                 if len(sent) < 4 or sent.startswith("——"):
                     continue
                 low = (sent + p.metadata.get("occasion", "") + p.metadata.get("authors", "")).lower()
-                cov = sum(w for t, w in idf.items() if t in low) / total
+                # A word of the question counts fully; a synonym of it (data/synonyms.txt) counts for less.
+                cov = sum(w if t in low else _SYNONYM_CREDIT * w * any(v in low for v in syn.get(t, ()))
+                          for t, w in idf.items()) / total
                 score = cov * (0.55 + 0.45 * prior)
                 if subject and re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent):
                     score += 0.6
+                if relation and all(x in sent for x in relation.groups()):
+                    score += 0.3  # "A与B是什么关系": a sentence that speaks of both A and B
                 if q_when and _DATE.search(sent):
                     score += 0.25
                 if q_num and _NUMBER.search(sent):
@@ -259,10 +315,22 @@ class ExtractiveAnswerer:
                       and bool(anchors) and anchors[0].passage.id == best.passage.id)
             if inline:
                 return [best]
-            for anchor in anchors:
+            # ... or the sentence that covers the question best enumerates them, far better than any list
+            # item, unless the passage that best covers the question holds a list of its own elsewhere.
+            top_cov = max(c.coverage for c in cands)
+            ord_cov = max((c.coverage for c in cands if c.ordinal), default=0.0)
+            in_anchor = {a.passage.id for a in anchors}
+            enum = [c for c in cands if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor
+                    and _INLINE_LIST.search(c.text)]
+            enum = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
+            for k, anchor in enumerate(anchors):
                 items = self._announced_items(anchor) or self._list_items(anchor, cands)
-                if len(items) >= 2:
+                if len(items) >= 2 and not (enum and (k > 0 or enum.passage.id == anchor.passage.id)):
                     return items
+                if enum and len(items) >= 2:
+                    break
+            if enum:
+                return [enum]
         limit = self.s.answer.max_sentences
         if _DEF_Q.search(query) and self._subject(query) and best.text.startswith(self._subject(query)[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows

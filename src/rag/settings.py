@@ -69,7 +69,7 @@ class AnswerSettings(_Section):
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
     min_sentence_coverage: float = Field(
-        0.45, description="Refuse when no retrieved sentence covers this share of the question's weighted terms (dev-tuned)."
+        0.40, description="Refuse when no retrieved sentence covers this share of the question's weighted terms (dev-tuned)."
     )
 
 
