@@ -13,6 +13,7 @@ def main() -> None:
     summary = system.ingestor.ingest([system.settings.corpus.path], progress=True)
     for line in summary.lines():
         print(line)
+    print(f"预热完成 warmed up in {system.warm_up():.1f} s")
     launch(system)
 
 
