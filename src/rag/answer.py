@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 from .chunking import split_sentences
-from .retrieve import Filters, Passage, Retriever, _tokenizer, tokenize
+from .retrieve import Filters, Passage, Retriever, pos_tagger, tokenize
 from .settings import Settings
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
@@ -46,8 +46,8 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|％|万|亿|千|百|个|家|项|人|
 
 
 # Names the question is about that the answer must mention: places, organisations, people (jieba
-# POS tags), years and named documents (《…》, 一号文件). "日本的未来产业战略…" answered with sentences that never name 日本 is a
-# confident answer to another question, so it is refused instead.
+# POS tags), years and named documents (《…》, 一号文件). "日本的未来产业战略…" answered with
+# sentences that never name 日本 is a confident answer to another question, so it is refused.
 _ANCHOR_TAGS = {"ns", "nt", "nr", "nrt", "nrfg"}
 _GENERIC_NAMES = {"中国", "我国", "中华民族", "中共中央", "国家", "全国", "党中央", "国务院"}
 
@@ -65,18 +65,11 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     return {w: tuple(sorted(g, key=len, reverse=True)) for w, g in out.items()}
 
 
-@lru_cache(maxsize=1)
-def _pos_tagger():
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(_tokenizer())  # shares the retriever's user dictionary
-
-
 def question_anchors(query: str) -> list[str]:
     """The named entities (two characters or more) and years of a question."""
-    names = [w for w, flag in _pos_tagger().cut(query) if flag in _ANCHOR_TAGS and len(w) >= 2 and w not in _GENERIC_NAMES]
+    names = [w for w, flag in pos_tagger().cut(query) if flag in _ANCHOR_TAGS and len(w) >= 2 and w not in _GENERIC_NAMES]
     years = re.findall(r"(?:19|20)\d{2}(?=\s*年)", query)
-    titles = [t for t in re.findall(r"《([^《》]{2,60})》", query)] + re.findall(r"[一二三四五六七八九十\d]+号文件", query)
+    titles = re.findall(r"《([^《》]{2,60})》", query) + re.findall(r"[一二三四五六七八九十\d]+号文件", query)
     return list(dict.fromkeys(names + years + titles))
 
 
@@ -243,10 +236,13 @@ class ExtractiveAnswerer:
     def _misses_anchor(query: str, chosen: list[_Cand]) -> bool:
         """True when a name or year of the question is in none of the chosen sentences nor in
         their passages' title, authors, section, occasion or date."""
+        anchors = question_anchors(query)
+        if not anchors:
+            return False
         fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution")
         hay = "".join(c.text for c in chosen) + "".join(str(c.passage.metadata.get(f, "")) for c in chosen for f in fields)
         hay = re.sub(r"\s+", "", hay)
-        return any(a not in hay for a in question_anchors(query))
+        return any(a not in hay for a in anchors)
 
     def _idf(self, terms: list[str]) -> dict[str, float]:
         index = self.retriever.bm25
@@ -325,10 +321,10 @@ class ExtractiveAnswerer:
             enum = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
             for k, anchor in enumerate(anchors):
                 items = self._announced_items(anchor) or self._list_items(anchor, cands)
-                if len(items) >= 2 and not (enum and (k > 0 or enum.passage.id == anchor.passage.id)):
+                if len(items) >= 2:
+                    if enum and (k > 0 or enum.passage.id == anchor.passage.id):
+                        break  # the enumerating sentence beats this list
                     return items
-                if enum and len(items) >= 2:
-                    break
             if enum:
                 return [enum]
         limit = self.s.answer.max_sentences

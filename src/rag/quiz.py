@@ -98,6 +98,19 @@ LLM_TYPE_ASK = {
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
+@lru_cache(maxsize=1)
+def _keyword_extractor():
+    """jieba's TF-IDF keyword extractor over the retriever's tokenizer (built once: it reads its
+    idf table, and the POS tagger reads the whole dictionary)."""
+    import jieba.analyse
+
+    from .retrieve import _tokenizer, pos_tagger
+
+    ex = jieba.analyse.TFIDF()
+    ex.tokenizer, ex.postokenizer = _tokenizer(), pos_tagger()
+    return ex
+
+
 class QuizError(ValueError):
     """A quiz request that cannot be met (unknown type, nothing matches the filter)."""
 
@@ -303,14 +316,7 @@ class QuizBuilder:
 
     @staticmethod
     def _keywords(text: str) -> list[str]:
-        import jieba.analyse
-
-        from .retrieve import _tokenizer
-
-        ex = jieba.analyse.TFIDF()
-        ex.tokenizer = _tokenizer()
-        ex.postokenizer = jieba.posseg.POSTokenizer(ex.tokenizer)
-        return [w for w in ex.extract_tags(text, topK=8) if len(w) >= 2]
+        return [w for w in _keyword_extractor().extract_tags(text, topK=8) if len(w) >= 2]
 
     def build(self, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
               topic: str | None = None) -> list[QuizItem]:

@@ -95,6 +95,14 @@ def _tokenizer():
     return tok
 
 
+@lru_cache(maxsize=1)
+def pos_tagger():
+    """jieba's part-of-speech tagger over the same tokenizer and user dictionary (~0.7 s, ~95 MB)."""
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
 def tokenize(text: str) -> list[str]:
     """jieba search-mode tokens without stop words and punctuation; Latin lower-cased."""
     out = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -37,8 +38,6 @@ class System:
     def warm_up(self) -> float:
         """Load what the first question would otherwise wait for (BM25 index, embedding model, the
         POS tagger of the answerer) by answering one question; returns the seconds it took."""
-        import time
-
         t0 = time.perf_counter()
         self.answerer.ask("什么是新质生产力")
         return time.perf_counter() - t0
