@@ -30,9 +30,9 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        """What the dense model sees: the passage with its title and section as context."""
-        head = "｜".join(x for x in (self.metadata.get("title"), self.metadata.get("section")) if x)
-        return f"{head}\n{self.text}" if head else self.text
+        """What the dense model sees: the passage under a contextual header (title, authors,
+        section path or speech occasion and date); the displayed passage stays the original text."""
+        return f"{context_header(self.metadata)}\n{self.text}".lstrip("\n")
 
 
 @lru_cache(maxsize=4)
@@ -162,8 +162,30 @@ def _tidy(article: ArticleMeta, paragraphs: list[Paragraph], titles: set[str]) -
     return kept
 
 
+# Part of every chunk id: a change of what the embedder sees (the contextual header) or of the
+# metadata stored with a chunk gives new ids, so the next ingest re-embeds instead of keeping stale
+# vectors under the old ids.
+CONTEXT_VERSION = "ctx2"
+
+
+def context_header(meta: dict) -> str:
+    """《title》 authors ｜ section: the context BM25 and the embedder see beside a passage."""
+    title = f"《{meta['title']}》" if meta.get("title") else ""
+    return "｜".join(x for x in (title, meta.get("authors", ""), meta.get("section", "")) if x)
+
+
+def sentence_id(sentence: str) -> str:
+    """Content id of one sentence (its vector is cached under it)."""
+    return hashlib.sha1(sentence.encode()).hexdigest()[:20]
+
+
+def index_sentences(text: str) -> list[str]:
+    """The sentences of a passage that can be quoted in an answer (and get their own vector)."""
+    return [s for s in (x.strip() for x in split_sentences(text)) if len(s) >= 4 and not s.startswith("——")]
+
+
 def _chunk_id(source: str, section: str, text: str) -> str:
-    return hashlib.sha256(f"{source}\x1f{section}\x1f{text}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{CONTEXT_VERSION}\x1f{source}\x1f{section}\x1f{text}".encode()).hexdigest()[:24]
 
 
 def _base_meta(source: str, doc: DocMeta, article: ArticleMeta) -> dict:
@@ -172,6 +194,8 @@ def _base_meta(source: str, doc: DocMeta, article: ArticleMeta) -> dict:
         "doc_title": doc.title,
         "title": article.title,
         "authors": "、".join(article.authors or doc.authors),
+        # One entry per author, so a filter can match them one by one (Chroma array metadata).
+        **({"author_list": list(article.authors or doc.authors)} if (article.authors or doc.authors) else {}),
         "outlet": article.outlet or doc.outlet,
         "date": article.date or doc.date,
         "kind": article.kind if article.kind != "article" else doc.kind,

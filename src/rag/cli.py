@@ -267,6 +267,25 @@ def eval_(ctx, split, configs, all_configs, configs_file, judge, answers, gate, 
         sys.exit(1 if failures else 0)
 
 
+@cli.command("fit")
+@click.option("--max-false-refusal", type=float, default=0.05, show_default=True,
+              help="The dev false-refusal rate the threshold is chosen for.")
+@click.option("--out", type=click.Path(dir_okay=False), default="src/rag/data/answer_model.json", show_default=True,
+              help="Where to write the model (JSON).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def fit_(ctx, max_false_refusal, out, quiet) -> None:
+    """Refit the answerability model on the dev splits of evals/questions.jsonl and evals/external.jsonl."""
+    from .evaluate import question_files
+    from .fit import fit
+
+    model = fit(ctx.obj["settings"], list(question_files().values()), Path(out), max_false_refusal, progress=not quiet)
+    a = model["answerability"]
+    click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")
+    click.echo(f"dev: false refusal {a['fitted']['dev_false_refusal']}  refusal recall {a['fitted']['dev_refusal_recall']}")
+    click.echo(f"written: {out}")
+
+
 def main() -> None:
     cli(obj={})
 

@@ -18,7 +18,13 @@ from tqdm import tqdm
 from . import metrics as M
 from .settings import Settings
 
-EVALS = Path("evals")
+EVALS = Path(__file__).resolve().parents[2] / "evals"  # the project's evals/, whatever the working directory
+# The question sets: ours, and one written independently (the external set); tune on dev, quote test.
+QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
+
+
+def question_files() -> dict[str, Path]:
+    return {name: EVALS / file for name, file in QUESTION_SETS.items()}
 RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
 ANSWER_KEYS = ["key_recall", "char_f1", "faithfulness", "citation_recall", "citation_precision", "number_fidelity"]
 REFUSAL_KEYS = ["refusal_recall", "false_refusal_rate"]

@@ -18,13 +18,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .catalog import Catalog
-from .chunking import Chunker
+from .chunking import Chunker, index_sentences, sentence_id
 from .embeddings import Embedder
 from .loaders import LoadError, discover, load_file
 from .settings import Settings
 from .store import FileRecord, Store
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 
 @dataclass
@@ -104,6 +104,15 @@ class Ingestor:
         summary.seconds = time.perf_counter() - t0
         return summary
 
+    def _embed_sentences(self, chunks: list) -> None:
+        """Vectors of the chunks' sentences not already cached (the answerer's semantic match)."""
+        sents = {sentence_id(s): s for c in chunks for s in index_sentences(c.text)}
+        missing = self.store.missing_sentences(list(sents))
+        bs = self.settings.embedding.batch_size * 4  # sentences are short
+        for i in range(0, len(missing), bs):
+            ids = missing[i : i + bs]
+            self.store.put_sentences(ids, self.embedder.embed_passages([sents[x] for x in ids]))
+
     def _ingest_file(self, path: Path, records: dict, by_hash: dict, summary: IngestSummary, progress: bool) -> None:
         doc = load_file(path, max_mb=self.settings.corpus.max_file_mb)
         sig = signature(self.settings, self.catalog, doc.source)
@@ -131,6 +140,7 @@ class Ingestor:
             with tqdm(total=len(todo), desc=f"嵌入 {doc.source[:20]}", unit="chunk", disable=not progress, leave=False) as eb:
                 for i in range(0, len(todo), bs):
                     batch = todo[i : i + bs]
+                    self._embed_sentences(batch)
                     vectors = self.embedder.embed_passages([c.embed_text for c in batch])
                     self.store.upsert([c.id for c in batch], [c.text for c in batch], [c.metadata for c in batch], vectors)
                     eb.update(len(batch))

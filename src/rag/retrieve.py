@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from .chunking import context_header, sentence_id
 from .embeddings import Embedder
+from .query import Linker, Query
 from .settings import RetrievalSettings
 from .store import Store
 
@@ -114,8 +116,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def index_text(text: str, meta: dict) -> str:
-    """What BM25 sees: the passage plus its title, authors and section (occasion, date)."""
-    return " ".join(x for x in (meta.get("title", ""), meta.get("authors", ""), meta.get("section", ""), text) if x)
+    """What BM25 sees: the passage under its contextual header (title, authors, section or
+    occasion and date), the same header the embedder sees."""
+    return f"{context_header(meta)} {text}"
 
 
 class BM25Index:
@@ -218,11 +221,55 @@ class Retriever:
             self._bm25 = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
             self._gen = gen
             self._vectors: dict[str, np.ndarray] = {}
+            self._linker = Linker(self._bm25.metas)
         return self._bm25
 
-    def _dense(self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        """Dense hits as (row, cosine). With a filter that leaves few chunks, score exactly those
-        chunks (so a narrow filter never comes back empty); otherwise ask Chroma's HNSW index."""
+    @property
+    def linker(self) -> Linker:
+        """Names of the index's articles, authors and occasions, for query analysis."""
+        _ = self.bm25
+        return self._linker
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector, computed once per question (retrieval and sentence choice share it)."""
+        cache = self.__dict__.setdefault("_qvec", {})
+        if text not in cache:
+            if len(cache) > 256:
+                cache.clear()
+            cache[text] = self.embedder.embed_query(text)
+        return cache[text]
+
+    def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of these sentences: from the store's sentence cache (written at ingest), else
+        embedded now and remembered in memory."""
+        cache = self.__dict__.setdefault("_svec", {})
+        ids = {s: sentence_id(s) for s in sentences}
+        want = [i for i in dict.fromkeys(ids.values()) if i not in cache]
+        if want:
+            cache.update(self.store.sentence_vectors(want))
+            missing = [s for s, i in ids.items() if i not in cache]
+            if missing:
+                cache.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing)))
+        return {s: cache[i] for s, i in ids.items()}
+
+    def _ranked(self, query: str, qv: np.ndarray | None, mode: str, k: int, index: BM25Index,
+                 mask: np.ndarray | None, where: dict | None, scale: float) -> list[tuple[str, float, list[tuple[int, float]]]]:
+        """The BM25 and dense lists of one search, each with its fusion weight."""
+        out = []
+        if mode in ("hybrid", "bm25"):
+            out.append(("bm25", scale * self.s.bm25_weight, index.search(query, k, mask)))
+        if qv is not None:
+            out.append(("dense", scale * self.s.dense_weight, self._dense(qv, k, index, mask, where)))
+        return out
+
+    def _dense(self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None,
+               where: dict | None = None) -> list[tuple[int, float]]:
+        """Dense hits as (row, cosine). A ``where`` filter is pushed down to Chroma; with a Python-side
+        filter that leaves few chunks, score exactly those chunks (so a narrow filter never comes back
+        empty); otherwise ask Chroma's HNSW index."""
+        if where is not None:
+            hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * 2, where) if cid in index.row_of]
+            return [(r, s) for r, s in hits if mask is None or mask[r]][:k]
         if mask is not None and mask.sum() <= 5000:
             rows = np.flatnonzero(mask)
             missing = [index.ids[r] for r in rows if index.ids[r] not in self._vectors]
@@ -238,7 +285,11 @@ class Retriever:
             hits = [(r, s) for r, s in hits if mask[r]]
         return hits[:k]
 
-    def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None) -> list[Passage]:
+    def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None,
+                 analysis: Query | None = None) -> list[Passage]:
+        """Fused BM25 + dense ranking. When the question names an author, article or speech occasion
+        (``analysis``, see query.py), the same search restricted to the linked chunks is fused in
+        with ``linked_weight``: their passages rise to the top, others stay reachable."""
         top_k = top_k or self.s.top_k
         mode = mode or self.s.mode
         filters = filters or Filters()
@@ -247,20 +298,32 @@ class Retriever:
             return []
         n_cand = max(self.s.candidates, top_k)
         mask = np.array([filters.match(m) for m in index.metas]) if filters else None
-        lists: list[tuple[float, list[tuple[int, float]]]] = []
-        if mode in ("hybrid", "bm25"):
-            lists.append((self.s.bm25_weight, index.search(query, n_cand, mask)))
+        lists: list[tuple[str, float, list[tuple[int, float]]]] = []
+        qv = self.embed_query(query) if mode in ("hybrid", "dense") else None
+        lists += self._ranked(query, qv, mode, n_cand, index, mask, None, 1.0)
+        if analysis is not None and analysis.constrained:
+            # One restricted search per named article when several are named (each side of a
+            # comparison gets its own list), else one over everything linked.
+            groups = [replace(analysis, articles=[a]) for a in analysis.articles] if len(analysis.articles) > 1 else [analysis]
+            for g in groups:
+                linked = np.array([g.matches(m) for m in index.metas])
+                if mask is not None:
+                    linked &= mask
+                if linked.any():
+                    where = g.where()
+                    if g.occasions:
+                        occ = {"occasion": {"$in": g.occasions}}
+                        where = {"$and": [where, occ]} if where else occ
+                    lists += self._ranked(query, qv, mode, n_cand, index, linked, where, self.s.linked_weight)
         dense_sims: dict[int, float] = {}
-        if mode in ("hybrid", "dense"):
-            hits = self._dense(self.embedder.embed_query(query), n_cand, index, mask)
-            dense_sims = dict(hits)
-            lists.append((self.s.dense_weight, hits))
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
-        for (weight, hits), name in zip(lists, ["bm25", "dense"] if mode == "hybrid" else [mode]):
-            for rank, (row, _) in enumerate(hits, 1):
+        for name, weight, hits in lists:
+            for rank, (row, sim) in enumerate(hits, 1):
                 fused[row] = fused.get(row, 0.0) + weight / (self.s.rrf_k + rank)
-                ranks.setdefault(row, {})[name] = rank
+                ranks.setdefault(row, {}).setdefault(name, rank)
+                if name == "dense":
+                    dense_sims[row] = sim
         order = sorted(fused, key=lambda r: -fused[r])[:top_k]
         out = []
         for rank, row in enumerate(order, 1):

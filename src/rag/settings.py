@@ -62,14 +62,17 @@ class RetrievalSettings(_Section):
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
     min_confidence: float = Field(0.35, description="Below this passage-level confidence the answer is a refusal.")
+    linked_weight: float = Field(
+        2.0, description="Fusion weight of the search restricted to the authors/articles/occasions a question names (dev-tuned)."
+    )
 
 
 class AnswerSettings(_Section):
     max_sentences: int = Field(6, description="Sentences in an extractive answer (lists may use more).")
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
-    min_sentence_coverage: float = Field(
-        0.40, description="Refuse when no retrieved sentence covers this share of the question's weighted terms (dev-tuned)."
+    model_path: str = Field(
+        "", description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json."
     )
 
 

@@ -72,6 +72,10 @@ class Store:
                 metadata={"embedder": embedder_name, "dim": dim},
             )
             self.files = client.get_or_create_collection(f"{name}__files", embedding_function=None)
+            # A cache of sentence vectors keyed by the sentence's content hash (chunking.sentence_id):
+            # the answerer compares the question with each candidate sentence. Shared by chunks that
+            # quote the same sentence; written before the chunks that use them.
+            self.sentences = client.get_or_create_collection(f"{name}__sentences", embedding_function=None)
         except Exception as exc:
             raise StoreError(f"无法打开 Chroma 集合 {name!r}：{exc}") from exc
         found = (self.chunks.metadata or {}).get("embedder")
@@ -136,6 +140,24 @@ class Store:
                 return
             yield from zip(res["ids"], res["documents"], res["metadatas"])
             offset += len(res["ids"])
+
+    # -- sentence vectors --------------------------------------------------------------
+    def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), _PAGE):
+            res = self.sentences.get(ids=ids[i : i + _PAGE], include=["embeddings"])
+            out.update({sid: np.asarray(v, np.float32) for sid, v in zip(res["ids"], res["embeddings"])})
+        return out
+
+    def missing_sentences(self, ids: list[str]) -> list[str]:
+        have: set[str] = set()
+        for i in range(0, len(ids), _PAGE):
+            have.update(self.sentences.get(ids=ids[i : i + _PAGE], include=[])["ids"])
+        return [i for i in dict.fromkeys(ids) if i not in have]
+
+    def put_sentences(self, ids: list[str], vectors: np.ndarray) -> None:
+        for i in range(0, len(ids), _PAGE):
+            self.sentences.upsert(ids=ids[i : i + _PAGE], embeddings=vectors[i : i + _PAGE])
 
     # -- file records -------------------------------------------------------------------
     def file_records(self) -> dict[str, FileRecord]:

@@ -1,0 +1,122 @@
+"""Does the chosen evidence answer the question? A calibrated decision, not a word list.
+
+Three checks, in order, each with a reason for reports:
+1. ``type``: the question expects something (a day, a month, a year, a person, an organisation, a
+   place, an amount, N items) and the chosen sentences do not hold it ("几月几日" asked, only
+   "2025年11月初" stated; "其余八项" asked, one item stated).
+2. ``constraint``: the question names an article, author or speech occasion, or a place,
+   organisation or person, and neither the chosen passages nor their metadata are about it.
+3. ``model``: a logistic regression over features of the evidence (lexical and semantic match of
+   the best sentences, retrieval confidence) gives the probability that the question is answered;
+   below the threshold chosen on the dev splits for false refusals <= 0.05, refuse.
+The model's weights and threshold are data (``data/answer_model.json``), refit by ``rag fit``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from ..query import Query, vocabulary
+from .candidates import Cand, holds, names_in
+
+MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked"]
+
+
+@lru_cache(maxsize=1)
+def load_model(path: str | None = None) -> dict:
+    """data/answer_model.json: sentence-score weights and the answerability regression."""
+    if path:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    return json.loads((resources.files("rag") / "data" / "answer_model.json").read_text(encoding="utf-8"))
+
+
+@dataclass
+class Decision:
+    answerable: bool
+    probability: float
+    why: str = ""  # type | constraint | model | "" when answered
+    features: dict | None = None
+
+
+def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list) -> dict[str, float]:
+    best = chosen[0] if chosen else None
+    return {
+        "best_lex": max((c.f["lex"] for c in chosen), default=0.0),
+        "best_sem": max((c.f["sem_raw"] for c in chosen), default=0.0),
+        "top_sem_z": max((c.f["sem"] for c in chosen), default=0.0),
+        "passage_cov": max((p.coverage for p in passages[:3]), default=0.0),
+        "top_dense": max((p.dense_sim for p in passages[:3]), default=0.0),
+        "type_expected": float(bool(q.expect)),
+        "linked": float(bool(best) and q.constrained and any(q.matches(c.passage.metadata) for c in chosen)),
+    }
+
+
+def items_in(chosen: list[Cand]) -> int:
+    """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence)."""
+    listed = sum(c.ordinal for c in chosen)
+    inline = max((len(re.findall(r"[、；;]", c.text)) + 1 for c in chosen), default=0)
+    return max(listed, inline if inline > 1 else 0, 1 if chosen else 0)
+
+
+def type_ok(q: Query, chosen: list[Cand]) -> bool:
+    if not q.expect:
+        return True
+    if q.expect == "count":
+        return items_in(chosen) >= q.count
+    lead = chosen[:3]
+    ok = any(holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text) for c in lead)
+    if ok and q.count:
+        ok = items_in(chosen) >= q.count
+    return ok
+
+
+def _haystack(chosen: list[Cand]) -> str:
+    fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
+    return re.sub(r"\s+", "", "".join(c.passage.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
+
+
+def named(query: str) -> list[str]:
+    """Places and people (jieba POS) and documents (《…》) the question names. (Organisation tags
+    are left out: the tagger gives nt to ordinary phrases such as 公共财政.)"""
+    generic = set(vocabulary()["generic_names"])
+    found = [w for w in names_in(query, ("ns", "nr")) if w not in generic]
+    found += re.findall(r"《([^《》]{2,60})》", query)
+    return list(dict.fromkeys(found))
+
+
+def _core(occasion: str) -> str:
+    return re.sub(r"^在|(?:时|上)?(?:的)?(?:讲话|强调|指出|重要指示|致信|贺信|发表|主持|说明)+.*$|(?:时|上)$", "", occasion)
+
+
+def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
+    """The named article/occasion is among the chosen passages; every other name the question
+    uses (an author, a place, an organisation, a document) is in them or in their metadata."""
+    hay = _haystack(chosen)
+    if q.titled and not any(q.matches(c.passage.metadata) for c in chosen):
+        return False
+    if q.occasions and not any(q.matches_occasion(c.passage.metadata) for c in chosen) and not any(
+            _core(o) in hay for o in q.occasions):
+        return False  # neither the speech itself nor a passage that speaks of that occasion
+    return all(n in hay for n in named(query) + q.authors)
+
+
+def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict) -> Decision:
+    feats = features(q, chosen, cands, passages)
+    lr = model["answerability"]
+    z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())
+    p = 1.0 / (1.0 + math.exp(-z))
+    if not chosen:
+        return Decision(False, 0.0, "model", feats)
+    if not type_ok(q, chosen):
+        return Decision(False, p, "type", feats)
+    if not constraint_ok(query, q, chosen):
+        return Decision(False, p, "constraint", feats)
+    if p < lr["threshold"]:
+        return Decision(False, p, "model", feats)
+    return Decision(True, p, "", feats)

@@ -1,0 +1,103 @@
+"""What every answerer returns: an Answer with numbered Citations (one per passage)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from ..retrieve import Passage
+
+REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
+
+
+class QuestionError(ValueError):
+    """An unusable question (empty, too long); the message says why, in Chinese."""
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    title: str
+    authors: str
+    section: str
+    occasion: str
+    date: str
+    text: str
+    quote: str
+    passage_id: str
+
+    def label(self) -> str:
+        parts = [f"《{self.title}》"]
+        if self.authors:
+            parts.append(self.authors)
+        if self.occasion:
+            parts.append(f"{self.occasion}（{self.date}）")
+        elif self.date:
+            parts.append(self.date)
+        if self.section and not self.occasion:
+            parts.append(self.section)
+        return "，".join(parts)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    contexts: list[Passage] = field(default_factory=list)
+    confidence: float = 0.0
+    query: str = ""
+    latency_ms: float = 0.0
+    notice: str = ""  # e.g. the LLM was unreachable and this is the extractive fallback
+    marks: list[dict] = field(default_factory=list)  # verification findings of an LLM answer
+    why: str = ""  # why an extractive answer was refused (answerability), for reports and debugging
+    features: dict = field(default_factory=dict)  # the answerability features (fitting, reports)
+
+    def to_record(self, id_: str | None = None) -> dict:
+        """The batch-interface record (see README)."""
+        rec = {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "confidence": self.confidence,
+            "citations": [
+                {k: v for k, v in asdict(c).items() if k != "passage_id"} for c in self.citations
+            ],
+            "contexts": [
+                {"rank": p.rank, "source": p.metadata.get("source", ""), "title": p.metadata.get("title", ""),
+                 "section": p.metadata.get("section", ""), "text": p.text, "score": round(p.score, 6)}
+                for p in self.contexts
+            ],
+            "latency_ms": round(self.latency_ms, 1),
+        }
+        if self.refused and self.why:
+            rec["refusal_reason"] = self.why
+        if self.notice:
+            rec["notice"] = self.notice
+        if self.marks:
+            rec["verification"] = self.marks
+        if id_ is not None:
+            rec = {"id": id_, **rec}
+        return rec
+
+    def markdown(self) -> str:
+        """Answer with its numbered sources, as Markdown."""
+        head = [f"> {self.notice}", ""] if self.notice else []
+        if self.refused:
+            return "\n".join(head + [self.answer])
+        lines = head + [self.answer, "", "**来源**"]
+        for c in self.citations:
+            lines.append(f"[{c.n}] {c.label()}")
+            lines.append(f"    > {c.quote}")
+        return "\n".join(lines)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    if question is None or not str(question).strip():
+        raise QuestionError("问题不能为空。")
+    q = re.sub(r"\s+", " ", str(question)).strip()
+    if len(q) > max_chars:
+        raise QuestionError(f"问题过长（{len(q)} 字），请控制在 {max_chars} 字以内。")
+    return q

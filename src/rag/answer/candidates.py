@@ -1,0 +1,145 @@
+"""Candidate sentences of the retrieved passages, each scored by named features.
+
+Features of a sentence: ``lex`` (share of the question's idf-weighted terms it, or its passage's
+occasion and authors, contains), ``sem`` (cosine between the question and the sentence vectors,
+standardised over the candidates), ``prior`` (its passage's fused retrieval score relative to the
+best), ``type`` (it holds what the question expects: a date as precise as asked, a person, an
+organisation, a place, an amount), ``defines`` (it opens by defining the question's subject) and
+``linked`` (its passage belongs to the author/article/occasion the question names). The score is a
+weighted sum; the weights are data (``data/answer_model.json``), refit by ``rag fit``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chunking import index_sentences
+from ..query import Query, vocabulary
+from ..retrieve import Passage, Retriever, pos_tagger, tokenize
+
+FEATURES = ["lex", "sem", "prior", "type", "defines", "linked"]
+
+_ORDINAL = re.compile(
+    r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
+    r"\d{1,2}[.．、]\s*(?!\d)|[（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩]|[（(][一二三四五六七八九十]+[)）])"
+)
+_DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
+_MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])")
+# A quantity: digits followed by a unit or measure word (any CJK character: 12所, 30余个, 1.5万亿美元,
+# 95%), or a Chinese numeral with a measure word; years are removed before the test.
+_AMOUNT = re.compile(r"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*[%％‰\u4e00-\u9fff]|[一二两三四五六七八九十百千万亿半]+(?:余|多)?[成倍个项所家种类条位名件次年万亿]")
+_SUBJECT = re.compile(r"(?:什么是|何为)(.+?)[？?。]?$")
+_SUBJECT_END = re.compile(r"^(.+?)(?:是什么|指什么|是指|的含义|的内涵|的定义|的概念)")
+
+
+def ordinal(sentence: str) -> bool:
+    return bool(_ORDINAL.match(sentence))
+
+
+def ordinal_family(sentence: str) -> str:
+    """The kind of list marker a sentence starts with (一是 / 1. / （一） / 首先 …)."""
+    m = _ORDINAL.match(sentence)
+    if not m:
+        return ""
+    t = m.group(0)
+    if t[0] in "首其再最":
+        return "首先"
+    if t[0] in "①②③④⑤⑥⑦⑧⑨⑩":
+        return "①"
+    if t.startswith("第"):
+        return "第一"
+    if t[0] in "（(":
+        return "(1)" if t[1].isdigit() else "(一)"
+    if t[0].isdigit():
+        return "1."
+    return "一是"
+
+
+def names_in(text: str, flags: tuple[str, ...]) -> list[str]:
+    return [w for w, f in pos_tagger().cut(text) if f.startswith(flags) and len(w) >= 2]
+
+
+def holds(expect: str, text: str, meta: dict | None = None, question: str = "") -> bool:
+    """Does ``text`` hold an answer of the expected type? (a date as precise as asked, a person,
+    an organisation, a place, an amount). Dates of a speech excerpt count from its metadata. A
+    person, organisation or place must be one the question does not already name."""
+    meta = meta or {}
+    date = meta.get("speech_date", "") if meta.get("attribution") and meta["attribution"] in text else ""
+    match expect:
+        case "day":
+            return bool(_DAY.search(text) or len(date) == 10)
+        case "month":
+            return bool(_MONTH.search(text) or _DAY.search(text) or len(date) >= 7)
+        case "year":
+            return bool(_YEAR.search(text) or date)
+        case "amount":
+            return bool(_AMOUNT.search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
+        case "person" | "org":
+            # Who/which body: people and organisations are often confused by the tagger (普华永道 -> nr).
+            suffixes = tuple(vocabulary()["org_suffixes"])
+            found = names_in(text, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(text)
+                                                          if f.startswith("n") and len(w) >= 3 and w.endswith(suffixes)]
+            return any(w not in question for w in found)
+        case "place":
+            return any(w not in question for w in names_in(text, ("ns",)))
+    return True
+
+
+def subject(query: str) -> str:
+    m = _SUBJECT.search(query) or _SUBJECT_END.search(query)
+    return m.group(1).strip("“”\"《》 ") if m else ""
+
+
+@dataclass
+class Cand:
+    text: str
+    passage: Passage
+    pos: int
+    ordinal: bool
+    f: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+    @property
+    def coverage(self) -> float:
+        return self.f.get("lex", 0.0)
+
+
+def idf_weights(retriever: Retriever, terms: list[str]) -> dict[str, float]:
+    index = retriever.bm25
+    default = max(float(index.idf.max()) if len(index.idf) else 1.0, 1.0)
+    return {t: float(index.idf[index.vocab[t]]) if t in index.vocab else default for t in terms}
+
+
+def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, weights: dict[str, float]) -> list[Cand]:
+    """Every quotable sentence of ``passages`` with its features and score, best first."""
+    idf = idf_weights(retriever, list(dict.fromkeys(tokenize(query))))
+    total = sum(idf.values()) or 1.0
+    subj = subject(query) if q.qtype == "definition" else ""
+    top = passages[0].score if passages and passages[0].score else 1.0
+    out: list[Cand] = []
+    for p in passages:
+        prior = (p.score / top) ** 0.5
+        context = p.metadata.get("occasion", "") + p.metadata.get("authors", "")
+        linked = float(q.constrained and q.matches(p.metadata))
+        for pos, sent in enumerate(index_sentences(p.text)):
+            low = (sent + context).lower()
+            lex = sum(w for t, w in idf.items() if t in low) / total
+            defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent)))
+            typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query))
+            out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
+    if not out:
+        return out
+    qv = retriever.embed_query(query)
+    vecs = retriever.sentence_vectors([c.text for c in out])
+    sims = np.array([float(vecs[c.text] @ qv) for c in out])
+    z = (sims - sims.mean()) / (sims.std() + 1e-6)
+    for c, s, zz in zip(out, sims, z):
+        c.f["sem_raw"] = float(s)
+        c.f["sem"] = float(zz)
+        c.score = sum(weights.get(k, 0.0) * c.f[k] for k in FEATURES)
+    out.sort(key=lambda c: -c.score)
+    return out

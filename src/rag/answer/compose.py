@@ -1,0 +1,260 @@
+"""Which sentences make the answer, in what order, and how they are cited.
+
+By question type (query.py): a list question gets every item of the best list (read from its whole
+section, one marker family), or the items announced by "提出以下四个基本思路。", or the one
+sentence that enumerates them inline; a comparison gets each named side's best sentences; an
+occasion question one sentence per speech excerpt with its occasion and date; an item that is only
+a heading ("二是赋能效应。") comes with the sentences that explain it; otherwise the best
+sentences, in source order. Citations are numbered per passage: several sentences of one passage
+share one number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..chunking import split_sentences
+from ..query import Article, Query, vocabulary
+from ..retrieve import Passage, Retriever
+from .base import Answer, Citation
+from .candidates import Cand, ordinal_family, subject
+
+_ANNOUNCE = re.compile(r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?[\u4e00-\u9fff]{1,6}(?:着手|入手|发力|展开)?[。：:]$")
+_INLINE_LIST = re.compile(
+    r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
+)
+_CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+class Composer:
+    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int):
+        self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
+
+    def choose(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
+        if not cands:
+            return []
+        if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
+            return self._sides(q, cands)  # two or more named authors: each side with its own sentences
+        if q.qtype == "list" or q.count or _ANNOUNCE.search(cands[0].text):
+            items = self._list(cands)
+            if items:
+                return items
+        if q.qtype == "occasion":
+            return self._occasions(cands)
+        best = cands[0]
+        limit = self.max_sentences
+        subj = subject(query) if q.qtype == "definition" else ""
+        if subj and best.text.startswith(subj[:2]):
+            limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
+        chosen = self._top(cands, best, limit)
+        chosen = self._explain(chosen, cands)
+        return self._in_source_order(chosen)
+
+    # -- plain answers ----------------------------------------------------------------------
+    @staticmethod
+    def _top(cands: list[Cand], best: Cand, limit: int) -> list[Cand]:
+        chosen: list[Cand] = []
+        seen: set[str] = set()
+        floor = best.score - 0.45 * abs(best.score)
+        for c in cands:
+            if c.score < floor or len(chosen) >= limit:
+                break
+            if c.text not in seen:
+                seen.add(c.text)
+                chosen.append(c)
+        return chosen
+
+    def _explain(self, chosen: list[Cand], cands: list[Cand]) -> list[Cand]:
+        """An item that is only a heading ("二是赋能效应。") comes with the sentences after it in
+        its paragraph, which say what it means."""
+        best = chosen[0]
+        if not (best.ordinal and len(best.text) <= 30):
+            return chosen
+        para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
+        sents = [s.strip() for s in split_sentences(para) if s.strip()]
+        at = sents.index(best.text) if best.text in sents else -1
+        follow = [Cand(s, best.passage, best.pos + i + 1, False, dict(best.f), best.score) for i, s in enumerate(sents[at + 1 : at + 4])] if at >= 0 else []
+        have = {c.text for c in chosen}
+        return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+
+    @staticmethod
+    def _in_source_order(chosen: list[Cand]) -> list[Cand]:
+        """The best passage's sentences together and in source order; then the others."""
+        first: dict[str, int] = {}
+        for rank, c in enumerate(chosen):
+            first.setdefault(c.passage.id, rank)
+        return sorted(chosen, key=lambda c: (first[c.passage.id], c.pos))
+
+    # -- comparisons and occasions --------------------------------------------------------
+    def _sides(self, q: Query, cands: list[Cand]) -> list[Cand]:
+        """Each named article's best sentences (two each), side by side."""
+        out: list[Cand] = []
+        for art in q.articles:
+            mine = [c for c in cands if _is(c.passage, art)][:2]
+            out += self._in_source_order(mine)
+        return out or cands[:1]
+
+    def _occasions(self, cands: list[Cand]) -> list[Cand]:
+        """One sentence per speech excerpt (its attribution is appended when rendered)."""
+        best = cands[0]
+        out: list[Cand] = []
+        seen: set[str] = set()
+        for c in cands:
+            if c.score < best.score - 0.45 * abs(best.score) or len(out) >= self.max_sentences:
+                break
+            key = c.passage.metadata.get("occasion") or c.passage.id
+            if key not in seen:
+                seen.add(key)
+                out.append(c)
+        return out
+
+    # -- lists ------------------------------------------------------------------------------
+    def _list(self, cands: list[Cand]) -> list[Cand]:
+        best = cands[0]
+        anchors = self._list_anchors(cands)
+        runner = max((c.score for c in cands if c.ordinal), default=0.0)
+        if (_INLINE_LIST.search(best.text) and not best.ordinal and best.score >= runner + 0.25 * abs(runner)
+                and anchors and anchors[0].passage.id == best.passage.id):
+            return [best]
+        top_cov = max(c.coverage for c in cands)
+        ord_cov = max((c.coverage for c in cands if c.ordinal), default=0.0)
+        in_anchor = {a.passage.id for a in anchors}
+        enum = [c for c in cands if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor and _INLINE_LIST.search(c.text)]
+        enum_best = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
+        for k, anchor in enumerate(anchors):
+            items = self._announced_items(anchor) or self._list_items(anchor, cands)
+            if len(items) >= 2:
+                if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
+                    break
+                return items
+        return [enum_best] if enum_best else []
+
+    @staticmethod
+    def _list_anchors(cands: list[Cand]) -> list[Cand]:
+        """Passages whose title, section and text cover the question best, by rank: where to look for the list."""
+        best_by_passage: dict[str, Cand] = {}
+        for c in cands:
+            if c.passage.id not in best_by_passage or c.score > best_by_passage[c.passage.id].score:
+                best_by_passage[c.passage.id] = c
+        return sorted(best_by_passage.values(), key=lambda c: (-round(c.passage.coverage, 2), -c.score))[:3]
+
+    def _list_items(self, best: Cand, cands: list[Cand]) -> list[Cand]:
+        """The numbered items of the best-scoring list, read from its whole section in source order."""
+        meta = best.passage.metadata
+        by_id = {c.passage.id: c.passage for c in cands}
+        items: list[Cand] = []
+        for p in self.section(meta.get("source"), meta.get("section")):
+            p = by_id.get(p.id, p)
+            for pos, sent in enumerate(split_sentences(p.text)):
+                sent = sent.strip()
+                if ordinal_family(sent):
+                    items.append(Cand(sent, p, pos, True, dict(best.f), best.score))
+        if len(items) < 2:
+            return []
+        fam = ordinal_family(items[0].text)  # the outermost list starts first; nested lists stay out
+        seen: set[str] = set()
+        items = [c for c in items if ordinal_family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
+        if len(items) < 2:
+            return []
+        items = items[: self.max_list_items]
+        lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos
+                and c.score >= best.score - 0.5 * abs(best.score)]
+        return lead[:1] + items
+
+    def _announced_items(self, anchor: Cand) -> list[Cand]:
+        """A list announced with its count ("提出以下四个基本思路。") whose items open the paragraphs that follow."""
+        text = anchor.passage.text
+        if not any(_ANNOUNCE.search(s.strip()) for s in split_sentences(text)):
+            return []
+        meta = anchor.passage.metadata
+        seq: list[tuple[str, Passage, int, bool]] = []
+        seen: list[str] = []
+        for p in self.section(meta.get("source"), meta.get("section")):
+            pos = 0
+            for k, para in enumerate(p.text.split("\n")):
+                for j, sent in enumerate(split_sentences(para)):
+                    sent = sent.strip()
+                    if not sent:
+                        continue
+                    pos += 1
+                    if sent in seen[-8:]:
+                        continue  # the overlap between consecutive chunks
+                    seq.append((sent, p, pos, j == 0 and (k > 0 or len(sent) <= 40)))
+                    seen.append(sent)
+        for i, (sent, p, pos, _) in enumerate(seq):
+            m = _ANNOUNCE.search(sent)
+            if not m or sent not in text:
+                continue
+            n = _CN_NUM.get(m.group(1)) or int(m.group(1))
+            heads = [x for x in seq[i + 1 :] if x[3]][:n]
+            if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
+                return [Cand(sent, p, pos, False, dict(anchor.f), anchor.score)] + [
+                    Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads]
+        return []
+
+    def section(self, source: str, section: str) -> list[Passage]:
+        index = self.retriever.bm25
+        rows = [i for i, m in enumerate(index.metas) if m.get("source") == source and m.get("section") == section]
+        rows.sort(key=lambda i: index.metas[i].get("order", 0))
+        return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
+
+    # -- metadata questions -----------------------------------------------------------------
+    def card(self, art: Article) -> Passage:
+        """The catalog card of an article: title, authors, outlet and date, and the article's own
+        provenance line ("（选自《党建》杂志2025年第11期，作者系…）") when it has one."""
+        lines = [f"《{art.title}》的作者是{'、'.join(art.authors)}。" if art.authors else ""]
+        if art.outlet or art.date:
+            lines.append(f"《{art.title}》" + (f"刊载于{art.outlet}" if art.outlet else "") + (f"，日期为{_cn_date(art.date)}" if art.date else "") + "。")
+        markers = vocabulary()["byline_markers"]
+        index = self.retriever.bm25
+        for i, m in enumerate(index.metas):
+            if m.get("source") == art.source and m.get("title") == art.title:
+                for s in split_sentences(index.texts[i]):
+                    s = s.strip()
+                    if any(k in s for k in markers) and len(s) <= 120 and s not in lines:
+                        lines.append(s)
+        text = "\n".join(x for x in lines if x)
+        meta = {"source": art.source, "title": art.title, "authors": "、".join(art.authors), "section": "文献信息",
+                "date": art.date, "outlet": art.outlet}
+        return Passage(f"card:{art.source}:{art.title}", text, meta, score=1.0, rank=1)
+
+
+def _is(p: Passage, art: Article) -> bool:
+    return p.metadata.get("source") == art.source and p.metadata.get("title") == art.title
+
+
+def _cn_date(date: str) -> str:
+    parts = [int(x) for x in re.findall(r"\d+", date)]
+    return "".join(f"{v}{u}" for v, u in zip(parts, "年月日"))
+
+
+def render(question: str, query: str, chosen: list[Cand], passages: list[Passage], confidence: float) -> Answer:
+    """The answer text with one [n] per passage, and its citations (the exact quoted sentences)."""
+    numbers: dict[str, int] = {}
+    quotes: dict[str, list[str]] = {}
+    parts: list[str] = []
+    is_list = sum(c.ordinal for c in chosen) >= 2
+    last = {c.passage.id: c for c in chosen}
+    for c in chosen:
+        n = numbers.setdefault(c.passage.id, len(numbers) + 1)
+        quotes.setdefault(c.passage.id, [])
+        text = c.text
+        attribution = c.passage.metadata.get("attribution", "")
+        quotes[c.passage.id].append(c.text)
+        if attribution and attribution not in quotes[c.passage.id] and c is last[c.passage.id]:
+            text = f"{text}{attribution}"
+            quotes[c.passage.id].append(attribution)
+        parts.append(f"- {text}[{n}]" if is_list and c.ordinal else f"{text}[{n}]")
+    sep = "\n" if is_list else ""
+    answer = sep.join(parts).replace("\n[", "[")
+    by_id = {c.passage.id: c.passage for c in chosen}
+    citations = []
+    for pid, n in numbers.items():
+        p = by_id[pid]
+        m = p.metadata
+        citations.append(Citation(
+            n=n, source=m.get("source", ""), title=m.get("title", ""), authors=m.get("authors", ""),
+            section=m.get("section", ""), occasion=m.get("occasion", ""),
+            date=m.get("speech_date") or m.get("date", ""), text=p.text, quote="".join(quotes[pid]), passage_id=pid,
+        ))
+    return Answer(question, answer, False, citations, passages, confidence, query)

@@ -1,0 +1,92 @@
+"""The offline extractive answerer: query analysis -> retrieval -> candidate sentences ->
+composition -> answerability -> a cited answer of verbatim sentences.
+
+Each step is its own module (query.py, candidates.py, compose.py, answerability.py); this one only
+runs them in order. A question about an article itself (its author, where and when it appeared)
+is answered from the article's catalog card, cited to the document.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..query import Query, analyze
+from ..retrieve import Filters, Passage, Retriever
+from ..settings import Settings
+from . import answerability, candidates
+from .base import REFUSAL, Answer, check_question
+from .compose import Composer, render
+
+
+class ExtractiveAnswerer:
+    """Composes answers from verbatim sentences of the retrieved passages."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, model: dict | None = None):
+        self.s = settings
+        self.retriever = retriever
+        self.model = model or answerability.load_model(settings.answer.model_path or None)
+        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items)
+        self._chain = None
+
+    # -- the chain ------------------------------------------------------------------------
+    def chain(self):
+        """retrieve | compose as a LangChain runnable (built once)."""
+        if self._chain is None:
+            from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+            retrieve = RunnableLambda(
+                lambda x: self.retriever.retrieve(x["query"], x.get("top_k"), x.get("mode"), x.get("filters"), x.get("analysis"))
+            )
+            self._chain = RunnablePassthrough.assign(passages=retrieve) | RunnableLambda(
+                lambda x: self.compose(x["question"], x["passages"], x["query"], x.get("analysis"))
+            )
+        return self._chain
+
+    def analyze(self, query: str) -> Query:
+        return analyze(query, self.retriever.linker)
+
+    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
+            filters: Filters | None = None, query: str | None = None) -> Answer:
+        """Answer one question; ``query`` (a rewritten question) is what gets searched."""
+        t0 = time.perf_counter()
+        question = check_question(question, self.s.answer.max_question_chars)
+        query = query or question
+        ans = self.chain().invoke({"question": question, "query": query, "top_k": top_k, "mode": mode,
+                                   "filters": filters, "analysis": self.analyze(query)})
+        ans.latency_ms = (time.perf_counter() - t0) * 1000
+        return ans
+
+    # -- composing ------------------------------------------------------------------------
+    def compose(self, question: str, passages: list[Passage], query: str | None = None, analysis: Query | None = None) -> Answer:
+        query = query or question
+        q = analysis or self.analyze(query)
+        conf = self.retriever.confidence(query, passages)
+        if q.is_metadata and q.titled:
+            return self._from_catalog(question, query, q, passages)
+        if not passages:
+            return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
+        cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
+        chosen = self.composer.choose(query, q, cands)
+        d = answerability.decide(query, q, chosen, cands, passages, self.model)
+        if not d.answerable:
+            return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
+        ans = render(question, query, chosen, passages, round(d.probability, 4))
+        ans.features = d.features
+        return ans
+
+    @staticmethod
+    def _pool(q: Query, passages: list[Passage], n: int = 6) -> list[Passage]:
+        """The passages whose sentences compete: the top ``n``, plus the best passage of every
+        article the question names (so each side of a comparison is there)."""
+        pool = passages[:n]
+        for art in q.articles if len(q.articles) > 1 else []:
+            if not any(p.metadata.get("source") == art.source and p.metadata.get("title") == art.title for p in pool):
+                pool += [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title][:1]
+        return pool
+
+    def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
+        """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
+        cards = [self.composer.card(a) for a in q.articles[:3]]
+        chosen = [candidates.Cand(line, card, i, False, {}, 1.0)
+                  for card in cards for i, line in enumerate(card.text.split("\n")) if line]
+        return render(question, query, chosen, passages, 1.0)

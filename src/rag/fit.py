@@ -1,0 +1,100 @@
+"""`rag fit`: refit the answerability model on the dev splits (ours and the external set).
+
+Every dev question is answered with the model switched off; the features of its evidence
+(answer/answerability.py) and whether the question is answerable are the training data of an
+L2-regularised logistic regression (numpy, Newton steps on standardised features). The threshold
+is the highest probability at which the dev false-refusal rate, counting the refusals the type and
+constraint checks already make, stays within ``max_false_refusal``. The result is written as JSON
+beside the sentence weights, so it can be read, diffed and reviewed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .answer.answerability import MODEL_FEATURES, load_model
+
+
+def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias (on the given feature scale) maximising the L2-penalised likelihood."""
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    a = np.hstack([z, np.ones((len(z), 1))])
+    w = np.zeros(a.shape[1])
+    reg = np.full(a.shape[1], l2)
+    reg[-1] = 0.0  # the bias is not penalised
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-a @ w))
+        grad = a.T @ (p - y) + reg * w
+        hess = (a * (p * (1 - p))[:, None]).T @ a + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = w[:-1] / sd
+    bias = float(w[-1] - (w[:-1] * mu / sd).sum())
+    return weights, bias
+
+
+def choose_threshold(probs: np.ndarray, answerable: np.ndarray, hard_refused: np.ndarray, max_fr: float) -> float:
+    """The highest threshold whose false-refusal rate on answerable questions is <= max_fr."""
+    n = int(answerable.sum())
+    best = 0.0
+    for t in sorted(set(np.round(probs, 4))):
+        refused = hard_refused | (probs < t)
+        if (refused & answerable).sum() / max(n, 1) <= max_fr:
+            best = float(t)
+    return best
+
+
+def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from .answer.extractive import ExtractiveAnswerer
+    from .evaluate import load_questions
+    from .system import build_system
+
+    system = build_system(settings)
+    system.ingestor.ingest([settings.corpus.path], progress=False)
+    model = copy.deepcopy(load_model(settings.answer.model_path or None))
+    model["answerability"]["threshold"] = 0.0  # the model refuses nothing while its data is gathered
+    answerer = ExtractiveAnswerer(settings, system.retriever, model)
+    questions = [q for path in question_files for q in load_questions(path, "dev")]
+    rows = []
+    for q in tqdm(questions, desc="fit", unit="q", disable=not progress):
+        ans = answerer.ask(q.question)
+        rows.append((q, ans))
+    feats = [a.features for _, a in rows]
+    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not (a.refused and a.why in ("type", "constraint"))]
+    x = np.array([[feats[i][k] for k in MODEL_FEATURES] for i in keep])
+    y = np.array([rows[i][0].answerable for i in keep], dtype=float)
+    w, b = logistic_regression(x, y)
+    probs_all = np.ones(len(rows))  # rows the model does not judge (catalog answers, hard refusals)
+    probs_all[keep] = 1 / (1 + np.exp(-(x @ w + b)))
+    answerable = np.array([q.answerable for q, _ in rows])
+    hard = np.array([a.refused and (a.why in ("type", "constraint") or not a.features) for _, a in rows])
+    t = choose_threshold(probs_all, answerable, hard, max_false_refusal)
+    refused = hard | (probs_all < t)
+    model["answerability"] = {
+        "bias": round(b, 6),
+        "weights": {k: round(float(v), 6) for k, v in zip(MODEL_FEATURES, w)},
+        "threshold": round(t, 4),
+        "features": MODEL_FEATURES,
+        "fitted": {
+            "on": [str(p) for p in question_files], "split": "dev", "questions": len(rows),
+            "answerable": int(answerable.sum()), "unanswerable": int((~answerable).sum()),
+            "max_false_refusal": max_false_refusal,
+            "dev_false_refusal": round(float((refused & answerable).sum() / max(answerable.sum(), 1)), 4),
+            "dev_refusal_recall": round(float((refused & ~answerable).sum() / max((~answerable).sum(), 1)), 4),
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+        },
+    }
+    model["note"] = "Written by `rag fit` (src/rag/fit.py); sentence_weights are the scoring weights of answer/candidates.py."
+    out.write_text(json.dumps(model, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    load_model.cache_clear()
+    return model

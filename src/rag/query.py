@@ -1,0 +1,189 @@
+"""Query understanding: what a question asks and which documents it names.
+
+``analyze`` gives the question type (definition, list, why, how, comparison, occasion, metadata,
+fact), the expected answer type (a date and how precise, a person, an organisation, a place, an
+amount, a count of items) and the constraints it names, linked against what the index holds:
+authors (one by one, "余澳、柯遵义", "余澳等人"), article titles (whole or partial, with or without
+《》), speech occasions and dates. The vocabulary of question words is data
+(``data/query.yaml``); the names come from the chunks' metadata, so an uploaded document's title
+and authors link the same way as the corpus's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_DATE_IN_Q = re.compile(r"((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?(?:\s*(\d{1,2})\s*日)?")
+_TITLE_IN_Q = re.compile(r"《([^《》]{2,80})》")
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict:
+    """data/query.yaml, read once."""
+    return yaml.safe_load((resources.files("rag") / "data" / "query.yaml").read_text(encoding="utf-8"))
+
+
+def _cn_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    if text == "十":
+        return 10
+    if text.startswith("十"):
+        return 10 + _CN_DIGITS.get(text[1:], 0)
+    if "十" in text:
+        a, _, b = text.partition("十")
+        return _CN_DIGITS.get(a, 1) * 10 + _CN_DIGITS.get(b, 0)
+    return _CN_DIGITS.get(text, 0)
+
+
+@dataclass(frozen=True)
+class Article:
+    """One citable article as the index knows it."""
+
+    source: str
+    title: str
+    authors: tuple[str, ...]
+    outlet: str = ""
+    date: str = ""
+
+
+@dataclass
+class Query:
+    """A question, analysed."""
+
+    text: str
+    qtype: str = "fact"
+    expect: str = ""  # day | month | year | person | org | place | amount | count | ""
+    count: int = 0  # items asked for ("其余八项…"), 0 when not stated
+    authors: list[str] = field(default_factory=list)
+    articles: list[Article] = field(default_factory=list)  # linked by title or author
+    titled: bool = False  # an article was named by its title (not only by its author)
+    occasions: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)  # "2024", "2024-10", "2024-10-09"
+
+    @property
+    def constrained(self) -> bool:
+        return bool(self.articles or self.occasions or self.dates)
+
+    @property
+    def is_metadata(self) -> bool:
+        return self.qtype.startswith("metadata")
+
+    def where(self) -> dict | None:
+        """The linked articles as a Chroma ``where`` filter (None when nothing is linked)."""
+        if not self.articles:
+            return None
+        terms = [{"$and": [{"source": a.source}, {"title": a.title}]} for a in self.articles]
+        return terms[0] if len(terms) == 1 else {"$or": terms}
+
+    def matches(self, meta: dict) -> bool:
+        """Does a chunk satisfy the linked constraints (any linked article; occasion or date)?"""
+        if self.articles and not any(meta.get("source") == a.source and meta.get("title") == a.title for a in self.articles):
+            return False
+        return self.matches_occasion(meta) if (self.occasions or self.dates) else True
+
+    def matches_occasion(self, meta: dict) -> bool:
+        occ, date = meta.get("occasion", ""), meta.get("speech_date") or meta.get("date", "")
+        if self.occasions and occ not in self.occasions:
+            return False
+        if self.dates and not any(date.startswith(d) for d in self.dates):
+            return False
+        return bool(occ or date)
+
+
+class Linker:
+    """Links names in a question to the articles, authors and occasions of the index."""
+
+    def __init__(self, metas: list[dict]):
+        seen: dict[tuple[str, str], Article] = {}
+        occasions: set[str] = set()
+        for m in metas:
+            key = (m.get("source", ""), m.get("title", ""))
+            if key not in seen:
+                authors = tuple(a for a in re.split(r"[、，,;；\s]+", m.get("authors", "")) if a)
+                seen[key] = Article(key[0], key[1], authors, m.get("outlet", ""), m.get("date", ""))
+            if m.get("occasion"):
+                occasions.add(m["occasion"])
+        self.articles = list(seen.values())
+        self.occasions = sorted(occasions)
+        generic = set(vocabulary()["generic_names"])
+        self.authors = sorted({a for art in self.articles for a in art.authors if len(a) >= 2 and a not in generic},
+                              key=len, reverse=True)
+
+    def authors_in(self, text: str) -> list[str]:
+        found: list[str] = []
+        for a in self.authors:  # longest first, so "新华社第一工作室" is not also "新华社"
+            if a in text and not any(a in f for f in found):
+                found.append(a)
+        return found
+
+    def titles_in(self, text: str) -> list[Article]:
+        """Articles named by title: 《…》 matching a title (whole, or one containing the other), or a
+        title of eight characters or more written out in the question."""
+        named = [re.sub(r"\s+", "", t) for t in _TITLE_IN_Q.findall(text)]
+        out = []
+        for art in self.articles:
+            t = re.sub(r"\s+", "", art.title)
+            if len(t) < 4:
+                continue
+            if any(n == t or (len(n) >= 6 and (n in t or t in n)) for n in named) or (len(t) >= 8 and t in text):
+                out.append(art)
+        return out
+
+    def occasions_in(self, text: str) -> list[str]:
+        """Occasions whose distinctive part ("浙江考察", "中央财经委员会第六次会议") the question names."""
+        out = []
+        for occ in self.occasions:
+            core = re.sub(r"^在|(?:时|上|期间)?(?:的)?(?:讲话|强调|指出|重要指示|致信|贺信|发表|主持|说明)+.*$|时$", "", occ)
+            core = re.sub(r"(?:时|上)$", "", core)
+            if len(core) < 2:
+                continue
+            grams = {core[i : i + 2] for i in range(len(core) - 1)}
+            hit = sum(g in text for g in grams) / len(grams)
+            if hit >= 0.75:
+                out.append(occ)
+        return out
+
+
+def _first_cue(text: str, table: dict[str, list[str]]) -> str:
+    for name, cues in table.items():
+        if any(c in text for c in cues):
+            return name
+    return ""
+
+
+def analyze(question: str, linker: Linker | None = None) -> Query:
+    """Type, expected answer and linked constraints of one question."""
+    voc = vocabulary()
+    text = re.sub(r"\s+", "", question)
+    q = Query(question)
+    q.qtype = _first_cue(text, voc["types"]) or "fact"
+    expect = _first_cue(text, voc["expect"])
+    for pattern in voc["count_re"]:
+        m = re.search(pattern, text)
+        if m:
+            q.count = _cn_number(m.group(1))
+            expect = expect or "count"
+            break
+    q.expect = expect
+    for m in _DATE_IN_Q.finditer(text):
+        y, mo, d = m.groups()
+        q.dates.append(y + (f"-{int(mo):02d}" if mo else "") + (f"-{int(d):02d}" if mo and d else ""))
+    if linker is not None:
+        q.authors = linker.authors_in(text)
+        titled = linker.titles_in(text)
+        q.titled = bool(titled)
+        by_author = [a for a in linker.articles if any(x in a.authors for x in q.authors)]
+        q.articles = list(dict.fromkeys(titled or by_author))
+        q.occasions = linker.occasions_in(text)
+    # A date in the question constrains the answer only together with an occasion (a speech's
+    # date); otherwise "2022年我国…" is part of what is asked about, not a filter.
+    if not q.occasions:
+        q.dates = []
+    return q
