@@ -41,6 +41,23 @@ def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: in
     return weights, bias
 
 
+def choose_l2(x: np.ndarray, y: np.ndarray, grid=(0.3, 1.0, 3.0, 10.0, 30.0), folds: int = 5, seed: int = 0) -> float:
+    """The L2 strength with the best held-out log-likelihood in ``folds``-fold cross-validation."""
+    order = np.random.default_rng(seed).permutation(len(y))
+    best, best_ll = grid[0], -np.inf
+    for l2 in grid:
+        ll = 0.0
+        for k in range(folds):
+            test = order[k::folds]
+            train = np.setdiff1d(order, test)
+            w, b = logistic_regression(x[train], y[train], l2)
+            p = np.clip(1 / (1 + np.exp(-(x[test] @ w + b))), 1e-6, 1 - 1e-6)
+            ll += float((y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)).sum())
+        if ll > best_ll:
+            best, best_ll = l2, ll
+    return best
+
+
 def choose_threshold(probs: np.ndarray, answerable: np.ndarray, hard_refused: np.ndarray, max_fr: float) -> float:
     """The highest threshold whose false-refusal rate on answerable questions is <= max_fr."""
     n = int(answerable.sum())
@@ -73,7 +90,8 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not (a.refused and a.why in ("type", "constraint"))]
     x = np.array([[feats[i][k] for k in MODEL_FEATURES] for i in keep])
     y = np.array([rows[i][0].answerable for i in keep], dtype=float)
-    w, b = logistic_regression(x, y)
+    l2 = choose_l2(x, y)
+    w, b = logistic_regression(x, y, l2)
     probs_all = np.ones(len(rows))  # rows the model does not judge (catalog answers, hard refusals)
     probs_all[keep] = 1 / (1 + np.exp(-(x @ w + b)))
     answerable = np.array([q.answerable for q, _ in rows])
@@ -88,7 +106,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         "fitted": {
             "on": [str(p) for p in question_files], "split": "dev", "questions": len(rows),
             "answerable": int(answerable.sum()), "unanswerable": int((~answerable).sum()),
-            "max_false_refusal": max_false_refusal,
+            "max_false_refusal": max_false_refusal, "l2": l2,
             "dev_false_refusal": round(float((refused & answerable).sum() / max(answerable.sum(), 1)), 4),
             "dev_refusal_recall": round(float((refused & ~answerable).sum() / max((~answerable).sum(), 1)), 4),
             "when": time.strftime("%Y-%m-%d %H:%M"),

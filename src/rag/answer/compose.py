@@ -121,11 +121,19 @@ class Composer:
         in_anchor = {a.passage.id for a in anchors}
         enum = [c for c in cands if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor and _INLINE_LIST.search(c.text)]
         enum_best = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
+        score_of: dict[str, float] = {}
+        for c in cands:
+            score_of.setdefault(c.text, c.score)
+        floor = best.score - 0.3 * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands)
             if len(items) >= 2:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
                     break
+                # A list answers only when one of its sentences is among the best candidates: a
+                # numbered list about something else in a retrieved passage is not the answer.
+                if max(score_of.get(c.text, float("-inf")) for c in items) < floor:
+                    continue
                 return items
         return [enum_best] if enum_best else []
 
