@@ -60,7 +60,38 @@ def test_gate(tmp_path):
     gate.write_text("config: hybrid\nmin:\n  recall@5: 0.75\nmax:\n  false_refusal_rate: 0.2\n")
     assert check_gate(run, gate) == []
     gate.write_text("config: hybrid\nmin:\n  recall@5: 0.9\n")
-    assert check_gate(run, gate) == ["hybrid: recall@5 = 0.8 < 0.9"]
+    assert check_gate(run, gate) == ["own/hybrid: recall@5 = 0.8 < 0.9"]
+    # Thresholds per question set: the external set's apply to a run on it.
+    run.qset = "external"
+    gate.write_text("config: hybrid\nsets:\n  own: {min: {recall@5: 0.9}}\n  external: {min: {recall@5: 0.7}}\n")
+    assert check_gate(run, gate) == []
+
+
+def test_failure_causes():
+    from rag.evaluate import Question, failure_cause
+
+    q = Question("x", "问", "fact", "答", ["甲"], [{"doc": "d", "quote": "甲"}])
+    una = Question("u", "问", "unanswerable", "", [], [])
+    assert failure_cause(q, {"refused": False, "key_recall": 1.0, "recall@10": 1.0}) == ""
+    assert failure_cause(q, {"refused": True, "key_recall": 0.0, "recall@10": 0.0}) == "not_retrieved"
+    assert failure_cause(q, {"refused": True, "key_recall": 0.0, "recall@10": 1.0}) == "refused_with_evidence"
+    assert failure_cause(q, {"refused": False, "key_recall": 0.5, "recall@10": 1.0}) == "not_chosen"
+    assert failure_cause(una, {"refused": False}) == "answered_without_evidence"
+    assert failure_cause(una, {"refused": True}) == ""
+
+
+def test_external_set_is_in_the_project_with_both_splits():
+    from rag.evaluate import question_files
+
+    qs = load_questions(question_files()["external"], "all")
+    assert len(qs) == 160 and {q.split for q in qs} == {"dev", "test"}
+    # Its quotes are substrings of the raw documents once whitespace is removed (its README's promise).
+    import re
+
+    docs = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
+    for q in qs:
+        for e in q.evidence:
+            assert re.sub(r"\s+", "", e["quote"]) in docs[e["doc"]], (q.id, e["quote"])
 
 
 @pytest.mark.slow

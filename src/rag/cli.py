@@ -216,6 +216,8 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @cli.command("eval")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
               help="Question split. Tune on dev; report test.")
+@click.option("--set", "qset", type=click.Choice(["all", "own", "external"]), default="all", show_default=True,
+              help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both.")
 @click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
 @click.option("--all-configs", is_flag=True, help="Run every offline configuration in evals/configs.yaml.")
 @click.option("--configs-file", type=click.Path(exists=True, dir_okay=False), help="Another configurations file.")
@@ -225,13 +227,13 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @click.option("--out", type=click.Path(file_okay=False), default="evals/reports", show_default=True, help="Reports folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def eval_(ctx, split, configs, all_configs, configs_file, judge, answers, gate, out, quiet) -> None:
+def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, gate, out, quiet) -> None:
     """Evaluate on the held-out question set and write evals/reports/<timestamp>/.
 
     A configuration with an llm section answers with that chat model (its key from the environment
     variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
     """
-    from .evaluate import check_gate, evaluate, load_configs
+    from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs
     from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
 
@@ -245,22 +247,26 @@ def eval_(ctx, split, configs, all_configs, configs_file, judge, answers, gate, 
             raise click.UsageError(f"--judge: {exc}") from exc
         if model is None:
             raise click.UsageError("--judge needs a chat model: set llm.provider (openai or ollama), llm.model and its key")
+    sets = list(QUESTION_SETS) if qset == "all" else [qset]
+    runs = []
     try:
-        run = evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet,
-                       configs_path=configs_file, judge=model)
+        for name in sets:
+            runs.append(evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet,
+                                 configs_path=configs_file, judge=model, qset=name))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    folder = write_report(run, Path(out))
-    for name, c in run.configs.items():
-        s = c["summary"]
-        click.echo(f"{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
-                   f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
-                   f"false_refusal {s['false_refusal_rate'] or 0:.3f}"
-                   + (f"  llm_judge {s['llm_judge_faithfulness']:.3f}" if s.get("llm_judge_faithfulness") is not None else "")
-                   + (f"  fallback {s['fallback_rate']:.3f}" if s.get("fallback_rate") else ""))
+    folder = write_report(runs, Path(out))
+    for run in runs:
+        for name, c in run.configs.items():
+            s = c["summary"]
+            click.echo(f"{run.qset}/{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
+                       f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
+                       f"false_refusal {s['false_refusal_rate'] or 0:.3f}"
+                       + (f"  llm_judge {s['llm_judge_faithfulness']:.3f}" if s.get("llm_judge_faithfulness") is not None else "")
+                       + (f"  fallback {s['fallback_rate']:.3f}" if s.get("fallback_rate") else ""))
     click.echo(f"report: {folder / 'report.md'}")
     if gate:
-        failures = check_gate(run, Path(gate))
+        failures = [f for run in runs for f in check_gate(run, Path(gate))]
         for f in failures:
             click.echo(f"GATE FAIL {f}", err=True)
         click.echo("gate: " + ("FAILED" if failures else "passed"))

@@ -47,7 +47,8 @@ class Question:
         return self.type != "unanswerable"
 
 
-def load_questions(path: Path = EVALS / "questions.jsonl", split: str | None = None) -> list[Question]:
+def load_questions(path: Path | None = None, split: str | None = None) -> list[Question]:
+    path = path or question_files()["own"]
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -109,7 +110,28 @@ def score(q: Question, rec: dict, threshold: float) -> dict:
         else:
             out["key_recall"] = 0.0
             out["char_f1"] = 0.0
+    out["cause"] = failure_cause(q, out)
     return out
+
+
+# Why a question failed, in the order an engineer would look: retrieval, then choice, then refusal.
+CAUSES = {
+    "not_retrieved": "证据未检索到 evidence not retrieved",
+    "not_chosen": "检索到但未选中 retrieved but not chosen",
+    "refused_with_evidence": "有证据却拒答 refused with evidence",
+    "answered_without_evidence": "无答案却作答 answered without evidence",
+}
+
+
+def failure_cause(q: Question, row: dict) -> str:
+    """'' for a success (all key strings answered; an unanswerable refused), else one of CAUSES."""
+    if not q.answerable:
+        return "" if row["refused"] else "answered_without_evidence"
+    if not row["refused"] and row.get("key_recall", 0.0) >= 0.999:
+        return ""
+    if row.get("recall@10", 0.0) == 0.0:
+        return "not_retrieved"
+    return "refused_with_evidence" if row["refused"] else "not_chosen"
 
 
 def aggregate(rows: list[dict]) -> dict:
@@ -131,6 +153,8 @@ def aggregate(rows: list[dict]) -> dict:
     out["fallback_rate"] = sum(r.get("fallback", False) for r in ok) / len(ok) if ok else None
     out["refusal_recall"] = sum(r["refused"] for r in una) / len(una) if una else None
     out["false_refusal_rate"] = sum(r["refused"] for r in ans) / len(ans) if ans else None
+    for cause in CAUSES:
+        out[f"fail_{cause}"] = sum(r.get("cause") == cause for r in ok)
     lat = [r["latency_ms"] for r in ok]
     out["latency_p50_ms"] = M.percentile(lat, 50)
     out["latency_p95_ms"] = M.percentile(lat, 95)
@@ -216,10 +240,11 @@ class Run:
     calibration_accuracy: float
     configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records", "overrides"}
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+    qset: str = "own"  # which question set (QUESTION_SETS)
 
     def to_json(self) -> dict:
         return {
-            "split": self.split, "started": self.started, "support_threshold": self.threshold,
+            "set": self.qset, "split": self.split, "started": self.started, "support_threshold": self.threshold,
             "support_calibration_accuracy": self.calibration_accuracy,
             "configs": {n: {"overrides": c.get("overrides", {}), "summary": c["summary"], "by_type": c["by_type"], "rows": c["rows"]}
                         for n, c in self.configs.items()},
@@ -228,14 +253,17 @@ class Run:
 
 def evaluate(settings: Settings, split: str = "test", config_names: list[str] | None = None,
              answers: Path | None = None, progress: bool = True, callback=None,
-             configs_path: Path | None = None, judge=None) -> Run:
-    """Run the configurations (or score an answers file) on one split of the question set.
+             configs_path: Path | None = None, judge=None, qset: str = "own") -> Run:
+    """Run the configurations (or score an answers file) on one split of one question set.
 
     ``judge``: a chat model; when given, every answered question also gets the LLM-judge score.
+    ``qset``: "own" (evals/questions.jsonl) or "external" (evals/external.jsonl).
     """
-    questions = load_questions(EVALS / "questions.jsonl", split)
+    if qset not in QUESTION_SETS:
+        raise ValueError(f"unknown question set {qset!r}; known: {', '.join(QUESTION_SETS)}")
+    questions = load_questions(question_files()[qset], split)
     threshold, accuracy = support_threshold()
-    run = Run(split, threshold, accuracy)
+    run = Run(split, threshold, accuracy, qset=qset)
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
@@ -263,14 +291,16 @@ def check_gate(run: Run, gate_path: Path) -> list[str]:
     """Failures of the gate's thresholds (empty when it passes)."""
     gate = yaml.safe_load(Path(gate_path).read_text(encoding="utf-8"))
     name = gate.get("config") if gate.get("config") in run.configs else next(iter(run.configs))
+    gate = (gate.get("sets") or {}).get(run.qset, gate)  # thresholds per question set
+    prefix = f"{run.qset}/"
     summary = run.configs[name]["summary"]
     failures = []
     for metric, bound in gate.get("min", {}).items():
         value = summary.get(metric)
         if value is None or value < bound:
-            failures.append(f"{name}: {metric} = {value if value is None else round(value, 4)} < {bound}")
+            failures.append(f"{prefix}{name}: {metric} = {value if value is None else round(value, 4)} < {bound}")
     for metric, bound in gate.get("max", {}).items():
         value = summary.get(metric)
         if value is None or value > bound:
-            failures.append(f"{name}: {metric} = {value if value is None else round(value, 4)} > {bound}")
+            failures.append(f"{prefix}{name}: {metric} = {value if value is None else round(value, 4)} > {bound}")
     return failures

@@ -58,6 +58,17 @@ def choose_l2(x: np.ndarray, y: np.ndarray, grid=(0.3, 1.0, 3.0, 10.0, 30.0), fo
     return best
 
 
+def out_of_fold(x: np.ndarray, y: np.ndarray, l2: float, folds: int = 5, seed: int = 0) -> np.ndarray:
+    order = np.random.default_rng(seed).permutation(len(y))
+    out = np.zeros(len(y))
+    for k in range(folds):
+        test = order[k::folds]
+        train = np.setdiff1d(order, test)
+        w, b = logistic_regression(x[train], y[train], l2)
+        out[test] = 1 / (1 + np.exp(-(x[test] @ w + b)))
+    return out
+
+
 def choose_threshold(probs: np.ndarray, answerable: np.ndarray, hard_refused: np.ndarray, max_fr: float) -> float:
     """The highest threshold whose false-refusal rate on answerable questions is <= max_fr."""
     n = int(answerable.sum())
@@ -92,8 +103,10 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     y = np.array([rows[i][0].answerable for i in keep], dtype=float)
     l2 = choose_l2(x, y)
     w, b = logistic_regression(x, y, l2)
+    # The threshold is chosen on out-of-fold probabilities (each question scored by a model fitted
+    # without it), so it is not fitted to the very questions it is checked on.
     probs_all = np.ones(len(rows))  # rows the model does not judge (catalog answers, hard refusals)
-    probs_all[keep] = 1 / (1 + np.exp(-(x @ w + b)))
+    probs_all[keep] = out_of_fold(x, y, l2)
     answerable = np.array([q.answerable for q, _ in rows])
     hard = np.array([a.refused and (a.why in ("type", "constraint") or not a.features) for _, a in rows])
     t = choose_threshold(probs_all, answerable, hard, max_false_refusal)

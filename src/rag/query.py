@@ -61,6 +61,7 @@ class Query:
     qtype: str = "fact"
     expect: str = ""  # day | month | year | person | org | place | amount | count | ""
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
+    unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
     authors: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # linked by title or author
     titled: bool = False  # an article was named by its title (not only by its author)
@@ -172,6 +173,9 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             expect = expect or "count"
             break
     q.expect = expect
+    m = re.search(r"(?:多少|(?<!哪)几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
+    if m and expect in ("amount", "count", ""):
+        q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     for m in _DATE_IN_Q.finditer(text):
         y, mo, d = m.groups()
         q.dates.append(y + (f"-{int(mo):02d}" if mo else "") + (f"-{int(d):02d}" if mo and d else ""))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import math
+
+import numpy as np
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +27,8 @@ from pathlib import Path
 from ..query import Query, vocabulary
 from .candidates import Cand, holds, names_in
 
-MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked"]
+MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked",
+                  "focus_missing", "sem_margin", "premise", "novelty"]
 
 
 @lru_cache(maxsize=1)
@@ -44,9 +47,23 @@ class Decision:
     features: dict | None = None
 
 
-def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list) -> dict[str, float]:
+def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list, idf: dict[str, float] | None = None) -> dict[str, float]:
     best = chosen[0] if chosen else None
+    idf = idf or {}
+    hay = _haystack(chosen).lower()
+    top_idf = max(idf.values(), default=1.0) or 1.0
+    sems = [c.f["sem_raw"] for c in cands if "sem_raw" in c.f]
+    qgrams = _bigrams(q.text)
+    best_grams = _bigrams(best.text) if best else set()
+    all_grams = set().union(*(_bigrams(c.text) for c in chosen)) if chosen else set()
     return {
+        # how much of the question the best sentence restates (a question quoting its premise) and
+        # how much of the answer is new to the question (what it would add)
+        "premise": len(qgrams & best_grams) / max(len(qgrams), 1),
+        "novelty": len(all_grams - qgrams) / max(len(all_grams), 1),
+        # the rarest question word the answer never uses, relative to the rarest word of the question
+        "focus_missing": max((w for t, w in idf.items() if t not in hay), default=0.0) / top_idf,
+        "sem_margin": (max(sems) - float(np.mean(sems))) if sems else 0.0,
         "best_lex": max((c.f["lex"] for c in chosen), default=0.0),
         "best_sem": max((c.f["sem_raw"] for c in chosen), default=0.0),
         "top_sem_z": max((c.f["sem"] for c in chosen), default=0.0),
@@ -55,6 +72,11 @@ def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list) ->
         "type_expected": float(bool(q.expect)),
         "linked": float(bool(best) and q.constrained and any(q.matches(c.passage.metadata) for c in chosen)),
     }
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", text)
+    return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
 def items_in(chosen: list[Cand]) -> int:
@@ -69,16 +91,23 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
         return True
     if q.expect == "count":
         return items_in(chosen) >= q.count
-    lead = chosen[:3]
+    # The sentences that best answer, not their neighbours: the best one for who/where, two for
+    # dates and quantities (the figure often sits in the sentence after the one that names the topic).
+    lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place") else 2]
     ok = any(holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text) for c in lead)
+    if ok and q.unit:
+        ok = any(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text) for c in lead)
     if ok and q.count:
         ok = items_in(chosen) >= q.count
     return ok
 
 
 def _haystack(chosen: list[Cand]) -> str:
+    """The chosen sentences with their passages' metadata: where a name the question uses must be.
+    (Not the whole passage: "深圳…多少" is not answered by a sentence about 上海 in a passage that
+    lists 北京、上海、深圳.)"""
     fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
-    return re.sub(r"\s+", "", "".join(c.passage.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
+    return re.sub(r"\s+", "", "".join(c.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
 
 
 def named(query: str) -> list[str]:
@@ -106,8 +135,9 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     return all(n in hay for n in named(query) + q.authors)
 
 
-def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict) -> Decision:
-    feats = features(q, chosen, cands, passages)
+def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict,
+           idf: dict[str, float] | None = None) -> Decision:
+    feats = features(q, chosen, cands, passages, idf)
     lr = model["answerability"]
     z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())
     p = 1.0 / (1.0 + math.exp(-z))

@@ -78,15 +78,24 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "") 
             return bool(_YEAR.search(text) or date)
         case "amount":
             return bool(_AMOUNT.search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
-        case "person" | "org":
-            # Who/which body: people and organisations are often confused by the tagger (普华永道 -> nr).
+        case "person":
+            return any(w not in question for w in names_in(_no_attribution(text, meta), ("nr",)))
+        case "org":
+            # Which body: the tagger often takes an organisation for a person (普华永道 -> nr).
+            body = _no_attribution(text, meta)
             suffixes = tuple(vocabulary()["org_suffixes"])
-            found = names_in(text, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(text)
+            found = names_in(body, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(body)
                                                           if f.startswith("n") and len(w) >= 3 and w.endswith(suffixes)]
             return any(w not in question for w in found)
         case "place":
-            return any(w not in question for w in names_in(text, ("ns",)))
+            return any(w not in question for w in names_in(_no_attribution(text, meta), ("ns",)))
     return True
+
+
+def _no_attribution(text: str, meta: dict) -> str:
+    """The sentence without its speech attribution (the occasion names no answer to "who/where")."""
+    att = meta.get("attribution", "")
+    return text.replace(att, "") if att else text
 
 
 def subject(query: str) -> str:
@@ -112,6 +121,13 @@ def idf_weights(retriever: Retriever, terms: list[str]) -> dict[str, float]:
     index = retriever.bm25
     default = max(float(index.idf.max()) if len(index.idf) else 1.0, 1.0)
     return {t: float(index.idf[index.vocab[t]]) if t in index.vocab else default for t in terms}
+
+
+def coverage_fn(query: str, retriever: Retriever):
+    """text -> share of the question's idf-weighted terms it contains."""
+    idf = idf_weights(retriever, list(dict.fromkeys(tokenize(query))))
+    total = sum(idf.values()) or 1.0
+    return lambda text: sum(w for t, w in idf.items() if t in text.lower()) / total
 
 
 def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, weights: dict[str, float]) -> list[Cand]:

@@ -30,13 +30,14 @@ class Composer:
     def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int):
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
 
-    def choose(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
+    def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
+        """``cover(text)``: the share of the question's weighted terms a text contains."""
         if not cands:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
         if q.qtype == "list" or q.count or _ANNOUNCE.search(cands[0].text):
-            items = self._list(cands)
+            items = self._list(cands, cover)
             if items:
                 return items
         if q.qtype == "occasion":
@@ -109,7 +110,7 @@ class Composer:
         return out
 
     # -- lists ------------------------------------------------------------------------------
-    def _list(self, cands: list[Cand]) -> list[Cand]:
+    def _list(self, cands: list[Cand], cover) -> list[Cand]:
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
@@ -130,9 +131,11 @@ class Composer:
             if len(items) >= 2:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
                     break
-                # A list answers only when one of its sentences is among the best candidates: a
-                # numbered list about something else in a retrieved passage is not the answer.
-                if max(score_of.get(c.text, float("-inf")) for c in items) < floor:
+                # A list answers only when one of its items is among the best sentences or its own
+                # heading covers the question ("（二）未来产业的特征"): a numbered list about
+                # something else in a retrieved passage is not the answer.
+                if max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
+                        cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99:
                     continue
                 return items
         return [enum_best] if enum_best else []

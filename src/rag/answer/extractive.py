@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 from ..query import Query, analyze
-from ..retrieve import Filters, Passage, Retriever
+from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
 from .base import REFUSAL, Answer, check_question
@@ -66,8 +66,17 @@ class ExtractiveAnswerer:
         if not passages:
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
-        chosen = self.composer.choose(query, q, cands)
-        d = answerability.decide(query, q, chosen, cands, passages, self.model)
+        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(query, self.retriever))
+        if q.is_metadata and chosen:
+            # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card.
+            q.expect = ""
+            art = next((a for a in self.retriever.linker.articles if a.source == chosen[0].passage.metadata.get("source")
+                        and a.title == chosen[0].passage.metadata.get("title")), None)
+            card = self.composer.card(art) if art else None
+            chosen = chosen[:2] + ([candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
+                                    for i, x in enumerate(card.text.split("\n")) if x] if card else [])
+        idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
+        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf)
         if not d.answerable:
             return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
         ans = render(question, query, chosen, passages, round(d.probability, 4))

@@ -1,0 +1,45 @@
+"""The answer-type check over sentences built here: near misses are refused, answers pass."""
+
+from rag.answer.answerability import items_in, type_ok
+from rag.answer.candidates import Cand, holds
+from rag.query import analyze
+from rag.retrieve import Passage
+
+
+def _cands(*sentences: str, meta: dict | None = None) -> list[Cand]:
+    p = Passage("p1", "".join(sentences), meta or {})
+    return [Cand(s, p, i, s[:2] in ("一是", "二是", "三是"), {}) for i, s in enumerate(sentences)]
+
+
+def test_date_precision():
+    day = analyze("这次采访具体是在几月几日？")
+    assert not type_ok(day, _cands("2025年11月初，他在接受采访时说，中国将赢得竞赛。"))
+    assert type_ok(day, _cands("2025年11月5日，他在接受采访时说，中国将赢得竞赛。"))
+    year = analyze("这项改革是从哪一年开始实施的？")
+    assert not type_ok(year, _cands("改革稳步推进，成效明显。"))
+    assert type_ok(year, _cands("改革自2025年起实施。"))
+    # A speech excerpt's date is in its attribution line.
+    meta = {"attribution": "——在浙江考察时强调（2020年4月1日）", "speech_date": "2020-04-01"}
+    assert holds("day", "要抓住机遇。——在浙江考察时强调（2020年4月1日）", meta)
+
+
+def test_amounts_persons_places():
+    amount = analyze("每户补贴标准是多少元？")
+    assert not type_ok(amount, _cands("对按照标准完成改造的家庭给予一定的财政补贴。"))
+    assert type_ok(amount, _cands("对完成改造的家庭每户补贴3000元。"))
+    assert holds("amount", "教育部支持设立了12所未来技术学院。") and holds("amount", "发布了30余个政策。")
+    assert not holds("amount", "2024年，政策陆续出台。")  # a year is not an amount
+    who = analyze("排名第一的科学家是谁？")
+    assert not type_ok(who, _cands("榜单中，55位中国科学家入选。"))
+    assert type_ok(who, _cands("榜单中排名第一的是张伟。"))
+    where = analyze("先导区分别位于哪些城市？")
+    assert type_ok(where, _cands("先导区设在北京和上海。"))
+    # A name the question already gives is not an answer to it.
+    assert not holds("place", "上海的先导区成效明显。", question="上海的先导区位于哪个城市？")
+
+
+def test_count_of_items():
+    q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
+    assert not type_ok(q, _cands("围绕脑机接口等九大领域开展标准研制。"))
+    assert items_in(_cands("一是甲。", "二是乙。", "三是丙。")) == 3
+    assert items_in(_cands("包括甲、乙、丙、丁等。")) == 4

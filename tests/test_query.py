@@ -1,0 +1,55 @@
+"""Query analysis: question type, expected answer, and names linked to what the index holds."""
+
+from rag.query import Linker, analyze
+
+METAS = [
+    {"source": "000.txt", "title": "未来产业牵引实现高质量发展的机理与路径研究", "authors": "余澳、柯遵义"},
+    {"source": "001.txt", "title": "前瞻布局未来产业与现代化产业体系建设", "authors": "李晓华", "outlet": "《学习时报》", "date": "2026-03-25"},
+    {"source": "001.txt", "title": "加速布局未来产业 打造经济发展新增量", "authors": "盛朝迅"},
+    {"source": "001.txt", "title": "习近平总书记关于未来产业的重要论述30则", "authors": "习近平",
+     "occasion": "在浙江考察时强调", "speech_date": "2020-04-01"},
+    {"source": "001.txt", "title": "习近平总书记关于未来产业的重要论述30则", "authors": "习近平",
+     "occasion": "在中央财经委员会第六次会议上的讲话", "speech_date": "2025-07-01"},
+]
+
+
+def test_authors_link_one_by_one_and_with_deng_ren():
+    linker = Linker(METAS)
+    q = analyze("余澳等人认为未来产业如何牵引高质量发展？", linker)
+    assert q.authors == ["余澳"] and [a.title for a in q.articles] == ["未来产业牵引实现高质量发展的机理与路径研究"]
+    q = analyze("李晓华和盛朝迅对未来产业的看法有什么不同？", linker)
+    assert set(q.authors) == {"李晓华", "盛朝迅"} and len(q.articles) == 2 and q.qtype == "comparison"
+    assert q.where() == {"$or": [{"$and": [{"source": "001.txt"}, {"title": a.title}]} for a in q.articles]}
+
+
+def test_titles_link_whole_or_partial():
+    linker = Linker(METAS)
+    q = analyze("《前瞻布局未来产业与现代化产业体系建设》一文的作者是谁？", linker)
+    assert q.titled and q.qtype == "metadata_author" and q.articles[0].authors == ("李晓华",)
+    q = analyze("在《加速布局未来产业》一文中，作者提出了什么？", linker)  # a partial title
+    assert q.titled and q.articles[0].title.startswith("加速布局未来产业")
+
+
+def test_occasions_and_their_dates_link():
+    linker = Linker(METAS)
+    q = analyze("总书记2020年4月在浙江考察时对数字经济提出了什么要求？", linker)
+    assert q.occasions == ["在浙江考察时强调"] and q.dates == ["2020-04"]
+    assert q.matches({"occasion": "在浙江考察时强调", "speech_date": "2020-04-01"})
+    assert not q.matches({"occasion": "在中央财经委员会第六次会议上的讲话", "speech_date": "2025-07-01"})
+    assert analyze("2022年我国集成电路进口额是多少？", linker).dates == []  # a year alone is what is asked about
+
+
+def test_expected_answer_types():
+    cases = {
+        "这次采访具体是在几月几日？": "day",
+        "新政策是哪一年开始实施的？": "year",
+        "由哪家机构负责管理？": "org",
+        "排名第一的科学家是谁？": "person",
+        "分别位于哪些城市？": "place",
+        "每户补贴标准是多少元？": "amount",
+        "未来产业有哪些特征？": "",
+    }
+    for question, expect in cases.items():
+        assert analyze(question).expect == expect, question
+    q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
+    assert q.count == 8 and q.expect == "count"
