@@ -113,7 +113,7 @@ def test_external_answers_file_scored_and_report_written(corpus_system, tmp_path
     folder = write_report(run, tmp_path / "reports")
     text = (folder / "report.md").read_text(encoding="utf-8")
     assert "## Retrieval" in text and "## Worst 10 questions" in text
-    assert (folder / "by_config.png").stat().st_size > 1000 and (folder / "report.json").exists()
+    assert (folder / "by_config-own.png").stat().st_size > 1000 and (folder / "report.json").exists()
 
 
 def test_judge_verdict_parsed():

@@ -19,7 +19,7 @@ from ..retrieve import Passage, Retriever
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family, subject
 
-_ANNOUNCE = re.compile(r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?[\u4e00-\u9fff]{1,6}(?:着手|入手|发力|展开)?[。：:]$")
+_ANNOUNCE = re.compile(r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?([\u4e00-\u9fff]{1,6}?)(?:着手|入手|发力|展开)?[。：:]$")
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
 )
@@ -36,7 +36,14 @@ class Composer:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
-        if q.qtype == "list" or q.count or _ANNOUNCE.search(cands[0].text):
+        # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
+        # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
+        announced = [c for c in cands[:10] if (m := _ANNOUNCE.search(c.text)) and m.group(2)[-2:] in query]
+        for c in announced[:1]:
+            items = self._announced_items(c)
+            if items:
+                return items
+        if q.qtype == "list" or q.count:
             items = self._list(cands, cover)
             if items:
                 return items
