@@ -80,6 +80,25 @@ def choose_threshold(probs: np.ndarray, answerable: np.ndarray, hard_refused: np
     return best
 
 
+def fit_sentence_weights(answerer, questions) -> dict[str, float]:
+    """Logistic weights of the sentence features: a candidate sentence of a dev question is a
+    positive when it holds one of the question's key strings (``must_contain``)."""
+    from .answer import candidates
+    from .metrics import norm
+
+    xs, ys = [], []
+    for q in questions:
+        a = answerer.analyze(q.question)
+        passages = answerer.retriever.retrieve(q.question, analysis=a)
+        keys = [norm(k) for k in q.must_contain]
+        for c in candidates.build(q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]):
+            xs.append([c.f[k] for k in candidates.FEATURES])
+            ys.append(float(any(k and k in norm(c.text) for k in keys)))
+    x, y = np.array(xs), np.array(ys)
+    w, b = logistic_regression(x, y, choose_l2(x, y))
+    return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w)}}
+
+
 def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
     from tqdm import tqdm
 
@@ -93,6 +112,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     model["answerability"]["threshold"] = 0.0  # the model refuses nothing while its data is gathered
     answerer = ExtractiveAnswerer(settings, system.retriever, model)
     questions = [q for path in question_files for q in load_questions(path, "dev")]
+    model["sentence_weights"] = fit_sentence_weights(answerer, [q for q in questions if q.answerable])
     rows = []
     for q in tqdm(questions, desc="fit", unit="q", disable=not progress):
         ans = answerer.ask(q.question)

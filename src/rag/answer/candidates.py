@@ -5,12 +5,16 @@ occasion and authors, contains), ``sem`` (cosine between the question and the se
 standardised over the candidates), ``prior`` (its passage's fused retrieval score relative to the
 best), ``type`` (it holds what the question expects: a date as precise as asked, a person, an
 organisation, a place, an amount), ``defines`` (it opens by defining the question's subject) and
-``linked`` (its passage belongs to the author/article/occasion the question names). The score is a
-weighted sum; the weights are data (``data/answer_model.json``), refit by ``rag fit``.
+``linked`` (its passage belongs to the author/article/occasion the question names), ``chars`` (share
+of the character pairs of the question's words it contains: partial credit for reworded terms).
+The score is a logistic model over these features, fitted by ``rag fit`` on the dev questions
+(a sentence holding a key string of the reference answer is a positive); the weights are data
+(``data/answer_model.json``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -20,7 +24,7 @@ from ..chunking import index_sentences
 from ..query import Query, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 
-FEATURES = ["lex", "sem", "prior", "type", "defines", "linked"]
+FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
 
 _ORDINAL = re.compile(
     r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
@@ -117,6 +121,12 @@ class Cand:
         return self.f.get("lex", 0.0)
 
 
+def score(f: dict[str, float], weights: dict[str, float]) -> float:
+    """Probability-like score of a sentence (logistic over the features; ``bias`` in the weights)."""
+    z = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * f[k] for k in FEATURES)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 def idf_weights(retriever: Retriever, terms: list[str]) -> dict[str, float]:
     index = retriever.bm25
     default = max(float(index.idf.max()) if len(index.idf) else 1.0, 1.0)
@@ -130,10 +140,16 @@ def coverage_fn(query: str, retriever: Retriever):
     return lambda text: sum(w for t, w in idf.items() if t in text.lower()) / total
 
 
+def _pairs(words: list[str]) -> set[str]:
+    return {w[i : i + 2] for w in words if len(w) >= 2 for i in range(len(w) - 1)}
+
+
 def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, weights: dict[str, float]) -> list[Cand]:
     """Every quotable sentence of ``passages`` with its features and score, best first."""
-    idf = idf_weights(retriever, list(dict.fromkeys(tokenize(query))))
+    words = list(dict.fromkeys(tokenize(query)))
+    idf = idf_weights(retriever, words)
     total = sum(idf.values()) or 1.0
+    pairs = _pairs(words)
     subj = subject(query) if q.qtype == "definition" else ""
     top = passages[0].score if passages and passages[0].score else 1.0
     out: list[Cand] = []
@@ -144,9 +160,10 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
         for pos, sent in enumerate(index_sentences(p.text)):
             low = (sent + context).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
+            chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
             defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent)))
             typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query))
-            out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
+            out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
     if not out:
         return out
     qv = retriever.embed_query(query)
@@ -156,6 +173,6 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     for c, s, zz in zip(out, sims, z):
         c.f["sem_raw"] = float(s)
         c.f["sem"] = float(zz)
-        c.score = sum(weights.get(k, 0.0) * c.f[k] for k in FEATURES)
+        c.score = score(c.f, weights)
     out.sort(key=lambda c: -c.score)
     return out

@@ -38,7 +38,7 @@ class Composer:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
-        announced = [c for c in cands[:10] if (m := _ANNOUNCE.search(c.text)) and m.group(2)[-2:] in query]
+        announced = [c for c in cands if (m := _ANNOUNCE.search(c.text)) and m.group(2)[-2:] in query]
         for c in announced[:1]:
             items = self._announced_items(c)
             if items:
@@ -55,8 +55,21 @@ class Composer:
         if subj and best.text.startswith(subj[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen = self._top(cands, best, limit)
+        chosen = self._typed_first(q, chosen, cands, best)
         chosen = self._explain(chosen, cands)
         return self._in_source_order(chosen)
+
+    @staticmethod
+    def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand) -> list[Cand]:
+        """When the question expects a date, a quantity or a name and the two best sentences hold
+        none, the best sentence that does (if it is nearly as good) leads the answer."""
+        if not q.expect or q.expect == "count" or any(c.f.get("type") for c in chosen[:2]):
+            return chosen
+        typed = next((c for c in cands if c.f.get("type") and c.score >= 0.6 * best.score), None)
+        if typed is None:
+            return chosen
+        typed.score = max(typed.score, best.score)  # the answerability check reads the best sentences
+        return [typed] + [c for c in chosen if c.text != typed.text][: max(len(chosen) - 1, 1)]
 
     # -- plain answers ----------------------------------------------------------------------
     @staticmethod
