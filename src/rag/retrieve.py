@@ -239,6 +239,18 @@ class Retriever:
             cache[text] = self.embedder.embed_query(text)
         return cache[text]
 
+    def dense_similarity(self, query: str, passages: list[Passage]) -> list[float]:
+        """Cosine between the question and each passage's stored vector, whatever the retrieval mode
+        (a BM25-only search computes none; the answerability model reads it)."""
+        if all(p.dense_sim for p in passages):
+            return [p.dense_sim for p in passages]
+        _ = self.bm25  # (re)loads the vector cache with the index generation
+        missing = [p.id for p in passages if p.id not in self._vectors]
+        if missing:
+            self._vectors.update(self.store.vectors(missing))
+        qv = self.embed_query(query)
+        return [float(self._vectors[p.id] @ qv) if p.id in self._vectors else 0.0 for p in passages]
+
     def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
         """Vectors of these sentences: from the store's sentence cache (written at ingest), else
         embedded now and remembered in memory."""

@@ -47,7 +47,8 @@ class Decision:
     features: dict | None = None
 
 
-def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list, idf: dict[str, float] | None = None) -> dict[str, float]:
+def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list, idf: dict[str, float] | None = None,
+             dense: list[float] | None = None) -> dict[str, float]:
     best = chosen[0] if chosen else None
     idf = idf or {}
     hay = _haystack(chosen).lower()
@@ -68,7 +69,7 @@ def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list, id
         "best_sem": max((c.f["sem_raw"] for c in chosen), default=0.0),
         "top_sem_z": max((c.f["sem"] for c in chosen), default=0.0),
         "passage_cov": max((p.coverage for p in passages[:3]), default=0.0),
-        "top_dense": max((p.dense_sim for p in passages[:3]), default=0.0),
+        "top_dense": max(dense if dense is not None else [p.dense_sim for p in passages[:3]], default=0.0),
         "type_expected": float(bool(q.expect)),
         "linked": float(bool(best) and q.constrained and any(q.matches(c.passage.metadata) for c in chosen)),
     }
@@ -136,8 +137,8 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
 
 
 def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict,
-           idf: dict[str, float] | None = None) -> Decision:
-    feats = features(q, chosen, cands, passages, idf)
+           idf: dict[str, float] | None = None, dense: list[float] | None = None) -> Decision:
+    feats = features(q, chosen, cands, passages, idf, dense)
     lr = model["answerability"]
     z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())
     p = 1.0 / (1.0 + math.exp(-z))

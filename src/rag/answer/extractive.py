@@ -76,7 +76,8 @@ class ExtractiveAnswerer:
             chosen = chosen[:2] + ([candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
                                     for i, x in enumerate(card.text.split("\n")) if x] if card else [])
         idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
-        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf)
+        dense = self.retriever.dense_similarity(query, passages[:3])
+        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense)
         if not d.answerable:
             return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
         ans = render(question, query, chosen, passages, round(d.probability, 4))
