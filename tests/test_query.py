@@ -19,7 +19,10 @@ def test_authors_link_one_by_one_and_with_deng_ren():
     assert q.authors == ["余澳"] and [a.title for a in q.articles] == ["未来产业牵引实现高质量发展的机理与路径研究"]
     q = analyze("李晓华和盛朝迅对未来产业的看法有什么不同？", linker)
     assert set(q.authors) == {"李晓华", "盛朝迅"} and len(q.articles) == 2 and q.qtype == "comparison"
-    assert q.where() == {"$or": [{"$and": [{"source": "001.txt"}, {"title": a.title}]} for a in q.articles]}
+    # Pushed down to Chroma: authors matched one by one in the array metadata author_list.
+    assert q.where() == {"$or": [{"author_list": {"$contains": a}} for a in q.authors]}
+    titled = analyze("《前瞻布局未来产业与现代化产业体系建设》提出了什么？", linker)
+    assert titled.where() == {"$and": [{"source": "001.txt"}, {"title": "前瞻布局未来产业与现代化产业体系建设"}]}
 
 
 def test_titles_link_whole_or_partial():
@@ -53,3 +56,6 @@ def test_expected_answer_types():
         assert analyze(question).expect == expect, question
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"
+    # A unit after 多少/几 must be stated; 近几年, 这几个, 哪几个 ask no quantity.
+    assert analyze("国家基金的总规模是多少亿元？").unit == "亿元"
+    assert analyze("近几年来取得了什么成就？").unit == "" and analyze("这几个方面分别是什么？").unit == ""

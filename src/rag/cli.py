@@ -59,7 +59,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, quiet: boo
         from .store import make_client
 
         client = make_client(settings)
-        for name in (settings.store.collection, f"{settings.store.collection}__files"):
+        for name in (settings.store.collection, f"{settings.store.collection}__files", f"{settings.store.collection}__sentences"):
             try:
                 client.delete_collection(name)
             except Exception:
@@ -233,7 +233,7 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
     A configuration with an llm section answers with that chat model (its key from the environment
     variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
     """
-    from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs
+    from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs, sets_of_answers
     from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
 
@@ -248,6 +248,8 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
         if model is None:
             raise click.UsageError("--judge needs a chat model: set llm.provider (openai or ollama), llm.model and its key")
     sets = list(QUESTION_SETS) if qset == "all" else [qset]
+    if answers and qset == "all":  # an answers file is scored on the set(s) its ids come from
+        sets = sets_of_answers(Path(answers)) or sets
     runs = []
     try:
         for name in sets:

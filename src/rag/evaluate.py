@@ -23,8 +23,15 @@ EVALS = Path(__file__).resolve().parents[2] / "evals"  # the project's evals/, w
 QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
 
 
+
 def question_files() -> dict[str, Path]:
     return {name: EVALS / file for name, file in QUESTION_SETS.items()}
+
+
+def sets_of_answers(path: Path) -> list[str]:
+    """The question sets whose ids an answers file (batch format) answers."""
+    ids = {json.loads(line).get("id") for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()}
+    return [name for name, file in question_files().items() if ids & {q.id for q in load_questions(file, "all")}]
 RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
 ANSWER_KEYS = ["key_recall", "char_f1", "faithfulness", "citation_recall", "citation_precision", "number_fidelity"]
 REFUSAL_KEYS = ["refusal_recall", "false_refusal_rate"]
@@ -291,8 +298,11 @@ def check_gate(run: Run, gate_path: Path) -> list[str]:
     """Failures of the gate's thresholds (empty when it passes)."""
     gate = yaml.safe_load(Path(gate_path).read_text(encoding="utf-8"))
     name = gate.get("config") if gate.get("config") in run.configs else next(iter(run.configs))
-    gate = (gate.get("sets") or {}).get(run.qset, gate)  # thresholds per question set
     prefix = f"{run.qset}/"
+    if "sets" in gate:  # thresholds per question set
+        if run.qset not in gate["sets"]:
+            return [f"{prefix}{name}: the gate has no thresholds for question set {run.qset!r}"]
+        gate = gate["sets"][run.qset]
     summary = run.configs[name]["summary"]
     failures = []
     for metric, bound in gate.get("min", {}).items():

@@ -118,7 +118,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         ans = answerer.ask(q.question)
         rows.append((q, ans))
     feats = [a.features for _, a in rows]
-    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not (a.refused and a.why in ("type", "constraint"))]
+    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not a.refused]
     x = np.array([[feats[i][k] for k in MODEL_FEATURES] for i in keep])
     y = np.array([rows[i][0].answerable for i in keep], dtype=float)
     l2 = choose_l2(x, y)
@@ -128,7 +128,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     probs_all = np.ones(len(rows))  # rows the model does not judge (catalog answers, hard refusals)
     probs_all[keep] = out_of_fold(x, y, l2)
     answerable = np.array([q.answerable for q, _ in rows])
-    hard = np.array([a.refused and (a.why in ("type", "constraint") or not a.features) for _, a in rows])
+    hard = np.array([a.refused for _, a in rows])  # with the model off, every refusal is the checks'/composer's
     t = choose_threshold(probs_all, answerable, hard, max_false_refusal)
     refused = hard | (probs_all < t)
     model["answerability"] = {
@@ -137,7 +137,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         "threshold": round(t, 4),
         "features": MODEL_FEATURES,
         "fitted": {
-            "on": [str(p) for p in question_files], "split": "dev", "questions": len(rows),
+            "on": [f"evals/{Path(p).name}" for p in question_files], "split": "dev", "questions": len(rows),
             "answerable": int(answerable.sum()), "unanswerable": int((~answerable).sum()),
             "max_false_refusal": max_false_refusal, "l2": l2,
             "dev_false_refusal": round(float((refused & answerable).sum() / max(answerable.sum(), 1)), 4),

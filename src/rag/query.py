@@ -80,7 +80,10 @@ class Query:
         """The linked articles as a Chroma ``where`` filter (None when nothing is linked)."""
         if not self.articles:
             return None
-        terms = [{"$and": [{"source": a.source}, {"title": a.title}]} for a in self.articles]
+        if self.authors and not self.titled:  # authors matched one by one (array metadata author_list)
+            terms = [{"author_list": {"$contains": a}} for a in self.authors]
+        else:
+            terms = [{"$and": [{"source": a.source}, {"title": a.title}]} for a in self.articles]
         return terms[0] if len(terms) == 1 else {"$or": terms}
 
     def matches(self, meta: dict) -> bool:
@@ -141,8 +144,7 @@ class Linker:
         """Occasions whose distinctive part ("浙江考察", "中央财经委员会第六次会议") the question names."""
         out = []
         for occ in self.occasions:
-            core = re.sub(r"^在|(?:时|上|期间)?(?:的)?(?:讲话|强调|指出|重要指示|致信|贺信|发表|主持|说明)+.*$|时$", "", occ)
-            core = re.sub(r"(?:时|上)$", "", core)
+            core = occasion_core(occ)
             if len(core) < 2:
                 continue
             grams = {core[i : i + 2] for i in range(len(core) - 1)}
@@ -150,6 +152,13 @@ class Linker:
             if hit >= 0.75:
                 out.append(occ)
         return out
+
+
+def occasion_core(occasion: str) -> str:
+    """The distinctive part of a speech occasion: "在浙江考察时强调" -> "浙江考察"."""
+    verbs = "|".join(map(re.escape, vocabulary()["speech_verbs"]))
+    core = re.sub(rf"^在|(?:时|上|期间)?(?:的)?(?:{verbs})+.*$", "", occasion)
+    return re.sub(r"(?:时|上)$", "", core)
 
 
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
@@ -173,8 +182,8 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             expect = expect or "count"
             break
     q.expect = expect
-    m = re.search(r"(?:多少|(?<!哪)几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
-    if m and expect in ("amount", "count", ""):
+    m = re.search(r"(?:多少|(?<![哪近这前后])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
+    if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     for m in _DATE_IN_Q.finditer(text):
         y, mo, d = m.groups()

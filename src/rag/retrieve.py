@@ -7,9 +7,11 @@ Tokens come from jieba (search mode) with a user dictionary of the corpus's poli
 
 from __future__ import annotations
 
-import math
+import os
 import pickle
 import re
+import threading
+import uuid
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -199,11 +201,19 @@ def load_bm25(store: Store, cache_dir: Path, k1: float, b: float) -> BM25Index:
         metas.append(meta)
     index = BM25Index(ids, texts, metas, k1, b)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
+    tmp = cache.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # unique: concurrent builders never collide
     with tmp.open("wb") as fh:
         pickle.dump((gen, (k1, b), index), fh)
     tmp.replace(cache)  # atomic: a killed process never leaves half a cache
     return index
+
+
+@dataclass
+class _Snapshot:
+    gen: str
+    index: BM25Index
+    linker: Linker
+    vectors: dict[str, np.ndarray]  # chunk vectors fetched from the store, for exact dense scoring
 
 
 class Retriever:
@@ -211,50 +221,62 @@ class Retriever:
 
     def __init__(self, settings: RetrievalSettings, store: Store, embedder: Embedder, cache_dir: Path):
         self.s, self.store, self.embedder, self.cache_dir = settings, store, embedder, cache_dir
-        self._bm25: BM25Index | None = None
-        self._gen: str | None = None
+        self._snap: _Snapshot | None = None
+        self._lock = threading.Lock()
+        self._qvec: dict[str, np.ndarray] = {}
+        self._svec: dict[str, np.ndarray] = {}
+
+    def _snapshot(self) -> _Snapshot:
+        """The index of the store's current generation with its linker and vector cache, swapped in
+        as one object: concurrent readers see either the old or the new one, never a mix."""
+        gen = self.store.generation()
+        snap = self._snap
+        if snap is None or snap.gen != gen:
+            with self._lock:  # one rebuild per generation
+                snap = self._snap
+                if snap is None or snap.gen != gen:
+                    index = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
+                    snap = _Snapshot(gen, index, Linker(index.metas), {})
+                    self._snap = snap
+        return snap
 
     @property
     def bm25(self) -> BM25Index:
-        gen = self.store.generation()
-        if self._bm25 is None or gen != self._gen:
-            self._bm25 = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
-            self._gen = gen
-            self._vectors: dict[str, np.ndarray] = {}
-            self._linker = Linker(self._bm25.metas)
-        return self._bm25
+        return self._snapshot().index
 
     @property
     def linker(self) -> Linker:
         """Names of the index's articles, authors and occasions, for query analysis."""
-        _ = self.bm25
-        return self._linker
+        return self._snapshot().linker
 
     def embed_query(self, text: str) -> np.ndarray:
         """The question's vector, computed once per question (retrieval and sentence choice share it)."""
-        cache = self.__dict__.setdefault("_qvec", {})
-        if text not in cache:
-            if len(cache) > 256:
-                cache.clear()
-            cache[text] = self.embedder.embed_query(text)
-        return cache[text]
+        v = self._qvec.get(text)
+        if v is None:
+            v = self.embedder.embed_query(text)
+            if len(self._qvec) > 256:
+                self._qvec.clear()
+            self._qvec[text] = v
+        return v
 
     def dense_similarity(self, query: str, passages: list[Passage]) -> list[float]:
         """Cosine between the question and each passage's stored vector, whatever the retrieval mode
         (a BM25-only search computes none; the answerability model reads it)."""
         if all(p.dense_sim for p in passages):
             return [p.dense_sim for p in passages]
-        _ = self.bm25  # (re)loads the vector cache with the index generation
-        missing = [p.id for p in passages if p.id not in self._vectors]
+        vectors = self._snapshot().vectors
+        missing = [p.id for p in passages if p.id not in vectors]
         if missing:
-            self._vectors.update(self.store.vectors(missing))
+            vectors.update(self.store.vectors(missing))
         qv = self.embed_query(query)
-        return [float(self._vectors[p.id] @ qv) if p.id in self._vectors else 0.0 for p in passages]
+        return [float(vectors[p.id] @ qv) if p.id in vectors else 0.0 for p in passages]
 
     def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
         """Vectors of these sentences: from the store's sentence cache (written at ingest), else
         embedded now and remembered in memory."""
-        cache = self.__dict__.setdefault("_svec", {})
+        cache = self._svec
+        if len(cache) > 100_000:  # bounded: a long-running server sees every sentence eventually
+            cache.clear()
         ids = {s: sentence_id(s) for s in sentences}
         want = [i for i in dict.fromkeys(ids.values()) if i not in cache]
         if want:
@@ -283,13 +305,14 @@ class Retriever:
             hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * 2, where) if cid in index.row_of]
             return [(r, s) for r, s in hits if mask is None or mask[r]][:k]
         if mask is not None and mask.sum() <= 5000:
+            vectors = self._snapshot().vectors
             rows = np.flatnonzero(mask)
-            missing = [index.ids[r] for r in rows if index.ids[r] not in self._vectors]
-            self._vectors.update(self.store.vectors(missing))
-            rows = np.array([r for r in rows if index.ids[r] in self._vectors], dtype=np.int64)
+            missing = [index.ids[r] for r in rows if index.ids[r] not in vectors]
+            vectors.update(self.store.vectors(missing))
+            rows = np.array([r for r in rows if index.ids[r] in vectors], dtype=np.int64)
             if not len(rows):
                 return []
-            sims = np.stack([self._vectors[index.ids[r]] for r in rows]) @ qv
+            sims = np.stack([vectors[index.ids[r]] for r in rows]) @ qv
             top = np.argsort(-sims)[:k]
             return [(int(rows[i]), float(sims[i])) for i in top]
         hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * (4 if mask is not None else 1)) if cid in index.row_of]

@@ -5,6 +5,9 @@ Chroma is the single source of truth. Besides the chunk collection there is a sm
 chunker signature); it is written only after all of a file's chunks are in, so an ingest
 killed half-way leaves the previous records in place and the next run finishes the file.
 A ``generation`` record changes on every write; derived indexes (BM25) rebuild when it does.
+A third collection, ``<name>__sentences``, caches one vector per sentence (keyed by its content
+hash) for the answerer's semantic sentence choice; it is a cache, tagged with the embedder like the
+chunks, and dropped with them by ``rag ingest --rebuild``.
 """
 
 from __future__ import annotations
@@ -75,10 +78,12 @@ class Store:
             # A cache of sentence vectors keyed by the sentence's content hash (chunking.sentence_id):
             # the answerer compares the question with each candidate sentence. Shared by chunks that
             # quote the same sentence; written before the chunks that use them.
-            self.sentences = client.get_or_create_collection(f"{name}__sentences", embedding_function=None)
+            self.sentences = client.get_or_create_collection(
+                f"{name}__sentences", embedding_function=None, metadata={"embedder": embedder_name, "dim": dim}
+            )
         except Exception as exc:
             raise StoreError(f"无法打开 Chroma 集合 {name!r}：{exc}") from exc
-        found = (self.chunks.metadata or {}).get("embedder")
+        found = (self.chunks.metadata or {}).get("embedder") or (self.sentences.metadata or {}).get("embedder")
         if found and found != embedder_name:
             raise StoreError(
                 f"集合 {name!r} 由 {found} 建立，当前嵌入模型为 {embedder_name}：请换一个集合名"

@@ -242,7 +242,8 @@ class EvalHandlers:
         text = "\n".join(line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines()
                          if not line.startswith("!["))
         # One chart of each kind per question set (by_config-own.png, …); the first set's are shown.
-        charts = [next(iter(sorted(folder.glob(f"{kind}*.png"))), None) for kind in ("by_config", "by_type")]
+        charts = [next(iter(sorted(folder.glob(f"{kind}-own.png")) + sorted(folder.glob(f"{kind}*.png"))), None)
+                  for kind in ("by_config", "by_type")]
         return (f"**{folder.name}**\n\n" + text, *(str(c) if c is not None else None for c in charts))
 
     def run_dev(self, request: gr.Request, progress=gr.Progress()):

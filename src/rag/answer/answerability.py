@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import json
 import math
-
-import numpy as np
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..query import Query, vocabulary
+import numpy as np
+
+from ..query import Query, occasion_core, vocabulary
 from .candidates import Cand, holds, names_in
 
 MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked",
@@ -120,10 +120,6 @@ def named(query: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _core(occasion: str) -> str:
-    return re.sub(r"^在|(?:时|上)?(?:的)?(?:讲话|强调|指出|重要指示|致信|贺信|发表|主持|说明)+.*$|(?:时|上)$", "", occasion)
-
-
 def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     """The named article/occasion is among the chosen passages; every other name the question
     uses (an author, a place, an organisation, a document) is in them or in their metadata."""
@@ -131,7 +127,7 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     if q.titled and not any(q.matches(c.passage.metadata) for c in chosen):
         return False
     if q.occasions and not any(q.matches_occasion(c.passage.metadata) for c in chosen) and not any(
-            _core(o) in hay for o in q.occasions):
+            occasion_core(o) in hay for o in q.occasions):
         return False  # neither the speech itself nor a passage that speaks of that occasion
     return all(n in hay for n in named(query) + q.authors)
 

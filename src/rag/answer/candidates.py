@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -33,9 +34,12 @@ _ORDINAL = re.compile(
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])")
-# A quantity: digits followed by a unit or measure word (any CJK character: 12所, 30余个, 1.5万亿美元,
-# 95%), or a Chinese numeral with a measure word; years are removed before the test.
-_AMOUNT = re.compile(r"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*[%％‰\u4e00-\u9fff]|[一二两三四五六七八九十百千万亿半]+(?:余|多)?[成倍个项所家种类条位名件次年万亿]")
+def _amount_re() -> re.Pattern:
+    """A quantity: digits then a percent sign or any measure word but a date's (12所, 628颗, 30余个,
+    1.5万亿美元, 95%; not 11月, 5日); or a Chinese numeral then a unit of data/query.yaml (五年, 三成)."""
+    units = vocabulary()["units"] + ["万", "亿", "千", "百", "成"]
+    alt = "|".join(map(re.escape, sorted(set(units), key=len, reverse=True)))
+    return re.compile(rf"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*(?:[%％‰]|(?![月日号时])[\u4e00-\u9fff])|[一二两三四五六七八九十百千万亿半]+(?:余|多)?(?:{alt})")
 _SUBJECT = re.compile(r"(?:什么是|何为)(.+?)[？?。]?$")
 _SUBJECT_END = re.compile(r"^(.+?)(?:是什么|指什么|是指|的含义|的内涵|的定义|的概念)")
 
@@ -67,6 +71,11 @@ def names_in(text: str, flags: tuple[str, ...]) -> list[str]:
     return [w for w, f in pos_tagger().cut(text) if f.startswith(flags) and len(w) >= 2]
 
 
+@lru_cache(maxsize=1)
+def _amount_pattern() -> re.Pattern:
+    return _amount_re()
+
+
 def holds(expect: str, text: str, meta: dict | None = None, question: str = "") -> bool:
     """Does ``text`` hold an answer of the expected type? (a date as precise as asked, a person,
     an organisation, a place, an amount). Dates of a speech excerpt count from its metadata. A
@@ -81,7 +90,7 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "") 
         case "year":
             return bool(_YEAR.search(text) or date)
         case "amount":
-            return bool(_AMOUNT.search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
+            return bool(_amount_pattern().search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
         case "person":
             return any(w not in question for w in names_in(_no_attribution(text, meta), ("nr",)))
         case "org":

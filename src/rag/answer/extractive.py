@@ -60,7 +60,6 @@ class ExtractiveAnswerer:
     def compose(self, question: str, passages: list[Passage], query: str | None = None, analysis: Query | None = None) -> Answer:
         query = query or question
         q = analysis or self.analyze(query)
-        conf = self.retriever.confidence(query, passages)
         if q.is_metadata and q.titled:
             return self._from_catalog(question, query, q, passages)
         if not passages:
@@ -68,11 +67,13 @@ class ExtractiveAnswerer:
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
         chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(query, self.retriever))
         if q.is_metadata and chosen:
-            # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card.
-            q.expect = ""
+            # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
+            # (which names the authors: the "who" is answered there, when the catalog knows it).
             art = next((a for a in self.retriever.linker.articles if a.source == chosen[0].passage.metadata.get("source")
                         and a.title == chosen[0].passage.metadata.get("title")), None)
             card = self.composer.card(art) if art else None
+            if art is not None and art.authors:
+                q.expect = ""
             chosen = chosen[:2] + ([candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
                                     for i, x in enumerate(card.text.split("\n")) if x] if card else [])
         idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
@@ -99,4 +100,6 @@ class ExtractiveAnswerer:
         cards = [self.composer.card(a) for a in q.articles[:3]]
         chosen = [candidates.Cand(line, card, i, False, {}, 1.0)
                   for card in cards for i, line in enumerate(card.text.split("\n")) if line]
+        if not chosen or (q.qtype == "metadata_author" and not any(a.authors for a in q.articles[:3])):
+            return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")  # the catalog does not say
         return render(question, query, chosen, passages, 1.0)
