@@ -249,6 +249,11 @@ class Retriever:
         """Names of the index's articles, authors and occasions, for query analysis."""
         return self._snapshot().linker
 
+    def clear_caches(self) -> None:
+        """Forget cached question and sentence vectors (benchmarks measure a cold question)."""
+        self._qvec.clear()
+        self._svec.clear()
+
     def embed_query(self, text: str) -> np.ndarray:
         """The question's vector, computed once per question (retrieval and sentence choice share it)."""
         v = self._qvec.get(text)
