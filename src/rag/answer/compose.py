@@ -61,14 +61,17 @@ class Composer:
 
     @staticmethod
     def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand) -> list[Cand]:
-        """When the question expects a date, a quantity or a name and the two best sentences hold
-        none, the best sentence that does (if it is nearly as good) leads the answer."""
-        if not q.expect or q.expect == "count" or any(c.f.get("type") for c in chosen[:2]):
+        """When the question expects a date, a quantity or a name and the best sentences hold none,
+        the best sentence that does (if it is nearly as good) leads the answer."""
+        # The answerability check reads the best sentence for who/where, the best two for dates and
+        # quantities (answerability.type_ok); the same sentences are looked at here.
+        lead = chosen[: 1 if q.expect in ("person", "org", "place") else 2]
+        if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
         typed = next((c for c in cands if c.f.get("type") and c.score >= 0.6 * best.score), None)
         if typed is None:
             return chosen
-        typed.score = max(typed.score, best.score)  # the answerability check reads the best sentences
+        typed.score = max(typed.score, best.score + 1e-6)  # the answerability check reads the best sentences
         return [typed] + [c for c in chosen if c.text != typed.text][: max(len(chosen) - 1, 1)]
 
     # -- plain answers ----------------------------------------------------------------------

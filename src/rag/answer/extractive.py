@@ -51,8 +51,11 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         question = check_question(question, self.s.answer.max_question_chars)
         query = query or question
+        q = self.analyze(query)
+        if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
+            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
         ans = self.chain().invoke({"question": question, "query": query, "top_k": top_k, "mode": mode,
-                                   "filters": filters, "analysis": self.analyze(query)})
+                                   "filters": filters, "analysis": q})
         ans.latency_ms = (time.perf_counter() - t0) * 1000
         return ans
 
