@@ -278,8 +278,8 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
 @cli.command("fit")
 @click.option("--max-false-refusal", type=float, default=0.05, show_default=True,
               help="The dev false-refusal rate the threshold is chosen for.")
-@click.option("--out", type=click.Path(dir_okay=False), default="src/rag/data/answer_model.json", show_default=True,
-              help="Where to write the model (JSON).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the model (JSON); default: the package's data/answer_model.json.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def fit_(ctx, max_false_refusal, out, quiet) -> None:
@@ -287,6 +287,7 @@ def fit_(ctx, max_false_refusal, out, quiet) -> None:
     from .evaluate import question_files
     from .fit import fit
 
+    out = out or str(Path(__file__).parent / "data" / "answer_model.json")
     model = fit(ctx.obj["settings"], list(question_files().values()), Path(out), max_false_refusal, progress=not quiet)
     a = model["answerability"]
     click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")

@@ -1,0 +1,40 @@
+"""`rag fit`: the sentence ranker and the answerability model refit on the dev splits, as data."""
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.fit import choose_threshold, logistic_regression
+
+
+def test_logistic_regression_separates_and_threshold_meets_the_false_refusal_budget():
+    rng = np.random.default_rng(0)
+    x = np.vstack([rng.normal(1.0, 0.5, (80, 2)), rng.normal(-1.0, 0.5, (20, 2))])
+    y = np.array([1.0] * 80 + [0.0] * 20)
+    w, b = logistic_regression(x, y, l2=1.0)
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    assert (p[:80] > 0.5).mean() > 0.9 and (p[80:] < 0.5).mean() > 0.9
+    answerable = y.astype(bool)
+    hard = np.zeros(100, bool)
+    t = choose_threshold(p, answerable, hard, 0.05)
+    assert ((p < t) & answerable).sum() / answerable.sum() <= 0.05  # the budget holds on this data
+    assert ((p < t) & ~answerable).sum() >= 15  # and most unanswerables are refused
+
+
+@pytest.mark.slow
+def test_fit_writes_a_readable_model_fitted_on_dev_only(corpus_system, tmp_path):
+    from rag.answer.answerability import MODEL_FEATURES
+    from rag.answer.candidates import FEATURES
+    from rag.evaluate import question_files
+    from rag.fit import fit
+
+    out = tmp_path / "model.json"
+    fit(corpus_system.settings, list(question_files().values()), out, 0.05, progress=False)
+    model = json.loads(out.read_text(encoding="utf-8"))
+    assert set(model["sentence_weights"]) == {"bias", *FEATURES}
+    a = model["answerability"]
+    assert a["features"] == MODEL_FEATURES and set(a["weights"]) == set(MODEL_FEATURES)
+    assert a["fitted"]["split"] == "dev" and a["fitted"]["dev_false_refusal"] <= 0.05
+    assert a["fitted"]["on"] == ["evals/questions.jsonl", "evals/external.jsonl"]
+    assert 0.0 <= a["threshold"] < 1.0
