@@ -143,6 +143,9 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert c.section == "文献信息" and c.source.startswith("000_") and ans.answer.split("[")[0] in c.text
     ans = corpus_system.answerer.ask("李乐成的《加快推进人工智能赋能新型工业化》发表在哪份刊物上？")
     assert "《党建》杂志2025年第11期" in ans.answer and "部长" in ans.answer  # the article's own provenance line
+    # The catalog does not say where 胡拥军's article appeared: refused, not answered with other text.
+    ans = corpus_system.answerer.ask("胡拥军的文章发表在哪份报纸上？")
+    assert ans.refused, ans.answer
 
 
 def test_near_miss_questions_are_refused(corpus_system):

@@ -38,8 +38,17 @@ def test_amounts_persons_places():
     assert not holds("place", "上海的先导区成效明显。", question="上海的先导区位于哪个城市？")
 
 
+def test_organisations_named_by_their_kind():
+    q = analyze("作者建议中央层面成立什么机构？")
+    assert type_ok(q, _cands("中央层面应成立跨部门的未来产业战略协调机构，统筹政策资源。"))
+    assert not type_ok(q, _cands("中央层面应统筹科技、产业、财政等政策资源。"))
+
+
 def test_count_of_items():
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert not type_ok(q, _cands("围绕脑机接口等九大领域开展标准研制。"))
     assert items_in(_cands("一是甲。", "二是乙。", "三是丙。")) == 3
     assert items_in(_cands("包括甲、乙、丙、丁等。")) == 4
+    # "the fourth measure besides the three": a lead sentence and three items are not four items
+    fourth = analyze("三大举措之外的第四项是什么？")
+    assert not type_ok(fourth, _cands("需重点推进以下三大举措。", "一是甲。", "二是乙。", "三是丙。"))

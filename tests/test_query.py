@@ -56,6 +56,9 @@ def test_expected_answer_types():
         assert analyze(question).expect == expect, question
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"
+    assert analyze("规划确定的15个领域具体有哪些？").count == 15
+    assert analyze("三大举措之外的第四项是什么？").count == 4
+    assert analyze("第二点具体怎么说").count == 0  # a follow-up about one item asks for no count
     # A unit after 多少/几 must be stated; 近几年, 这几个, 哪几个 ask no quantity.
     assert analyze("国家基金的总规模是多少亿元？").unit == "亿元"
     assert analyze("近几年来取得了什么成就？").unit == "" and analyze("这几个方面分别是什么？").unit == ""

@@ -84,7 +84,9 @@ def items_in(chosen: list[Cand]) -> int:
     """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence)."""
     listed = sum(c.ordinal for c in chosen)
     inline = max((len(re.findall(r"[、；;]", c.text)) + 1 for c in chosen), default=0)
-    return max(listed, inline if inline > 1 else 0, len(chosen))  # N sentences can make N points
+    if listed:  # a numbered list counts its items (not its lead sentence)
+        return max(listed, inline if inline > 1 else 0)
+    return max(inline if inline > 1 else 0, len(chosen))  # else N sentences can make N points
 
 
 def type_ok(q: Query, chosen: list[Cand]) -> bool:

@@ -94,11 +94,14 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "") 
         case "person":
             return any(w not in question for w in names_in(_no_attribution(text, meta), ("nr",)))
         case "org":
-            # Which body: the tagger often takes an organisation for a person (普华永道 -> nr).
+            # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
+            # splits "战略协调机构"; a name ending in an organisation word counts too.
             body = _no_attribution(text, meta)
-            suffixes = tuple(vocabulary()["org_suffixes"])
+            suffixes = vocabulary()["org_suffixes"]
+            long = "|".join(map(re.escape, [s for s in suffixes if len(s) >= 2]))
             found = names_in(body, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(body)
-                                                          if f.startswith("n") and len(w) >= 3 and w.endswith(suffixes)]
+                                                          if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))]
+            found += re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{long})", body)
             return any(w not in question for w in found)
         case "place":
             return any(w not in question for w in names_in(_no_attribution(text, meta), ("ns",)))

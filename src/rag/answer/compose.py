@@ -31,7 +31,12 @@ class Composer:
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
-        """``cover(text)``: the share of the question's weighted terms a text contains."""
+        """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
+        that two overlapping passages share is quoted once."""
+        seen: set[str] = set()
+        return [c for c in self._choose(query, q, cands, cover) if not (c.text in seen or seen.add(c.text))]
+
+    def _choose(self, query: str, q: Query, cands: list[Cand], cover) -> list[Cand]:
         if not cands:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from ..query import Query, analyze
+from ..query import Query, analyze, vocabulary
 from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
@@ -75,8 +75,9 @@ class ExtractiveAnswerer:
             art = next((a for a in self.retriever.linker.articles if a.source == chosen[0].passage.metadata.get("source")
                         and a.title == chosen[0].passage.metadata.get("title")), None)
             card = self.composer.card(art) if art else None
-            if art is not None and art.authors:
-                q.expect = ""
+            if art is None or not self._card_answers(q, art, card):
+                return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")
+            q.expect = ""
             chosen = chosen[:2] + ([candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
                                     for i, x in enumerate(card.text.split("\n")) if x] if card else [])
         idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
@@ -98,11 +99,20 @@ class ExtractiveAnswerer:
                 pool += [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title][:1]
         return pool
 
+    @staticmethod
+    def _card_answers(q: Query, art, card: Passage) -> bool:
+        """Does the catalog card hold what a metadata question asks: the authors, or the outlet
+        (from the catalog or the article's own provenance line)?"""
+        if q.qtype == "metadata_author":
+            return bool(art.authors)
+        markers = vocabulary()["outlet_markers"]
+        return bool(art.outlet or art.date or any(m in card.text for m in markers))
+
     def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
         """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
         cards = [self.composer.card(a) for a in q.articles[:3]]
         chosen = [candidates.Cand(line, card, i, False, {}, 1.0)
                   for card in cards for i, line in enumerate(card.text.split("\n")) if line]
-        if not chosen or (q.qtype == "metadata_author" and not any(a.authors for a in q.articles[:3])):
+        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards)):
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")  # the catalog does not say
         return render(question, query, chosen, passages, 1.0)
