@@ -40,8 +40,6 @@ def _amount_re() -> re.Pattern:
     units = vocabulary()["units"] + ["万", "亿", "千", "百", "成"]
     alt = "|".join(map(re.escape, sorted(set(units), key=len, reverse=True)))
     return re.compile(rf"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*(?:[%％‰]|(?![月日号时])[\u4e00-\u9fff])|[一二两三四五六七八九十百千万亿半]+(?:余|多)?(?:{alt})")
-_SUBJECT = re.compile(r"(?:什么是|何为)(.+?)[？?。]?$")
-_SUBJECT_END = re.compile(r"^(.+?)(?:是什么|指什么|是指|的含义|的内涵|的定义|的概念)")
 
 
 def ordinal(sentence: str) -> bool:
@@ -115,7 +113,7 @@ def _no_attribution(text: str, meta: dict) -> str:
 
 
 def subject(query: str) -> str:
-    m = _SUBJECT.search(query) or _SUBJECT_END.search(query)
+    m = next((m for p in vocabulary()["patterns"]["subject_re"] if (m := re.search(p, query))), None)
     return m.group(1).strip("“”\"《》 ") if m else ""
 
 
@@ -163,6 +161,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     total = sum(idf.values()) or 1.0
     pairs = _pairs(words)
     subj = subject(query) if q.qtype == "definition" else ""
+    defines_re = vocabulary()["patterns"]["defines_re"]
     top = passages[0].score if passages and passages[0].score else 1.0
     out: list[Cand] = []
     for p in passages:
@@ -173,7 +172,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
             low = (sent + context).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
-            defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}(?:是指|是|指|就是|，是|定义为)", sent)))
+            defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}{defines_re}", sent)))
             typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query))
             out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
     if not out:

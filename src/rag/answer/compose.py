@@ -12,6 +12,7 @@ share one number.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..chunking import split_sentences
 from ..query import Article, Query, vocabulary
@@ -19,7 +20,6 @@ from ..retrieve import Passage, Retriever
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family, subject
 
-_ANNOUNCE = re.compile(r"(?:以下|如下|下列|从|推进|在|有)([两二三四五六七八九]|[2-9])个?([\u4e00-\u9fff]{1,6}?)(?:着手|入手|发力|展开)?[。：:]$")
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
 )
@@ -43,7 +43,7 @@ class Composer:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
-        announced = [c for c in cands if (m := _ANNOUNCE.search(c.text)) and m.group(2)[-2:] in query]
+        announced = [c for c in cands if (m := _announce().search(c.text)) and m.group(2)[-2:] in query]
         for c in announced[:1]:
             items = self._announced_items(c)
             if items:
@@ -203,7 +203,7 @@ class Composer:
     def _announced_items(self, anchor: Cand) -> list[Cand]:
         """A list announced with its count ("提出以下四个基本思路。") whose items open the paragraphs that follow."""
         text = anchor.passage.text
-        if not any(_ANNOUNCE.search(s.strip()) for s in split_sentences(text)):
+        if not any(_announce().search(s.strip()) for s in split_sentences(text)):
             return []
         meta = anchor.passage.metadata
         seq: list[tuple[str, Passage, int, bool]] = []
@@ -221,7 +221,7 @@ class Composer:
                     seq.append((sent, p, pos, j == 0 and (k > 0 or len(sent) <= 40)))
                     seen.append(sent)
         for i, (sent, p, pos, _) in enumerate(seq):
-            m = _ANNOUNCE.search(sent)
+            m = _announce().search(sent)
             if not m or sent not in text:
                 continue
             n = _CN_NUM.get(m.group(1)) or int(m.group(1))
@@ -256,6 +256,12 @@ class Composer:
         meta = {"source": art.source, "title": art.title, "authors": "、".join(art.authors), "section": "文献信息",
                 "date": art.date, "outlet": art.outlet}
         return Passage(f"card:{art.source}:{art.title}", text, meta, score=1.0, rank=1)
+
+
+@lru_cache(maxsize=1)
+def _announce() -> re.Pattern:
+    """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
+    return re.compile(vocabulary()["patterns"]["announce_re"])
 
 
 def _is(p: Passage, art: Article) -> bool:
