@@ -182,7 +182,8 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             expect = expect or "count"
             break
     q.expect = expect
-    m = re.search(r"(?:多少|(?<![哪近这前后])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
+    not_quantity = "".join(voc["ji_not_quantity_after"])
+    m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     for m in _DATE_IN_Q.finditer(text):

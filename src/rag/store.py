@@ -130,11 +130,7 @@ class Store:
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these chunks."""
-        out: dict[str, np.ndarray] = {}
-        for i in range(0, len(ids), _PAGE):
-            res = self.chunks.get(ids=ids[i : i + _PAGE], include=["embeddings"])
-            out.update({cid: np.asarray(v, np.float32) for cid, v in zip(res["ids"], res["embeddings"])})
-        return out
+        return _embeddings(self.chunks, ids)
 
     def iter_all(self) -> Iterator[tuple[str, str, dict]]:
         """Every chunk as (id, text, metadata), paged."""
@@ -148,11 +144,8 @@ class Store:
 
     # -- sentence vectors --------------------------------------------------------------
     def sentence_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
-        for i in range(0, len(ids), _PAGE):
-            res = self.sentences.get(ids=ids[i : i + _PAGE], include=["embeddings"])
-            out.update({sid: np.asarray(v, np.float32) for sid, v in zip(res["ids"], res["embeddings"])})
-        return out
+        """Cached vectors of these sentences (by sentence id)."""
+        return _embeddings(self.sentences, ids)
 
     def missing_sentences(self, ids: list[str]) -> list[str]:
         have: set[str] = set()
@@ -191,6 +184,15 @@ class Store:
         value = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
         self.files.upsert(ids=[_GEN_ID], metadatas=[{"value": value, "source": _GEN_ID}], embeddings=[[0.0]], documents=[""])
         return value
+
+
+def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:
+    """The stored vectors of these ids in one collection, paged."""
+    out: dict[str, np.ndarray] = {}
+    for i in range(0, len(ids), _PAGE):
+        res = collection.get(ids=ids[i : i + _PAGE], include=["embeddings"])
+        out.update({x: np.asarray(v, np.float32) for x, v in zip(res["ids"], res["embeddings"])})
+    return out
 
 
 def open_store(settings: Settings, embedder_name: str, dim: int, client=None) -> Store:
