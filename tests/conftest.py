@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,12 @@ def corpus_system(tmp_path_factory):
     from rag.system import build_system
 
     home = tmp_path_factory.mktemp("corpus-home")
+    # Developers may point RAG_TEST_CORPUS_CACHE at a state folder already holding the corpus
+    # index: it is copied, and the ingest below still runs (it re-embeds only what changed), so
+    # the session index is the same either way. CI leaves it unset and builds from scratch.
+    cache = os.environ.get("RAG_TEST_CORPUS_CACHE")
+    if cache and Path(cache, "chroma").is_dir():
+        shutil.copytree(cache, home, dirs_exist_ok=True)
     s = load_settings(home=str(home), corpus={"path": str(CORPUS)})
     system = build_system(s)
     summary = system.ingestor.ingest([CORPUS], progress=False)
