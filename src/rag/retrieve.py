@@ -23,6 +23,7 @@ from scipy import sparse
 from .chunking import context_header, sentence_id
 from .embeddings import Embedder
 from .query import Linker, Query
+from .sentence_search import SentenceIndex
 from .settings import RetrievalSettings
 from .store import Store
 
@@ -214,6 +215,7 @@ class _Snapshot:
     index: BM25Index
     linker: Linker
     vectors: dict[str, np.ndarray]  # chunk vectors fetched from the store, for exact dense scoring
+    sentences: SentenceIndex | None = None  # built on the first dense search of this generation
 
 
 class Retriever:
@@ -248,6 +250,14 @@ class Retriever:
     def linker(self) -> Linker:
         """Names of the index's articles, authors and occasions, for query analysis."""
         return self._snapshot().linker
+
+    def sentence_index(self, snap: _Snapshot) -> SentenceIndex:
+        """The snapshot's sentence-grain index, built once (vectors come from the ingest cache)."""
+        if snap.sentences is None:
+            with self._lock:
+                if snap.sentences is None:
+                    snap.sentences = SentenceIndex.build(snap.index.texts, self.sentence_vectors)
+        return snap.sentences
 
     def clear_caches(self) -> None:
         """Forget cached question and sentence vectors (benchmarks measure a cold question)."""
@@ -299,6 +309,10 @@ class Retriever:
             out.append(("bm25", scale * self.s.bm25_weight, index.search(query, k, mask)))
         if qv is not None:
             out.append(("dense", scale * self.s.dense_weight, self._dense(qv, k, index, mask, where)))
+            if self.s.sentence_weight > 0:
+                snap = self._snapshot()
+                if snap.index is index:
+                    out.append(("sentence", scale * self.s.sentence_weight, self.sentence_index(snap).search(qv, k, mask)))
         return out
 
     def _dense(self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None,

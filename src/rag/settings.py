@@ -59,6 +59,9 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(5, description="Reciprocal-rank-fusion constant (tuned on the dev split).")
     dense_weight: float = Field(0.5, description="Weight of the dense list in fusion (tuned on the dev split).")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 list in fusion.")
+    sentence_weight: float = Field(
+        0.5, description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned)."
+    )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
     min_confidence: float = Field(0.35, description="Below this passage-level confidence the answer is a refusal.")

@@ -1,0 +1,71 @@
+"""Sentence-grain dense search: a chunk ranks by its best sentence, filters respected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.sentence_search import SentenceIndex
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+VECS = {
+    "第一段的第一句话很长。": _unit(1, 0, 0),
+    "第一段的第二句话。": _unit(0.6, 0.8, 0),
+    "第二段只讲一件事。": _unit(0, 0, 1),
+    "第三段的某句话。": _unit(0, 1, 0.1),
+}
+TEXTS = ["第一段的第一句话很长。第一段的第二句话。", "第二段只讲一件事。", "第三段的某句话。"]
+
+
+def lookup(sentences: list[str]) -> dict[str, np.ndarray]:
+    return {s: VECS[s] for s in sentences if s in VECS}
+
+
+def test_chunk_ranks_by_its_best_sentence():
+    index = SentenceIndex.build(TEXTS, lookup)
+    hits = index.search(_unit(0, 1, 0), 3)
+    # chunk 2 holds the closest sentence; chunk 0 comes next through its second sentence (0.8),
+    # although its first sentence is orthogonal to the question
+    assert [r for r, _ in hits] == [2, 0, 1]
+    assert hits[1][1] == pytest.approx(0.8, abs=1e-5)
+
+
+def test_mask_and_k_are_respected():
+    index = SentenceIndex.build(TEXTS, lookup)
+    hits = index.search(_unit(0, 1, 0), 5, mask=np.array([True, True, False]))
+    assert [r for r, _ in hits] == [0, 1]
+    assert index.search(_unit(0, 1, 0), 1) == [(2, pytest.approx(float(_unit(0, 1, 0.1) @ _unit(0, 1, 0)), abs=1e-5))]
+
+
+def test_sentences_without_vectors_and_empty_index():
+    index = SentenceIndex.build(TEXTS + ["没有向量的一句话。"], lookup)
+    assert 3 not in [r for r, _ in index.search(_unit(1, 1, 1), 10)]
+    assert SentenceIndex.build([], lookup).search(_unit(1, 0, 0), 3) == []
+
+
+@pytest.mark.slow
+def test_retriever_fuses_the_sentence_list(corpus_system):
+    """On the real index the sentence list is part of the hybrid fusion and can be switched off."""
+    r = corpus_system.retriever
+    q = "老百姓的需求从关心是否具备转为关心什么"
+    with_sent = r.retrieve(q)
+    snap = r._snapshot()
+    assert snap.sentences is not None and len(snap.sentences.rows) > 1000
+    off = r.s.model_copy(update={"sentence_weight": 0.0})
+    r.s, saved = off, r.s
+    try:
+        without = r.retrieve(q)
+    finally:
+        r.s = saved
+    assert [p.id for p in with_sent] != [p.id for p in without]
+    # the chunks holding the closest sentence (overlapping chunks share it) rank no lower with the
+    # sentence list than without it
+    hits = snap.sentences.search(r.embed_query(q), 5)
+    best = {snap.index.ids[row] for row, sim in hits if sim >= hits[0][1] - 1e-6}
+    rank = lambda ps: min((i for i, p in enumerate(ps) if p.id in best), default=len(ps))  # noqa: E731
+    assert rank(with_sent) < len(with_sent) and rank(with_sent) <= rank(without)
