@@ -20,6 +20,7 @@ VECS = {
     "第三段的某句话。": _unit(0, 1, 0.1),
 }
 TEXTS = ["第一段的第一句话很长。第一段的第二句话。", "第二段只讲一件事。", "第三段的某句话。"]
+IDS = ["c0", "c1", "c2"]
 
 
 def lookup(sentences: list[str]) -> dict[str, np.ndarray]:
@@ -27,7 +28,7 @@ def lookup(sentences: list[str]) -> dict[str, np.ndarray]:
 
 
 def test_chunk_ranks_by_its_best_sentence():
-    index = SentenceIndex.build(TEXTS, lookup)
+    index = SentenceIndex.build(IDS, TEXTS, lookup)
     hits = index.search(_unit(0, 1, 0), 3)
     # chunk 2 holds the closest sentence; chunk 0 comes next through its second sentence (0.8),
     # although its first sentence is orthogonal to the question
@@ -36,16 +37,33 @@ def test_chunk_ranks_by_its_best_sentence():
 
 
 def test_mask_and_k_are_respected():
-    index = SentenceIndex.build(TEXTS, lookup)
+    index = SentenceIndex.build(IDS, TEXTS, lookup)
     hits = index.search(_unit(0, 1, 0), 5, mask=np.array([True, True, False]))
     assert [r for r, _ in hits] == [0, 1]
     assert index.search(_unit(0, 1, 0), 1) == [(2, pytest.approx(float(_unit(0, 1, 0.1) @ _unit(0, 1, 0)), abs=1e-5))]
 
 
 def test_sentences_without_vectors_and_empty_index():
-    index = SentenceIndex.build(TEXTS + ["没有向量的一句话。"], lookup)
+    index = SentenceIndex.build(IDS + ["c3"], TEXTS + ["没有向量的一句话。"], lookup)
     assert 3 not in [r for r, _ in index.search(_unit(1, 1, 1), 10)]
-    assert SentenceIndex.build([], lookup).search(_unit(1, 0, 0), 3) == []
+    assert SentenceIndex.build([], [], lookup).search(_unit(1, 0, 0), 3) == []
+
+
+def test_rebuild_reuses_known_chunks_and_drops_removed_ones():
+    """After an upload or deletion only new chunks are looked up; rows follow the new order."""
+    first = SentenceIndex.build(IDS, TEXTS, lookup)
+    asked: list[str] = []
+
+    def counting(sentences):
+        asked.extend(sentences)
+        return lookup(sentences)
+
+    # c1 deleted, c2 kept (now row 0), c0 kept (row 1), a new chunk c9 appended (row 2)
+    second = SentenceIndex.build(["c2", "c0", "c9"], [TEXTS[2], TEXTS[0], "第二段只讲一件事。"], counting, first)
+    assert asked == ["第二段只讲一件事。"]
+    assert [r for r, _ in second.search(_unit(0, 0, 1), 3)][0] == 2
+    assert [r for r, _ in second.search(_unit(0, 1, 0), 3)][:2] == [0, 1]
+    assert second.spans.keys() == {"c2", "c0", "c9"} and len(second.rows) == 4
 
 
 @pytest.mark.slow

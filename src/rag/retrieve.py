@@ -225,6 +225,8 @@ class Retriever:
         self.s, self.store, self.embedder, self.cache_dir = settings, store, embedder, cache_dir
         self._snap: _Snapshot | None = None
         self._lock = threading.Lock()
+        self._sentence_lock = threading.Lock()  # its own: building it never holds up an index update
+        self._last_sentences: SentenceIndex | None = None
         self._qvec: dict[str, np.ndarray] = {}
         self._svec: dict[str, np.ndarray] = {}
 
@@ -252,11 +254,15 @@ class Retriever:
         return self._snapshot().linker
 
     def sentence_index(self, snap: _Snapshot) -> SentenceIndex:
-        """The snapshot's sentence-grain index, built once (vectors come from the ingest cache)."""
+        """The snapshot's sentence-grain index, built once per generation from the previous one
+        (only new chunks' sentences are read, from the ingest-time cache; nothing is embedded here)."""
         if snap.sentences is None:
-            with self._lock:
+            with self._sentence_lock:
                 if snap.sentences is None:
-                    snap.sentences = SentenceIndex.build(snap.index.texts, self.sentence_vectors)
+                    snap.sentences = SentenceIndex.build(
+                        snap.index.ids, snap.index.texts, self._stored_sentence_vectors,
+                        self._last_sentences)
+                    self._last_sentences = snap.sentences
         return snap.sentences
 
     def clear_caches(self) -> None:
@@ -285,6 +291,12 @@ class Retriever:
             vectors.update(self.store.vectors(missing))
         qv = self.embed_query(query)
         return [float(vectors[p.id] @ qv) if p.id in vectors else 0.0 for p in passages]
+
+    def _stored_sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
+        """The vectors the store's sentence cache holds for these sentences (none embedded)."""
+        ids = {s: sentence_id(s) for s in sentences}
+        got = self.store.sentence_vectors(list(dict.fromkeys(ids.values())))
+        return {s: got[i] for s, i in ids.items() if i in got}
 
     def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
         """Vectors of these sentences: from the store's sentence cache (written at ingest), else

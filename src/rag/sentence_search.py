@@ -5,6 +5,9 @@ chunk matches it weakly. Every quotable sentence already has its own vector (com
 and cached in the store's sentence collection for answer composition); this index holds them
 with the chunk row each belongs to and ranks chunks by their best sentence's cosine. The list is
 fused with the BM25 and chunk-dense lists (``retrieval.sentence_weight``, tuned on the dev splits).
+
+Chunk ids are content hashes, so when the index changes (an upload, a deletion) the sentences of
+chunks it already held are reused from the previous index and only new chunks are looked up.
 """
 
 from __future__ import annotations
@@ -19,24 +22,40 @@ from .chunking import index_sentences
 class SentenceIndex:
     """Sentence vectors stacked in one matrix, each row tagged with its chunk's row."""
 
-    def __init__(self, rows: np.ndarray, matrix: np.ndarray, n_chunks: int):
+    def __init__(self, rows: np.ndarray, matrix: np.ndarray, n_chunks: int, spans: dict[str, tuple[int, int]]):
         self.rows, self.matrix, self.n_chunks = rows, matrix, n_chunks
+        self.spans = spans  # chunk id -> its sentences' [start, end) in ``matrix``
 
     @classmethod
-    def build(cls, texts: Sequence[str], vectors: Callable[[list[str]], dict[str, np.ndarray]]) -> SentenceIndex:
-        """``vectors(sentences)`` -> {sentence: vector} (the retriever's cached lookup)."""
-        rows: list[int] = []
-        sents: list[str] = []
-        for row, text in enumerate(texts):
-            for s in index_sentences(text):
-                rows.append(row)
-                sents.append(s)
-        if not sents:
-            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32), len(texts))
-        found = vectors(list(dict.fromkeys(sents)))
-        keep = [i for i, s in enumerate(sents) if s in found]
-        matrix = np.stack([found[sents[i]] for i in keep]).astype(np.float32) if keep else np.zeros((0, 1), np.float32)
-        return cls(np.array([rows[i] for i in keep], dtype=np.int64), matrix, len(texts))
+    def build(cls, ids: Sequence[str], texts: Sequence[str], vectors: Callable[[list[str]], dict[str, np.ndarray]],
+              previous: SentenceIndex | None = None) -> SentenceIndex:
+        """``vectors(sentences)`` -> {sentence: vector} for the sentences it has (never embeds)."""
+        reuse = previous.spans if previous is not None else {}
+        new = [(row, s) for row, (cid, text) in enumerate(zip(ids, texts)) if cid not in reuse for s in index_sentences(text)]
+        found = vectors(list(dict.fromkeys(s for _, s in new))) if new else {}
+        fresh: dict[int, list[np.ndarray]] = {}
+        for row, s in new:
+            if s in found:
+                fresh.setdefault(row, []).append(found[s])
+        blocks: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        spans: dict[str, tuple[int, int]] = {}
+        at = 0
+        for row, cid in enumerate(ids):
+            if cid in reuse:
+                a, b = reuse[cid]
+                block = previous.matrix[a:b]
+            elif row in fresh:
+                block = np.stack(fresh[row]).astype(np.float32)
+            else:
+                continue
+            blocks.append(block)
+            rows.append(np.full(len(block), row, dtype=np.int64))
+            spans[cid] = (at, at + len(block))
+            at += len(block)
+        if not blocks:
+            return cls(np.zeros(0, dtype=np.int64), np.zeros((0, 1), dtype=np.float32), len(ids), {})
+        return cls(np.concatenate(rows), np.concatenate(blocks), len(ids), spans)
 
     def search(self, qv: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` chunk rows whose best sentence is closest to ``qv``, as (row, cosine)."""
