@@ -115,6 +115,7 @@ def test_a_write_in_progress_is_neither_counted_nor_returned(settings, tmp_path)
     ids = _orphans(system, "writing.md", 3)
     system.store.begin(Pending("writing.md", "adding", ids, "", "upload"))
     assert system.store.count() == 1 and {m["source"] for _, _, m in system.store.iter_all()} == {"small.txt"}
+    assert system.store.ids() == system.store.ids_for_source("small.txt")
     vec = system.store.vectors(ids[:1])[ids[0]]
     assert [cid for cid, _ in system.store.query(vec, 2)] == system.store.ids_for_source("small.txt")
     assert all(h.metadata["source"] == "small.txt" for h in system.retriever.retrieve("习近平 未来产业 考察"))

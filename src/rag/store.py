@@ -163,6 +163,11 @@ class Store:
         """Stored vectors of these chunks."""
         return _embeddings(self.chunks, ids)
 
+    def ids(self) -> list[str]:
+        """Every chunk id owned by a file record, in one read (no text)."""
+        adding = self._adding()
+        return [i for i in self.chunks.get(include=[])["ids"] if i not in adding]
+
     def iter_all(self) -> Iterator[tuple[str, str, dict]]:
         """Every chunk owned by a file record as (id, text, metadata), paged."""
         adding = self._adding()
