@@ -57,9 +57,9 @@ def test_bad_files_reported_and_others_ingested(settings, tmp_path):
     assert "gbk.txt" in sources and not sources & {"broken.pdf", "broken.docx"}
 
 
-def _orphans(system, source: str, n: int) -> list[str]:
+def _orphans(system, source: str, n: int, text: str = "") -> list[str]:
     """Write ``n`` chunks of ``source`` straight into the store, as a killed writer leaves them."""
-    chunks = Chunker(system.settings.chunking).chunk_text(_speech_doc(n), source)[:n]
+    chunks = Chunker(system.settings.chunking).chunk_text(text or _speech_doc(n), source)[:n]
     vectors = system.embedder.embed_passages([c.embed_text for c in chunks])
     system.store.upsert([c.id for c in chunks], [c.text for c in chunks], [c.metadata for c in chunks], vectors)
     return [c.id for c in chunks]
@@ -119,3 +119,17 @@ def test_a_write_in_progress_is_neither_counted_nor_returned(settings, tmp_path)
     vec = system.store.vectors(ids[:1])[ids[0]]
     assert [cid for cid, _ in system.store.query(vec, 2)] == system.store.ids_for_source("small.txt")
     assert all(h.metadata["source"] == "small.txt" for h in system.retriever.retrieve("习近平 未来产业 考察"))
+
+
+def test_startup_trims_extra_chunks_of_a_registered_file(settings, tmp_path):
+    """Chunks under a registered file's name that its unchanged file does not give (a changed
+    version killed before the journal existed) are deleted; the file's own chunks stay."""
+    docs = tmp_path / "docs"
+    _write(docs, "a.md", _speech_doc(2))
+    system = build_system(settings)
+    system.ingestor.ingest([docs], progress=False)
+    own = set(system.store.ids_for_source("a.md"))
+    _orphans(system, "a.md", 1, "银发经济是向老年人提供产品或服务的经济活动的总和。")
+    assert system.store.count() == len(own) + 1
+    again = build_system(settings)
+    assert set(again.store.ids_for_source("a.md")) == own and again.store.file_records()["a.md"].chunks == len(own)
