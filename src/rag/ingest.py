@@ -263,13 +263,14 @@ class Ingestor:
                 return []
             done: list[str] = []
             for p in self.store.pending():
+                written = len(self.store.existing_ids(p.ids))
                 self.store.delete(p.ids)
                 if p.phase == "adding":
-                    done.append(f"回滚未完成的写入 rolled back: {p.source}（{len(p.ids)} 个文本块 chunks）")
+                    done.append(f"回滚未完成的写入 rolled back: {p.source}（已写入 {written}/{len(p.ids)} 个文本块 chunks）")
                 else:
                     if p.drop:
                         self.store.drop_record(p.source)
-                    done.append(f"完成中断的删除 finished removal: {p.source}（{len(p.ids)} 个文本块 chunks）")
+                    done.append(f"完成中断的删除 finished removal: {p.source}（{written} 个文本块 chunks）")
                 self.store.end(p.source)
             records = self.store.file_records()
             if self.store.count() != sum(r.chunks for r in records.values()):
