@@ -1,16 +1,11 @@
-"""Idempotent, failure-isolated and interruption-safe ingestion with the real model and Chroma."""
-
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
+"""Idempotent, failure-isolated and interruption-safe ingestion with the real model and Chroma.
+(kill -9 of real processes: tests/reliability/test_crash.py.)"""
 
 from rag.chunking import Chunker
+from rag.store import Pending
 from rag.system import build_system
 
-from conftest import ROOT, read_corpus
+from conftest import read_corpus
 
 
 def _write(folder, name, text):
@@ -62,38 +57,79 @@ def test_bad_files_reported_and_others_ingested(settings, tmp_path):
     assert "gbk.txt" in sources and not sources & {"broken.pdf", "broken.docx"}
 
 
-def test_killed_ingest_leaves_index_usable_and_next_run_completes(settings, tmp_path):
+def _orphans(system, source: str, n: int, text: str = "") -> list[str]:
+    """Write ``n`` chunks of ``source`` straight into the store, as a killed writer leaves them."""
+    chunks = Chunker(system.settings.chunking).chunk_text(text or _speech_doc(n), source)[:n]
+    vectors = system.embedder.embed_passages([c.embed_text for c in chunks])
+    system.store.upsert([c.id for c in chunks], [c.text for c in chunks], [c.metadata for c in chunks], vectors)
+    return [c.id for c in chunks]
+
+
+def test_startup_rolls_back_a_journalled_write(settings, tmp_path):
     docs = tmp_path / "docs"
-    _write(docs, "small.txt", "新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。")
-    env = dict(os.environ, RAG_HOME=str(settings.home), PYTHONUNBUFFERED="1")
-    cmd = [sys.executable, "-m", "rag.cli", "ingest", str(docs)]
-    subprocess.run(cmd, env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
-
-    big = _speech_doc(50)
-    expected = {c.id for c in Chunker(settings.chunking).chunk_text(big, "big.md")}
-    _write(docs, "big.md", big)
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    seen = b""
-    done = 0
-    deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None and done < 32:
-        seen += proc.stderr.read1(4096)
-        counts = re.findall(rb"\| *(\d+)/(\d+) \[", seen)
-        done = max((int(a) for a, b in counts if int(b) == len(expected)), default=0)
-    proc.send_signal(signal.SIGKILL)  # mid-file: some batches written, no file record yet
-    proc.wait(timeout=30)
-    assert 32 <= done < len(expected)
-
+    _write(docs, "small.txt", "新质生产力是创新起主导作用的先进生产力质态。")
     system = build_system(settings)
-    records = system.store.file_records()
-    assert "small.txt" in records and "big.md" not in records
-    partial = set(system.store.ids_for_source("big.md"))
-    assert partial and partial < expected
-    hits = system.retriever.retrieve("新质生产力是什么")  # the previous index is usable
-    assert any(h.metadata["source"] == "small.txt" for h in hits[:3])
+    system.ingestor.ingest([docs], progress=False)
+    ids = _orphans(system, "killed.md", 3)
+    system.store.begin(Pending("killed.md", "adding", ids, str(docs / "killed.md"), "corpus"))
+    gen = system.store.generation()
 
-    summary = system.ingestor.ingest([docs], progress=False)
-    assert summary.added == ["big.md"] and summary.unchanged == ["small.txt"] and not summary.failed
-    assert summary.chunks_embedded == len(expected - partial)  # only what was missing
-    assert set(system.store.ids_for_source("big.md")) == expected
-    assert system.store.count() == len(expected) + 1
+    again = build_system(settings)
+    assert again.recovered and "killed.md" in again.recovered[0]
+    assert set(again.store.chunk_sources()) == {"small.txt"} and again.store.pending() == []
+    assert again.store.generation() != gen  # derived indexes (BM25) rebuild
+    assert build_system(settings).recovered == []  # nothing left to do: the fast path
+
+
+def test_startup_removes_unregistered_chunks_without_a_journal(settings, tmp_path):
+    """A store written before the journal existed (or by hand): the counts disagree, so every
+    chunk's source is read and the unregistered ones go."""
+    docs = tmp_path / "docs"
+    _write(docs, "small.txt", "新质生产力是创新起主导作用的先进生产力质态。")
+    system = build_system(settings)
+    system.ingestor.ingest([docs], progress=False)
+    _orphans(system, "legacy.md", 2)
+    again = build_system(settings)
+    assert any("legacy.md" in line for line in again.recovered)
+    assert again.store.count() == sum(r.chunks for r in again.store.file_records().values())
+
+
+def test_a_finished_removal_is_completed(settings, tmp_path):
+    docs = tmp_path / "docs"
+    _write(docs, "small.txt", "新质生产力是创新起主导作用的先进生产力质态。")
+    system = build_system(settings)
+    system.ingestor.ingest([docs], progress=False)
+    ids = system.store.ids_for_source("small.txt")
+    system.store.begin(Pending("small.txt", "removing", ids, drop=True))  # killed right after this
+    again = build_system(settings)
+    assert again.store.file_records() == {} and again.store.count() == 0
+
+
+def test_a_write_in_progress_is_neither_counted_nor_returned(settings, tmp_path):
+    """Chunks journalled as being added (an upload still embedding) are not listed, counted or
+    found by a search until their file's record is written."""
+    docs = tmp_path / "docs"
+    _write(docs, "small.txt", "新质生产力是创新起主导作用的先进生产力质态。")
+    system = build_system(settings)
+    system.ingestor.ingest([docs], progress=False)
+    ids = _orphans(system, "writing.md", 3)
+    system.store.begin(Pending("writing.md", "adding", ids, "", "upload"))
+    assert system.store.count() == 1 and {m["source"] for _, _, m in system.store.iter_all()} == {"small.txt"}
+    assert system.store.ids() == system.store.ids_for_source("small.txt")
+    vec = system.store.vectors(ids[:1])[ids[0]]
+    assert [cid for cid, _ in system.store.query(vec, 2)] == system.store.ids_for_source("small.txt")
+    assert all(h.metadata["source"] == "small.txt" for h in system.retriever.retrieve("习近平 未来产业 考察"))
+
+
+def test_startup_trims_extra_chunks_of_a_registered_file(settings, tmp_path):
+    """Chunks under a registered file's name that its unchanged file does not give (a changed
+    version killed before the journal existed) are deleted; the file's own chunks stay."""
+    docs = tmp_path / "docs"
+    _write(docs, "a.md", _speech_doc(2))
+    system = build_system(settings)
+    system.ingestor.ingest([docs], progress=False)
+    own = set(system.store.ids_for_source("a.md"))
+    _orphans(system, "a.md", 1, "银发经济是向老年人提供产品或服务的经济活动的总和。")
+    assert system.store.count() == len(own) + 1
+    again = build_system(settings)
+    assert set(again.store.ids_for_source("a.md")) == own and again.store.file_records()["a.md"].chunks == len(own)

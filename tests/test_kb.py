@@ -1,4 +1,5 @@
-from rag.kb import add_uploads, delete_document, list_documents, safe_name
+from rag.kb import add_uploads, delete_document, list_documents, safe_name, upload_name
+from rag.loaders import file_sha256
 from rag.system import build_system
 
 
@@ -48,3 +49,12 @@ def test_folder_ingest_keeps_uploads(settings, tmp_path):
     summary = system.ingestor.ingest([folder], progress=False)
     assert summary.added == ["c.txt"] and summary.removed == []
     assert {r.source for r in list_documents(system)} == {"c.txt", "u.txt"}
+
+
+def test_upload_name_stays_out_of_the_corpus_namespace(tmp_path):
+    taken = {"003_a.txt"}  # a corpus document's name
+    assert upload_name("003_a.txt", "x", tmp_path, taken) == "003_a（上传）.txt"
+    (tmp_path / "b.txt").write_text("已有的上传", encoding="utf-8")
+    same = file_sha256(tmp_path / "b.txt")
+    assert upload_name("b.txt", same, tmp_path, taken) == "b.txt"  # the same upload again
+    assert upload_name("b.txt", "other", tmp_path, taken) == "b-2.txt"  # another file of that name

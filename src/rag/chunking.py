@@ -216,6 +216,7 @@ class Chunker:
         return count_tokens(text, self.s.encoding)
 
     def chunk_text(self, text: str, source: str, meta: DocMeta | None = None, sha256: str = "") -> list[Chunk]:
+        self._made: dict[str, Chunk] = {}  # a passage a file repeats is made once (a 49 MiB file of 3)
         paragraphs = clean(text)
         if meta is None:
             first = next((p.text for p in paragraphs if p.kind == "heading"), "")
@@ -237,13 +238,18 @@ class Chunker:
             seen.add(c.id)
             c.metadata.update(order=order, file_sha256=sha256)
             unique.append(c)
+        self._made = {}
         return unique
 
     def _make(self, base: dict, section: str, sentences: list[str], extra: dict | None = None) -> Chunk:
         text = "".join(sentences).strip()
+        cid = _chunk_id(base["source"], section, text)
+        if cid in self._made:
+            return self._made[cid]
         meta = dict(base, section=section, occasion="", speech_date="", n_tokens=self.tokens(text))
         meta.update(extra or {})
-        return Chunk(_chunk_id(base["source"], section, text), text, meta)
+        self._made[cid] = Chunk(cid, text, meta)
+        return self._made[cid]
 
     def _speech_chunks(self, paras: list[Paragraph], base: dict) -> list[Chunk]:
         """One chunk per excerpt + attribution; long excerpts are split, each part keeping both."""

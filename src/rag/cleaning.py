@@ -63,8 +63,11 @@ def normalize(text: str) -> str:
     """Unicode and whitespace normalisation that keeps every character of the wording."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text = text.replace("\u3000", " ").replace("\u00a0", " ").replace("\u200b", "")
-    text = "".join(ch for ch in text if ch in "\n\f\t" or unicodedata.category(ch)[0] != "C")
-    return text
+    # In 64K-character blocks: one string object per character of a whole 49 MiB file took 1.5 GB.
+    return "".join(
+        "".join(ch for ch in text[i : i + 65536] if ch in "\n\f\t" or unicodedata.category(ch)[0] != "C")
+        for i in range(0, len(text), 65536)
+    )
 
 
 def remove_cjk_spaces(text: str) -> str:

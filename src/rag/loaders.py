@@ -77,25 +77,41 @@ def _read_docx(path: Path) -> str:
     return "\n\n".join(lines)
 
 
+def file_sha256(path: str | Path, block: int = 1 << 20) -> str:
+    """A file's SHA-256, read in 1 MiB blocks (never the whole file in memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while data := f.read(block):
+            h.update(data)
+    return h.hexdigest()
+
+
 def load_file(path: str | Path, *, max_mb: float = 50.0) -> RawDocument:
-    """Read one file; raise ``LoadError`` with a clear reason if it is not a usable document."""
+    """Read one file; raise ``LoadError`` with a clear reason if it is not a usable document.
+    The size is checked before anything is read; a PDF or Word file is hashed in blocks and read
+    by its parser, a text file is read once (its bytes are decoded whole, then dropped)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise LoadError(f"{path.name}: 不支持的文件类型 {ext or '(无扩展名)'}（支持 {', '.join(SUPPORTED)}）")
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > max_mb * 1024 * 1024:
+            raise LoadError(f"{path.name}: 文件过大 ({size / 1e6:.1f} MB > {max_mb} MB)")
+        if ext in (".txt", ".md"):
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+        else:
+            data, sha = b"", file_sha256(path)
     except OSError as exc:
         raise LoadError(f"{path.name}: 无法读取文件 ({exc.strerror or exc})") from exc
-    if len(data) > max_mb * 1024 * 1024:
-        raise LoadError(f"{path.name}: 文件过大 ({len(data) / 1e6:.1f} MB > {max_mb} MB)")
-    sha = hashlib.sha256(data).hexdigest()
     encoding = "binary"
     try:
         if ext in (".txt", ".md"):
             if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise LoadError(f"{path.name}: 不是文本文件（含二进制内容）")
             text, encoding = decode_bytes(data)
+            del data
         elif ext == ".pdf":
             text = _read_pdf(path)
         else:

@@ -2,8 +2,11 @@
 
 Chroma is the single source of truth. Besides the chunk collection there is a small
 ``<name>__files`` collection with one record per ingested file (hash, chunk count, time,
-chunker signature); it is written only after all of a file's chunks are in, so an ingest
-killed half-way leaves the previous records in place and the next run finishes the file.
+chunker signature, origin: corpus or upload); it is written only after all of a file's chunks
+are in. Every write of chunks is journalled there first (a ``pending:<source>`` marker naming the
+chunk ids about to be added or removed), so a process killed half-way leaves a marker that the
+next start-up uses to roll the write back or finish it exactly (``Ingestor.recover``): the store
+never holds chunks that no file record owns.
 A ``generation`` record changes on every write; derived indexes (BM25) rebuild when it does.
 A third collection, ``<name>__sentences``, caches one vector per sentence (keyed by its content
 hash) for the answerer's semantic sentence choice; it is a cache, tagged with the embedder like the
@@ -12,6 +15,7 @@ chunks, and dropped with them by ``rag ingest --rebuild``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -25,6 +29,8 @@ from .settings import Settings
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 _PAGE = 2000
 _GEN_ID = "__generation__"
+_FILE = "file:"
+_PENDING = "pending:"
 
 
 @dataclass
@@ -37,6 +43,21 @@ class FileRecord:
     title: str = ""
     authors: str = ""
     path: str = ""
+    origin: str = ""  # "corpus" or "upload" ("" in records written before origins were kept)
+
+
+@dataclass
+class Pending:
+    """A journalled write that had not finished: ``adding`` chunk ids not yet owned by a record
+    (roll back: delete them), or ``removing`` ids the committed record no longer owns (finish:
+    delete them); ``drop`` also removes the file's record (a deletion in progress)."""
+
+    source: str
+    phase: str
+    ids: list[str]
+    path: str = ""
+    origin: str = ""
+    drop: bool = False
 
 
 class StoreError(RuntimeError):
@@ -92,7 +113,14 @@ class Store:
 
     # -- chunks -------------------------------------------------------------------------
     def count(self) -> int:
-        return self.chunks.count()
+        """Chunks owned by file records (chunks of a write still in progress are not counted)."""
+        n = self.chunks.count()
+        adding = self._adding()
+        return n - len(self.existing_ids(sorted(adding))) if adding else n
+
+    def _adding(self) -> set[str]:
+        """Ids journalled as being added and not yet owned by a record: never listed or returned."""
+        return {i for p in self.pending() if p.phase == "adding" for i in p.ids}
 
     def existing_ids(self, ids: list[str]) -> set[str]:
         out: set[str] = set()
@@ -118,11 +146,14 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """Nearest chunks as (id, cosine similarity)."""
-        n = self.count()
+        n = self.chunks.count()
         if n == 0:
             return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
-        return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+        adding = self._adding()
+        res = self.chunks.query(query_embeddings=[vector], n_results=min(k + len(adding), n), where=where or None,
+                                include=["distances"])
+        hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0]) if cid not in adding]
+        return hits[:k]
 
     def get(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         res = self.chunks.get(ids=ids, include=["documents", "metadatas"])
@@ -132,14 +163,20 @@ class Store:
         """Stored vectors of these chunks."""
         return _embeddings(self.chunks, ids)
 
+    def ids(self) -> list[str]:
+        """Every chunk id owned by a file record, in one read (no text)."""
+        adding = self._adding()
+        return [i for i in self.chunks.get(include=[])["ids"] if i not in adding]
+
     def iter_all(self) -> Iterator[tuple[str, str, dict]]:
-        """Every chunk as (id, text, metadata), paged."""
+        """Every chunk owned by a file record as (id, text, metadata), paged."""
+        adding = self._adding()
         offset = 0
         while True:
             res = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             if not res["ids"]:
                 return
-            yield from zip(res["ids"], res["documents"], res["metadatas"])
+            yield from ((i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"]) if i not in adding)
             offset += len(res["ids"])
 
     # -- sentence vectors --------------------------------------------------------------
@@ -163,18 +200,65 @@ class Store:
         return {
             m["source"]: FileRecord(**{k: m.get(k, "") for k in FileRecord.__dataclass_fields__})
             for i, m in zip(res["ids"], res["metadatas"])
-            if i != _GEN_ID
+            if i.startswith(_FILE)
         }
 
     def put_file(self, rec: FileRecord) -> None:
         meta: dict[str, Any] = dict(rec.__dict__)
-        self.files.upsert(ids=[f"file:{rec.source}"], metadatas=[meta], embeddings=[[0.0]], documents=[rec.source])
+        self.files.upsert(ids=[f"{_FILE}{rec.source}"], metadatas=[meta], embeddings=[[0.0]], documents=[rec.source])
+
+    def commit_file(self, rec: FileRecord, stale: list[str]) -> None:
+        """Write a file's record and, in the same call, the journal of the stale chunks it no
+        longer owns; then delete them and clear the journal."""
+        ids, metas, docs = [f"{_FILE}{rec.source}"], [dict(rec.__dict__)], [rec.source]
+        if stale:
+            ids.append(f"{_PENDING}{rec.source}")
+            metas.append(_pending_meta(Pending(rec.source, "removing", stale, rec.path, rec.origin)))
+            docs.append(json.dumps(stale))
+        self.files.upsert(ids=ids, metadatas=metas, embeddings=[[0.0]] * len(ids), documents=docs)
+        self.delete(stale)
+        self.end(rec.source)
 
     def remove_file(self, source: str) -> int:
+        """Delete a file's chunks and record, journalled so that a kill half-way is finished later."""
         ids = self.ids_for_source(source)
+        self.begin(Pending(source, "removing", ids, drop=True))
+        self.drop_record(source)
         self.delete(ids)
-        self.files.delete(ids=[f"file:{source}"])
+        self.end(source)
         return len(ids)
+
+    def drop_record(self, source: str) -> None:
+        self.files.delete(ids=[f"{_FILE}{source}"])
+
+    # -- the write journal -------------------------------------------------------------
+    def begin(self, p: Pending) -> None:
+        """Journal a write before any chunk of it is stored."""
+        self.files.upsert(ids=[f"{_PENDING}{p.source}"], metadatas=[_pending_meta(p)], embeddings=[[0.0]],
+                          documents=[json.dumps(p.ids)])
+
+    def end(self, source: str) -> None:
+        self.files.delete(ids=[f"{_PENDING}{source}"])
+
+    def pending(self) -> list[Pending]:
+        """Writes journalled and not finished (a process killed half-way, or one still running)."""
+        res = self.files.get(where={"kind": "pending"}, include=["metadatas", "documents"])
+        return [
+            Pending(m["source"], m["phase"], json.loads(d or "[]"), m.get("path", ""), m.get("origin", ""), bool(m.get("drop")))
+            for m, d in zip(res["metadatas"], res["documents"])
+        ]
+
+    def chunk_sources(self) -> dict[str, list[str]]:
+        """Every chunk id by its source (a full scan, paged: only when the counts disagree)."""
+        out: dict[str, list[str]] = {}
+        offset = 0
+        while True:
+            res = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            if not res["ids"]:
+                return out
+            for cid, m in zip(res["ids"], res["metadatas"]):
+                out.setdefault((m or {}).get("source", ""), []).append(cid)
+            offset += len(res["ids"])
 
     def generation(self) -> str:
         res = self.files.get(ids=[_GEN_ID], include=["metadatas"])
@@ -184,6 +268,10 @@ class Store:
         value = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
         self.files.upsert(ids=[_GEN_ID], metadatas=[{"value": value, "source": _GEN_ID}], embeddings=[[0.0]], documents=[""])
         return value
+
+
+def _pending_meta(p: Pending) -> dict[str, Any]:
+    return {"kind": "pending", "source": p.source, "phase": p.phase, "path": p.path, "origin": p.origin, "drop": p.drop}
 
 
 def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from .catalog import Catalog, load_catalog
@@ -20,6 +20,7 @@ class System:
     embedder: Embedder
     store: Store
     catalog: Catalog
+    recovered: list[str] = field(default_factory=list)  # what start-up recovery repaired
 
     @cached_property
     def ingestor(self) -> Ingestor:
@@ -43,8 +44,15 @@ class System:
         return time.perf_counter() - t0
 
 
-def build_system(settings: Settings, client=None) -> System:
-    """Embedder, store and catalog from settings; the rest is built on first use."""
+def build_system(settings: Settings, client=None, recover: bool = True) -> System:
+    """Embedder, store and catalog from settings; the rest is built on first use.
+
+    Unless ``recover=False``, writes that a killed process left half done are rolled back first
+    (``Ingestor.recover``: a cheap check when all is well), so whatever runs next - the app, a
+    CLI verb - lists and cites only what the file registry holds."""
     embedder = build_embedder(settings.embedding)
     store = open_store(settings, embedder.name, embedder.dim, client=client)
-    return System(settings, embedder, store, load_catalog(settings.catalog_path))
+    system = System(settings, embedder, store, load_catalog(settings.catalog_path))
+    if recover:
+        system.recovered = system.ingestor.recover()
+    return system
