@@ -27,7 +27,7 @@ from .metrics import norm
 from .retrieve import tokenize
 
 UNDETERMINED = "无法确定"
-_OPT = re.compile(r"(?:^|(?<=[\s\n？?。：:；;，,）)]))[（(]?([A-Da-dＡ-Ｄ])\s*[.．、:：)）]\s*")
+_OPT = re.compile(r"[（(]([A-DＡ-Ｄ])[)）]\s*|(?:^|(?<=[\s\n？?。：:；;，,）)]))([A-Da-dＡ-Ｄ])\s*[.．、:：)）]\s*")
 _BLANK = re.compile(r"_{2,}|＿{2,}|（\s*）|\(\s*\)")
 _NUMBERS = re.compile(r"第[一二三四五六七八九十\d]+|\d+(?:\.\d+)?%?|[一二两三四五六七八九十]+[大个项席对条类]")
 _FULL = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDabcd")
@@ -60,7 +60,7 @@ def parse_options(text: str) -> tuple[str, dict[str, str]]:
     stem and its options; no options when the letters are not A, B, … in order."""
     text = text or ""
     marks = list(_OPT.finditer(text))
-    letters = [m.group(1).translate(_FULL).upper() for m in marks]
+    letters = [(m.group(1) or m.group(2)).translate(_FULL).upper() for m in marks]
     # the longest run A, B, C, … (a stray "A." inside the stem before it is ignored)
     start = next((i for i, ltr in enumerate(letters) if ltr == "A" and letters[i : i + 2] == ["A", "B"]), None)
     if start is None:
