@@ -142,7 +142,8 @@ def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> No
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json (not with --check)")
+@click.option("--check", "check", is_flag=True, help="Check quizzes of 5 seeds (--seed, --seed+1, …) item by item; print the share passing.")
 @click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
 @click.option("--topic", help="Only sentences/sections about this topic, e.g. 新质生产力.")
 @click.option("--n", "n", type=int, default=20, show_default=True, help="Number of items.")
@@ -152,13 +153,25 @@ def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> No
 @click.option("--writer", type=click.Choice(["rules", "llm"]), default="rules", show_default=True,
               help="llm: the configured chat model writes items, each checked against its passage (else rules).")
 @click.pass_context
-def quiz(ctx, output, docs, topic, n, types, seed, title, writer) -> None:
+def quiz(ctx, output, check, docs, topic, n, types, seed, title, writer) -> None:
     """Generate a quiz with an answer key and citations (Word paper + separate answer sheet)."""
     from .exports import export
     from .quiz import QuizError, build_quiz
 
+    if not check and not output:
+        raise click.UsageError("需要 -o/--output（或用 --check 只做质量检查）")
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
+    if check:
+        from .quiz_check import check_seeds
+
+        r = check_seeds(system, list(range(seed, seed + 5)), n, [t.strip() for t in types.split(",") if t.strip()])
+        for s_, (ok, total) in r["per_seed"].items():
+            click.echo(f"seed {s_}: {ok}/{total} items pass")
+        for s_, item, problems in r["failures"]:
+            click.echo(f"  FAIL seed {s_} [{item.type}] {item.question[:60]}: {'；'.join(problems)}")
+        click.echo(f"quiz check: {r['passed']}/{r['items']} items pass ({r['share']:.1%}) over {len(r['per_seed'])} seeds")
+        return
     try:
         stats: dict = {}
         items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None,
