@@ -125,4 +125,4 @@ def test_csv_xlsx_txt_in_and_out(corpus_system, tmp_path):
     bad.write_text("name,value\na,b\n", encoding="utf-8")
     with pytest.raises(BatchError, match="题目列"):
         read_rows(bad)
-    assert read_rows(bad, column="name")[0][1] == {"question": "a"}
+    assert read_rows(bad, column="name")[0][1] == {"question": "a", "row": 2}

@@ -34,7 +34,7 @@ from .metrics import norm
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
 BLANK = "________"
-_ITEM_HEAD = re.compile(r"(?:^|[。；\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])")
+_ITEM_HEAD = re.compile(r"(?:^|[。；：:\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])")
 _ZH = r"[\u4e00-\u9fff“”（）《》、]"
 _HALF = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 
@@ -229,7 +229,12 @@ class QuizBuilder:
             return False
         left, right = norm(sentence[:k])[-2:], norm(sentence[k + len(term):])[:2]
         o = norm(other)
-        return (bool(left) and left + o in self.corpus) or (bool(right) and o + right in self.corpus)
+        if (left and left + o in self.corpus) or (right and o + right in self.corpus):
+            return True
+        # too close to the key or to what the sentence already says ("量子信息" for "量子科技",
+        # "第六代移动通信" beside "下一代移动通信")
+        rest = sentence[:k] + "|" + sentence[k + len(term):]
+        return other[:2] == term[:2] or any(other[i : i + 4] in rest for i in range(max(len(other) - 3, 0)))
 
     def guessable(self, sentence: str, term: str, kind: str) -> bool:
         """A blank the rest of the sentence gives away: a place listed beside other places, or a
@@ -435,13 +440,15 @@ def key_points(reference: str) -> list[str]:
     points = list(dict.fromkeys(p for p in heads if ok(p)))
     if len(points) < lim["min"]:
         points = []
-        for sent in split_sentences(reference):
-            clause = re.split(r"[，,；;：:]", sent.strip(), maxsplit=1)[0].strip().rstrip("。！？…")
+        sentences = [x.strip() for x in split_sentences(reference)]
+        # whole short sentences first, then the leading clause of a longer one
+        whole = [x.rstrip("。！？…") for x in sentences if len(x) <= lim["max_chars"]]
+        for clause in whole + [re.split(r"[，,；;：:]", x, maxsplit=1)[0].strip().rstrip("。！？…") for x in sentences]:
             clause = _BAD_START.sub("", clause).lstrip("，, ")
             if (ok(clause) and len(clause) >= lim["min_clause_chars"] and clause not in points
                     and not clause.endswith(tuple(lim["not_ending"])) and norm(clause) in norm(reference)):
                 points.append(clause)
-    points = points[: lim["max"]]
+    points = sorted(points[: lim["max"]], key=lambda p: norm(reference).find(norm(p)))  # in the text's order
     return points if len(points) >= lim["min"] else []
 
 
