@@ -189,3 +189,25 @@ def test_llm_judge_and_short_items_checked():
     short = dict(question="未来产业包括哪些方向，有何意义？", quote=quote, points=["量子科技", "新质生产力"])
     assert _check("short", answer="未来产业主要包括量子科技、生物制造、氢能等方向。发展未来产业是培育新质生产力的重要途径。", **short)
     assert _check("short", answer="未来产业将在2030年占据国内生产总值的一半。", **short) is None  # reference not in the passage
+
+
+def test_markdown_preview_numbers_items_in_sequence():
+    """The web tab's preview renders this Markdown: each section is one list numbered on from the last."""
+    from markdown_it import MarkdownIt
+
+    from rag.exports import to_markdown
+    from rag.quiz import Citation, QuizItem
+
+    cite = Citation("x.txt", "t", "", "", "", "", "原句。")
+    kinds = ["fill", "choice", "judge", "short"] * 4  # built interleaved, as build_quiz returns them
+    items = [QuizItem(k, f"第{n}题", "A" if k == "choice" else "正确", ["甲", "乙", "丙", "丁"] if k == "choice" else [],
+                      citation=cite) for n, k in enumerate(kinds)]
+    paper = to_markdown(items, "卷").split("---")[0]
+    tokens = MarkdownIt().parse(paper)
+    starts = [int(t.attrGet("start") or 1) for t in tokens if t.type == "ordered_list_open"]
+    assert starts == [1, 5, 9, 13]  # four sections, four lists, none restarting
+    depth, top_items = 0, 0
+    for t in tokens:
+        depth += t.nesting if t.type in ("ordered_list_open", "ordered_list_close") else 0
+        top_items += t.type == "list_item_open" and depth == 1 and t.level == 1
+    assert top_items == 16

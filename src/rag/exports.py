@@ -32,15 +32,24 @@ def _key_text(item: QuizItem) -> str:
     return item.answer
 
 
+def _by_section(items: list[QuizItem]) -> list[QuizItem]:
+    order = list(TYPE_NAMES)
+    return sorted(items, key=lambda it: order.index(it.type))  # the paper goes section by section
+
+
 def to_markdown(items: list[QuizItem], title: str) -> str:
+    """The paper then the key. Items are numbered 1..N section by section, and options are indented
+    under their item by the width of its number, so a Markdown list never restarts its numbering."""
+    items = _by_section(items)
     lines = [f"# {title}", ""]
     for t, group in _grouped(items):
         lines += [f"## {TYPE_NAMES[t]}", ""]
         for i, it in group:
+            pad = " " * len(f"{i}. ")
             lines.append(f"{i}. {it.question}")
-            lines += [f"   - {'ABCD'[k]}. {o}" for k, o in enumerate(it.options)]
+            lines += [f"{pad}- {'ABCD'[k]}. {o}" for k, o in enumerate(it.options)]
             if it.type == "judge":
-                lines.append("   （正确 / 错误）")
+                lines.append(f"{pad}（正确 / 错误）")
         lines.append("")
     lines += ["---", "", f"# {title} · 答案与出处", ""]
     for i, it in enumerate(items, 1):
@@ -172,8 +181,7 @@ def export(items: list[QuizItem], path: str | Path, title: str = "学习测试")
     """Write the quiz in the format of ``path``'s extension; returns the files written."""
     path = Path(path)
     ext = path.suffix.lower()
-    order = list(TYPE_NAMES)
-    items = sorted(items, key=lambda it: order.index(it.type))  # the paper goes section by section
+    items = _by_section(items)
     path.parent.mkdir(parents=True, exist_ok=True)
     if ext == ".docx":
         return to_docx(items, path, title)
