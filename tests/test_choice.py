@@ -79,3 +79,12 @@ def test_mc_set_targets_on_test_split(corpus_system):
     summary, rows = evaluate_mc(corpus_system.retriever, "test")
     assert summary["accuracy"] >= 0.90 and summary["abstention"] <= 0.10, summary
     assert all(r["confidence"] >= 0.2 for r in rows if r["choice"])  # nothing answered below its threshold
+
+
+def test_a_swapped_term_is_found():
+    from rag.choice import swapped_term
+
+    a = norm("脑机接口以生物体能进行大规模物质加工与转化，生成从医药研发到材料合成的新供给体系。")
+    b = norm("生物制造以生物体能进行大规模物质加工与转化,生成从医药研发到材料合成的新供给体系。")
+    assert swapped_term(a, b) == ("脑机接口", "生物制造")
+    assert swapped_term(norm("我国5G基站总数占全球60%以上"), norm("其次，我国数字基础设施建设全球领先，5G基站总数占全球 60%以上。")) is None

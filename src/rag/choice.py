@@ -299,9 +299,27 @@ def choose(retriever, stem: str, options: dict[str, str], top_k: int = 8) -> Cho
     return _result(lowest, options, conf, found[anchor][1], found[anchor][2], True, scores)
 
 
+def swapped_term(statement_norm: str, sentence_norm: str) -> tuple[str, str] | None:
+    """The term of the statement that stands where the sentence has another (both 2+ characters,
+    between or beside passages the two share): ("脑机接口", "生物制造") for a swapped subject."""
+    from difflib import SequenceMatcher
+
+    ops = SequenceMatcher(None, statement_norm, sentence_norm, autojunk=False).get_opcodes()
+    for k, (tag, i1, i2, j1, j2) in enumerate(ops):
+        if tag != "replace" or i2 - i1 < 2 or j2 - j1 < 2:
+            continue
+        before = ops[k - 1] if k > 0 else None
+        after = ops[k + 1] if k + 1 < len(ops) else None
+        anchored = any(o and o[0] == "equal" and o[2] - o[1] >= 4 for o in (before, after))
+        if anchored:
+            return statement_norm[i1:i2], sentence_norm[j1:j2]
+    return None
+
+
 def judge(retriever, statement: str, top_k: int = 8) -> Choice:
-    """对 when a retrieved sentence holds the statement (every number included), 错 when a sentence
-    nearly holds it but differs, else 无法确定. The letter is 对 / 错 (or "")."""
+    """对 when a retrieved sentence holds the statement (every number included, no term swapped);
+    错 when a sentence nearly holds it but states another number or has another term in its
+    place; else 无法确定 (a loose paraphrase is not called false). The letter is 对 / 错 (or "")."""
     t = vocab()["thresholds"]
     text = _BLANK.sub("", statement)
     for w in vocab()["judge_marks"]:
@@ -309,18 +327,17 @@ def judge(retriever, statement: str, top_k: int = 8) -> Choice:
     text = text.strip().lstrip("：:").strip()
     ev = _Evidence(retriever, text, [], top_k)
     s = norm(text)
-    best = (0.0, False, "", None)
+    best = (0.0, False, "", None, "")
     for sent, sn, _low, _with_prev, p in ev.items:
         share = 1.0 if s and s in sn else _share3(s, sn) if s else 0.0
         if share > best[0] or (share == best[0] and not best[1]):
-            best = (share, _numbers_ok(text, sn), sent, p)
-    share, numbers, sent, p = best
+            best = (share, _numbers_ok(text, sn), sent, p, sn)
+    share, numbers, sent, p, sn = best
+    swap = swapped_term(s, norm(sent)) if s and share < 1.0 else None
     opts = {"对": "正确", "错": "错误"}
-    if share >= t["judge_true"] and numbers:
+    if share >= t["judge_true"] and numbers and not swap:
         return Choice("对", opts["对"], round(min(1.0, share), 3), share < 0.95, sent, p, False, {"对": share})
-    if share >= t["judge_near"]:
-        conf = round(share if not numbers else (share - t["judge_near"]) / (t["judge_true"] - t["judge_near"]), 3)
-        conf = max(0.0, min(1.0, conf))
-        if conf >= t["confidence"]:
-            return Choice("错", opts["错"], conf, conf < t["low_confidence"], sent, p, False, {"错": share})
+    if share >= t["judge_near"] and (not numbers or swap):
+        conf = round(min(1.0, share), 3)
+        return Choice("错", opts["错"], conf, conf < t["low_confidence"], sent, p, False, {"错": share})
     return Choice("", UNDETERMINED, 0.0, True, sent, p, False, {})

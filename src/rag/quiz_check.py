@@ -5,6 +5,10 @@ Per item: the key is supported by its cited sentence; choice distractors are of 
 kind and do not make a statement the corpus supports; no two items ask about the same sentence;
 a blank is not given away by the rest of the sentence; a short answer has 2-5 points, each a
 phrase of its reference text; a false statement differs from its source by one same-kind term.
+
+Given the retriever, two checks do not share the generator's rules: the multiple-choice answerer
+(choice.py, which reads the whole corpus through retrieval) must not pick a distractor of a
+choice item, and must not judge a false statement 对 nor a true one 错.
 """
 
 from __future__ import annotations
@@ -41,8 +45,23 @@ def kind_of(term: str, occasions: set[str]) -> str:
     return "other"
 
 
-def check_item(item: QuizItem, builder: QuizBuilder) -> ItemCheck:
+def _answered_against_corpus(item: QuizItem, retriever, out: ItemCheck) -> None:
+    from .choice import choose, judge
+
+    if item.type == "choice":
+        c = choose(retriever, item.question, dict(zip("ABCD", item.options)))
+        if c.letter and c.letter != item.answer:
+            out.problems.append(f"资料支持干扰项“{c.option}”（选择题作答器选了 {c.letter}）")
+    elif item.type == "judge":
+        c = judge(retriever, item.question)
+        if c.letter and (c.letter == "对") != (item.answer == "正确"):
+            out.problems.append(f"资料显示该陈述为“{c.option}”，与答案“{item.answer}”相反")
+
+
+def check_item(item: QuizItem, builder: QuizBuilder, retriever=None) -> ItemCheck:
     out = ItemCheck(item)
+    if retriever is not None:
+        _answered_against_corpus(item, retriever, out)
     c = item.citation
     if c is None or not c.sentence:
         out.problems.append("没有出处")
@@ -91,8 +110,8 @@ def check_item(item: QuizItem, builder: QuizBuilder) -> ItemCheck:
     return out
 
 
-def check_quiz(items: list[QuizItem], builder: QuizBuilder) -> list[ItemCheck]:
-    checks = [check_item(it, builder) for it in items]
+def check_quiz(items: list[QuizItem], builder: QuizBuilder, retriever=None) -> list[ItemCheck]:
+    checks = [check_item(it, builder, retriever) for it in items]
     seen: dict[str, int] = {}
     for k, it in enumerate(items):
         s = it.citation.sentence if it.citation else ""
@@ -110,7 +129,7 @@ def check_seeds(system, seeds: list[int], n: int = 20, types=None) -> dict:
     per_seed, failures, total, passed = {}, [], 0, 0
     for seed in seeds:
         items = builder.build(n, tuple(types or TYPES), seed)
-        checks = check_quiz(items, builder)
+        checks = check_quiz(items, builder, system.retriever)
         ok = sum(c.passed for c in checks)
         per_seed[seed] = (ok, len(checks))
         total += len(checks)
