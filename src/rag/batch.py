@@ -290,7 +290,10 @@ def write_records(records: list[dict], path: Path) -> None:
                 continue
             if "choice" in r:
                 low = "，低置信度" if r.get("low_confidence") else ""
-                picked = f"{r['choice']}. {r.get('choice_text', '')}" if r["choice"] else r.get("choice_text", UNDETERMINED)
+                if r["choice"] and r.get("options"):
+                    picked = f"{r['choice']}. {r.get('choice_text', '')}"
+                else:  # undetermined, or a true/false verdict without lettered options
+                    picked = r.get("choice_text") or UNDETERMINED
                 d.add_paragraph(f"选择：{picked}（置信度 {r.get('confidence')}{low}）")
             d.add_paragraph(r.get("answer", ""))
             for c in r.get("citations", []):

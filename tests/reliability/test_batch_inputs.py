@@ -14,17 +14,23 @@ from rag.cli import cli
 UNTERMINATED = '题目,A,B,C,D\n"银发经济是什么？,,,,\n具身智能是指什么？,,,,\nIGBT国产率仅为多少？,15%,25%,35%,45%\n'
 
 
-def test_unterminated_quote_never_merges_rows():
-    rows = read_rows_text(UNTERMINATED)
+def _rows(tmp_path, text):
+    f = tmp_path / "q.csv"
+    f.write_text(text, encoding="utf-8")
+    return read_rows(f)
+
+
+def test_unterminated_quote_never_merges_rows(tmp_path):
+    rows = _rows(tmp_path, UNTERMINATED)
     assert [r[0] for r in rows] == ["row-2", "row-3", "row-4"]
     assert rows[0][2] and "第 2 行" in rows[0][2] and "引号" in rows[0][2]
     assert rows[1][1]["question"] == "具身智能是指什么？" and rows[1][2] is None
     assert rows[2][1]["options"] == {"A": "15%", "B": "25%", "C": "35%", "D": "45%"}
 
 
-def test_a_quoted_multiline_options_cell_is_still_one_row():
+def test_a_quoted_multiline_options_cell_is_still_one_row(tmp_path):
     text = '题目,选项\n网络技术遵循什么定律？,"A. 摩尔定律\nB. 梅特卡夫定律\nC. 学习曲线\nD. 安迪比尔定律"\n'
-    ((rid, rec, err),) = read_rows_text(text)
+    ((rid, rec, err),) = _rows(tmp_path, text)
     assert err is None and rec["options"]["B"] == "梅特卡夫定律"
 
 
@@ -34,16 +40,6 @@ def test_one_options_column_from_a_gbk_csv(tmp_path):
                   .encode("gbk"))
     ((rid, rec, err),) = read_rows(f)
     assert rid == "1" and rec["options"] == {"A": "1400余个", "B": "2400余个", "C": "3400余个", "D": "4400余个"}
-
-
-def read_rows_text(text, name="q.csv", tmp=None):
-    import tempfile
-    from pathlib import Path
-
-    folder = Path(tempfile.mkdtemp())
-    f = folder / name
-    f.write_text(text, encoding="utf-8")
-    return read_rows(f)
 
 
 def _run(args):
