@@ -224,8 +224,8 @@ def answer_row(answerer, rid: str, rec: dict) -> dict:
     out = answerer.ask(stem).to_record(rid)
     out["question"] = question
     out.update(_choice_fields(c, options))
+    out["refused"] = not c.letter  # a choice row is answered exactly when it carries a letter
     if not c.letter:
-        out["refused"] = True  # no letter is given, so the row is not answered
         out["answer"] = f"{UNDETERMINED}：资料中的依据不足以在选项中作出判断。" + (f"\n\n参考：{out['answer']}" if out.get("answer") else "")
     return out
 
