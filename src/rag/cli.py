@@ -109,8 +109,8 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
 
 
 @cli.command()
-@click.argument("infile", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.argument("infile", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
               help="Output file: .jsonl (batch interface), .csv, .xlsx or .docx.")
 @click.option("--column", help="Question column of a .csv/.xlsx (default: question/题目/问题).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -118,22 +118,32 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
 def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> None:
     """Answer a question list (.jsonl/.csv/.xlsx/.txt) into .jsonl/.csv/.xlsx/.docx.
 
-    Multiple-choice questions (A. … B. … in the text, or columns A–D) also get the chosen
-    option. A bad row gets an error record; the other rows are still answered.
+    Multiple-choice and true/false items also get the chosen option, its text and a confidence
+    (无法确定 when the corpus does not decide). Every row is answered or gets an error naming it;
+    an unreadable input or unwritable output is refused in one line before any work.
     """
-    from .batch import BatchError, answer_file
+    from .batch import BatchError, answer_file, check_output, read_rows
 
+    try:
+        check_output(Path(output))
+        rows = read_rows(Path(infile), column)
+    except BatchError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
     try:
-        stats = answer_file(system.answerer, Path(infile), Path(output), progress=not quiet, column=column)
-    except BatchError as exc:
-        raise click.UsageError(str(exc)) from exc
-    click.echo(f"answered {stats['answered']}, refused {stats['refused']}, errors {stats['errors']} -> {output}")
+        stats = answer_file(system.answerer, Path(infile), Path(output), progress=not quiet, rows=rows)
+    except (BatchError, OSError) as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    click.echo(f"rows {stats['rows']}: answered {stats['answered']}, refused {stats['refused']}, "
+               f"errors {stats['errors']} -> {output}")
 
 
 @cli.command()
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json (not with --check)")
+@click.option("--check", "check", is_flag=True, help="Check quizzes of 5 seeds (--seed, --seed+1, …) item by item; print the share passing.")
 @click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
 @click.option("--topic", help="Only sentences/sections about this topic, e.g. 新质生产力.")
 @click.option("--n", "n", type=int, default=20, show_default=True, help="Number of items.")
@@ -143,13 +153,25 @@ def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> No
 @click.option("--writer", type=click.Choice(["rules", "llm"]), default="rules", show_default=True,
               help="llm: the configured chat model writes items, each checked against its passage (else rules).")
 @click.pass_context
-def quiz(ctx, output, docs, topic, n, types, seed, title, writer) -> None:
+def quiz(ctx, output, check, docs, topic, n, types, seed, title, writer) -> None:
     """Generate a quiz with an answer key and citations (Word paper + separate answer sheet)."""
     from .exports import export
     from .quiz import QuizError, build_quiz
 
+    if not check and not output:
+        raise click.UsageError("需要 -o/--output（或用 --check 只做质量检查）")
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
+    if check:
+        from .quiz_check import check_seeds
+
+        r = check_seeds(system, list(range(seed, seed + 5)), n, [t.strip() for t in types.split(",") if t.strip()])
+        for s_, (ok, total) in r["per_seed"].items():
+            click.echo(f"seed {s_}: {ok}/{total} items pass")
+        for s_, item, problems in r["failures"]:
+            click.echo(f"  FAIL seed {s_} [{item.type}] {item.question[:60]}: {'；'.join(problems)}")
+        click.echo(f"quiz check: {r['passed']}/{r['items']} items pass ({r['share']:.1%}) over {len(r['per_seed'])} seeds")
+        return
     try:
         stats: dict = {}
         items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None,
@@ -216,8 +238,9 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @cli.command("eval")
 @click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
               help="Question split. Tune on dev; report test.")
-@click.option("--set", "qset", type=click.Choice(["all", "own", "external"]), default="all", show_default=True,
-              help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both.")
+@click.option("--set", "qset", type=click.Choice(["all", "own", "external", "mc"]), default="all", show_default=True,
+              help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both; "
+                   "mc: the multiple-choice set (evals/mc.jsonl), accuracy among answered and abstention.")
 @click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
 @click.option("--all-configs", is_flag=True, help="Run every offline configuration in evals/configs.yaml.")
 @click.option("--configs-file", type=click.Path(exists=True, dir_okay=False), help="Another configurations file.")
@@ -233,6 +256,8 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
     A configuration with an llm section answers with that chat model (its key from the environment
     variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
     """
+    if qset == "mc":
+        return _eval_mc(ctx, split, Path(out), quiet)
     from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs, sets_of_answers
     from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
@@ -273,6 +298,21 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
             click.echo(f"GATE FAIL {f}", err=True)
         click.echo("gate: " + ("FAILED" if failures else "passed"))
         sys.exit(1 if failures else 0)
+
+
+def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
+    from .mc_eval import evaluate_mc, write_mc_report
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    summary, rows = evaluate_mc(system.retriever, split, progress=not quiet)
+    folder = write_mc_report(summary, rows, split, out)
+    click.echo(f"mc/{split}: items {summary['items']}  accuracy(answered) {summary['accuracy']}  "
+               f"abstention {summary['abstention']}  overall {summary['overall_accuracy']}  "
+               f"answered low-confidence {summary['answered_low_confidence']}")
+    for kind, b in summary["by_kind"].items():
+        click.echo(f"  {kind}: items {b['items']}  accuracy {b['accuracy']}  abstention {b['abstention']}")
+    click.echo(f"report: {folder / 'summary.json'}")
 
 
 @cli.command("fit")

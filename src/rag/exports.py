@@ -28,61 +28,135 @@ def _key_text(item: QuizItem) -> str:
     if item.type == "choice":
         return f"{item.answer}. {item.options['ABCD'.index(item.answer)]}"
     if item.type == "short":
-        return "要点：" + "；".join(item.points)
+        return "要点：" + "；".join(f"（{k}）{p}" for k, p in enumerate(item.points, 1))
     return item.answer
 
 
+def _by_section(items: list[QuizItem]) -> list[QuizItem]:
+    order = list(TYPE_NAMES)
+    return sorted(items, key=lambda it: order.index(it.type))  # the paper goes section by section
+
+
 def to_markdown(items: list[QuizItem], title: str) -> str:
+    """The paper then the key. Items are numbered 1..N section by section, and options are indented
+    under their item by the width of its number, so a Markdown list never restarts its numbering."""
+    items = _by_section(items)
     lines = [f"# {title}", ""]
     for t, group in _grouped(items):
         lines += [f"## {TYPE_NAMES[t]}", ""]
         for i, it in group:
+            pad = " " * len(f"{i}. ")
             lines.append(f"{i}. {it.question}")
-            lines += [f"   - {'ABCD'[k]}. {o}" for k, o in enumerate(it.options)]
+            lines += [f"{pad}- {'ABCD'[k]}. {o}" for k, o in enumerate(it.options)]
             if it.type == "judge":
-                lines.append("   （正确 / 错误）")
+                lines.append(f"{pad}（正确 / 错误）")
         lines.append("")
     lines += ["---", "", f"# {title} · 答案与出处", ""]
     for i, it in enumerate(items, 1):
         lines.append(f"{i}. **{_key_text(it)}** —— {_source(it)}")
         lines.append(f"   > {it.citation.sentence if it.citation else ''}")
-        if it.explanation and it.type in ("judge", "choice"):
+        if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
             lines.append(f"   说明：{it.explanation}")
     return "\n".join(lines) + "\n"
 
 
-def _docx(path: Path, title: str, paragraphs: list[tuple[str, str]]) -> None:
+_NUMERALS = "一二三四"
+
+
+def _paper_settings() -> dict:
+    from .quiz import quiz_vocab
+
+    return quiz_vocab()["paper"]
+
+
+def _new_document():
+    """An A4 document whose text is set in a Chinese serif face (SimSun on Windows)."""
     import docx
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
 
     d = docx.Document()
-    for style, text in [("Title", title)] + paragraphs:
-        if style.startswith("Heading"):
-            d.add_heading(text, level=int(style[-1]))
-        elif style == "Title":
-            d.add_heading(text, level=0)
-        else:
-            d.add_paragraph(text)
-    d.save(str(path))
+    sec = d.sections[0]
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.left_margin = sec.right_margin = Mm(20)
+    sec.top_margin = sec.bottom_margin = Mm(20)
+    for name in ("Normal", "Title", "Heading 1", "Heading 2"):
+        st = d.styles[name]
+        st.font.name = "宋体"
+        st.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+        if name == "Normal":
+            st.font.size = Pt(11)
+            st.paragraph_format.space_after = Pt(3)
+    return d
+
+
+def _para(d, text: str, bold: bool = False, center: bool = False, size: float | None = None, indent_mm: float = 0):
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt
+
+    p = d.add_paragraph()
+    run = p.add_run(text)
+    run.bold = bold
+    if size:
+        run.font.size = Pt(size)
+    if center:
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if indent_mm:
+        p.paragraph_format.left_indent = Mm(indent_mm)
+    return p
+
+
+def _answer_lines(item: QuizItem) -> int:
+    """Ruled lines for a short answer: one per expected point, plus one."""
+    return max(3, min(7, len(item.points) + 1))
 
 
 def to_docx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
-    """The paper (questions only) and a separate answer sheet with keys and sources."""
-    paper: list[tuple[str, str]] = []
-    for t, group in _grouped(items):
-        paper.append(("Heading1", TYPE_NAMES[t]))
+    """The paper (questions only: title block, sections with instructions and points, （ ） for
+    choice and true/false items, ruled lines sized to each short answer) and a separate answer
+    sheet with keys, 说明 and citations. A4."""
+    cfg = _paper_settings()
+    paper = _new_document()
+    _para(paper, title, bold=True, center=True, size=18)
+    total = sum(cfg["points"][it.type] for it in items)
+    _para(paper, f"姓名：__________    班级：__________    得分：__________    （满分 {total} 分）", center=True)
+    for k, (t, group) in enumerate(_grouped(items)):
+        pts = cfg["points"][t]
+        _para(paper, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}（每题 {pts} 分，共 {pts * len(group)} 分）", bold=True, size=12)
+        _para(paper, cfg["instructions"][t], size=10)
         for i, it in group:
-            paper.append(("p", f"{i}. {it.question}"))
-            paper += [("p", f"    {'ABCD'[k]}. {o}") for k, o in enumerate(it.options)]
+            if t in ("choice", "judge"):
+                _para(paper, f"{i}. {it.question}（    ）")
+            else:
+                _para(paper, f"{i}. {it.question}")
+            if it.options:
+                longest = max(len(o) for o in it.options)
+                if longest <= 8:
+                    _para(paper, "    ".join(f"{'ABCD'[j]}. {o}" for j, o in enumerate(it.options)), indent_mm=6)
+                else:
+                    for j, o in enumerate(it.options):
+                        _para(paper, f"{'ABCD'[j]}. {o}", indent_mm=6)
+            if t == "short":
+                for _ in range(_answer_lines(it)):
+                    _para(paper, "_" * 78)
+    key = _new_document()
+    _para(key, f"{title} · 参考答案与出处", bold=True, center=True, size=16)
+    for k, (t, group) in enumerate(_grouped(items)):
+        _para(key, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}", bold=True, size=12)
+        for i, it in group:
             if it.type == "short":
-                paper.append(("p", "答：" + "＿" * 30))
-    key: list[tuple[str, str]] = []
-    for i, it in enumerate(items, 1):
-        key.append(("p", f"{i}. {_key_text(it)}"))
-        key.append(("p", f"    出处：{_source(it)}"))
-        key.append(("p", f"    原文：{it.citation.sentence if it.citation else ''}"))
+                _para(key, f"{i}. 评分要点（每点分值均分）：", bold=True)
+                for j, p in enumerate(it.points, 1):
+                    _para(key, f"（{j}）{p}", indent_mm=6)
+            else:
+                _para(key, f"{i}. {_key_text(it)}", bold=True)
+            if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
+                _para(key, f"说明：{it.explanation}", indent_mm=6, size=10)
+            _para(key, f"出处：{_source(it)}", indent_mm=6, size=10)
+            _para(key, f"原文：{it.citation.sentence if it.citation else ''}", indent_mm=6, size=10)
     answers = path.with_name(path.stem + "-答案" + path.suffix)
-    _docx(path, title, paper)
-    _docx(answers, title + " · 答案", key)
+    paper.save(str(path))
+    key.save(str(answers))
     return [path, answers]
 
 
@@ -107,8 +181,7 @@ def export(items: list[QuizItem], path: str | Path, title: str = "学习测试")
     """Write the quiz in the format of ``path``'s extension; returns the files written."""
     path = Path(path)
     ext = path.suffix.lower()
-    order = list(TYPE_NAMES)
-    items = sorted(items, key=lambda it: order.index(it.type))  # the paper goes section by section
+    items = _by_section(items)
     path.parent.mkdir(parents=True, exist_ok=True)
     if ext == ".docx":
         return to_docx(items, path, title)

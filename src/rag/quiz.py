@@ -29,24 +29,36 @@ from functools import lru_cache
 from importlib import resources
 
 from .chunking import split_sentences
+from .metrics import norm
 
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
 BLANK = "________"
-TOPIC_WORDS = {"未来产业"}
-_ITEM_HEAD = re.compile(r"(?:^|[。；\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,28})")
+_ITEM_HEAD = re.compile(r"(?:^|[。；：:\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])")
+_ZH = r"[\u4e00-\u9fff“”（）《》、]"
+_HALF = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 
-# Same-kind term families for distractors and swaps (terms of the corpus's policy vocabulary).
-KINDS: dict[str, list[str]] = {
-    "industry": ["量子科技", "生物制造", "氢能", "核聚变能", "脑机接口", "具身智能", "第六代移动通信", "人形机器人",
-                 "元宇宙", "类脑智能", "人工智能", "新能源", "新材料", "生命科学", "深海空天开发", "集成电路",
-                 "商业航天", "低空经济", "量子信息", "合成生物", "数字经济", "先进制造"],
-    "concept": ["新质生产力", "高质量发展", "现代化产业体系", "新发展理念", "新型工业化", "新发展格局",
-                "实体经济", "科技自立自强", "全要素生产率", "新型举国体制", "创新驱动发展战略"],
-    "industry_class": ["未来产业", "战略性新兴产业", "传统产业", "新兴产业", "先导产业", "支柱产业", "主导产业"],
-    "chain": ["创新链", "产业链", "资金链", "人才链", "供应链", "价值链", "政策链"],
-    "place": ["北京", "上海", "深圳", "浙江", "江苏", "广东", "安徽", "福建", "黑龙江", "雄安新区", "四川", "湖北"],
-}
+
+@lru_cache(maxsize=1)
+def quiz_vocab() -> dict:
+    """Term families, topic words and key limits (data/quiz.yaml)."""
+    import yaml
+
+    return yaml.safe_load((resources.files("rag") / "data" / "quiz.yaml").read_text(encoding="utf-8"))
+
+
+KINDS: dict[str, list[str]] = quiz_vocab()["kinds"]
+TOPIC_WORDS = set(quiz_vocab()["topic_words"])
+
+
+def zh_punct(text: str) -> str:
+    """Half-width , ; : ? ! ( ) beside Chinese characters become full-width (numbers keep theirs)."""
+    def fix(m: re.Match) -> str:
+        return _HALF[m.group(0)]
+
+    return re.sub(r"(?<=" + _ZH + r")[,;:?!()]|[,;:?!()](?=" + _ZH + r")", fix, text or "")
+
+
 _DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}年")
 _NUM = re.compile(r"\d+(?:\.\d+)?(?:万亿元|亿元|万元|亿人|万人|万家|亿美元|万个|个|家|颗|项|人次|%)")
 _BAD_START = re.compile(r"^(?:同时|此外|另外|因此|所以|但是|然而|而且|并且|其中|这|那|其|它|对此|为此|比如|例如|其次|最后|首先|第[一二三四五六七八九十]|[一二三四五六七八九十]是)")
@@ -84,41 +96,8 @@ class _Sentence:
     terms: list[tuple[str, str]]  # (term, kind) present in the sentence
 
 
-# What the model is asked to write, per type (prompts/quiz.yaml's {type}).
-LLM_TYPE_ASK = {
-    "fill": "填空题。question 为资料中的一句原文，把其中一个关键术语（政策概念、产业名称、日期或数字）换成 ________；"
-            "answer 为被挖去的词；options 为空列表。",
-    "choice": "单项选择题。question 为挖去一个关键术语（用 ________ 表示）的原文句子；options 为 4 个同类选项，"
-              "只有一个正确，另外三个不得出现在该原句中；answer 为正确选项的字母（A/B/C/D）。",
-    "judge": "判断题。question 为一个陈述：照录资料中的一句原文（answer 为“正确”），或把其中一个关键术语换成同类的另一术语"
-             "（answer 为“错误”）；options 为空列表。",
-    "short": "简答题。question 为一个需要概括资料内容的问题；answer 为参考答案，由资料原句组成；points 为完整答案必须提到的"
-             "2 至 4 个要点（资料中的原词）；options 为空列表。",
-}
-_JSON = re.compile(r"\{.*\}", re.S)
-
-
-@lru_cache(maxsize=1)
-def _keyword_extractor():
-    """jieba's TF-IDF keyword extractor over the retriever's tokenizer (built once: it reads its
-    idf table, and the POS tagger reads the whole dictionary)."""
-    import jieba.analyse
-
-    from .retrieve import _tokenizer, pos_tagger
-
-    ex = jieba.analyse.TFIDF()
-    ex.tokenizer, ex.postokenizer = _tokenizer(), pos_tagger()
-    return ex
-
-
 class QuizError(ValueError):
     """A quiz request that cannot be met (unknown type, nothing matches the filter)."""
-
-
-@lru_cache(maxsize=1)
-def _policy_terms() -> set[str]:
-    text = (resources.files("rag") / "data" / "userdict.txt").read_text(encoding="utf-8")
-    return {line.split()[0] for line in text.splitlines() if line.strip()}
 
 
 def _term_kinds() -> dict[str, str]:
@@ -144,6 +123,7 @@ class QuizBuilder:
         kinds = _term_kinds()
         self.kinds = kinds
         self.sentences: list[_Sentence] = []
+        self.corpus = norm("".join(text for text, _ in passages))  # for "is this distractor true too?"
         self.pool: dict[str, set[str]] = {k: set(v) for k, v in KINDS.items()}
         self.pool["date"], self.pool["number"], self.pool["occasion"] = set(), set(), set()
         previous_section = None
@@ -204,16 +184,45 @@ class QuizBuilder:
         if kind == "date":
             shape = re.sub(r"\d", "0", term)
             pool = [t for t in pool if re.sub(r"\d", "0", t) == shape]
+        pool = [t for t in pool if not self.true_in_context(sentence, term, t)]
         rng.shuffle(pool)
         return pool[:n]
 
+    def true_in_context(self, sentence: str, term: str, other: str) -> bool:
+        """Would ``other`` in place of ``term`` make a statement the corpus also makes? Its words
+        either side in the corpus ("赋能________发展": "赋能新兴产业发展" occurs) count as true."""
+        k = sentence.find(term)
+        if k < 0:
+            return False
+        left, right = norm(sentence[:k])[-2:], norm(sentence[k + len(term):])[:2]
+        o = norm(other)
+        if (left and left + o in self.corpus) or (right and o + right in self.corpus):
+            return True
+        # too close to the key or to what the sentence already says ("量子信息" for "量子科技",
+        # "第六代移动通信" beside "下一代移动通信")
+        rest = sentence[:k] + "|" + sentence[k + len(term):]
+        return other[:2] == term[:2] or any(other[i : i + 4] in rest for i in range(max(len(other) - 3, 0)))
+
+    def guessable(self, sentence: str, term: str, kind: str) -> bool:
+        """A blank the rest of the sentence gives away: a place listed beside other places, or a
+        term that occurs twice."""
+        if sentence.count(term) != 1:
+            return True
+        if kind in quiz_vocab()["no_blank_in_list"]:
+            others = [t for t in KINDS.get(kind, []) if t != term and t in sentence]
+            k = sentence.find(term)
+            near = sentence[max(0, k - 1) : k] + sentence[k + len(term) : k + len(term) + 1]
+            return bool(others) and ("、" in near or "和" in near)
+        return False
+
     def _pick_term(self, s: _Sentence, rng: random.Random) -> tuple[str, str] | None:
         # Specific terms make better blanks than the corpus's own topic words (未来产业, 新兴产业).
-        rank = {"industry": 0, "place": 0, "date": 1, "number": 1, "chain": 2, "concept": 3, "industry_class": 4}
+        rank = {"frontier_industry": 0, "sector": 0, "place": 0, "date": 1, "number": 1, "chain": 2, "concept": 3,
+                "industry_class": 4}
         # "未来产业" is what every document is about: blanking it tests nothing.
         ranked = sorted((tk for tk in s.terms if tk[0] not in TOPIC_WORDS), key=lambda tk: (rank.get(tk[1], 5), -len(tk[0])))
         for term, kind in ranked:
-            if len(self._distractors(term, kind, s.text, rng)) >= 3 and s.text.count(term) == 1:
+            if not self.guessable(s.text, term, kind) and len(self._distractors(term, kind, s.text, rng)) >= 3:
                 return term, kind
         return None
 
@@ -249,10 +258,18 @@ class QuizBuilder:
         return QuizItem("choice", q, "ABCD"[options.index(occ)], options,
                         f"出自{occ}（{s.meta.get('speech_date', '')}）。", citation=_citation(s.meta, s.text))
 
-    def judge(self, s: _Sentence, rng: random.Random) -> QuizItem | None:
-        if rng.random() < 0.5:
+    def judge(self, s: _Sentence, rng: random.Random, truth: bool | None = None) -> QuizItem | None:
+        """A true statement as it stands, or a false one with a key term swapped for a same-kind
+        term of another passage (never a year or a number), checked not to be true elsewhere."""
+        truth = rng.random() < 0.5 if truth is None else truth
+        if truth:
+            if not any(k in quiz_vocab()["swap_kinds"] for _, k in s.terms) or len(s.text) > 70:
+                return None  # a statement about nothing the paper teaches, or too long to judge
             return QuizItem("judge", s.text, "正确", explanation=f"与原文一致：{s.text}", citation=_citation(s.meta, s.text))
-        picked = self._pick_term(s, rng)
+        swappable = [(t, k) for t, k in s.terms if k in quiz_vocab()["swap_kinds"] and t not in TOPIC_WORDS
+                     and not self.guessable(s.text, t, k)]
+        picked = next(((t, k) for t, k in sorted(swappable, key=lambda tk: -len(tk[0]))
+                       if self._distractors(t, k, s.text, rng, 1)), None)
         if not picked:
             return None
         term, kind = picked
@@ -273,13 +290,11 @@ class QuizBuilder:
         if len(head) < 4:
             return None
         text = self._section_text(meta)
-        points = list(dict.fromkeys(m.group(1) for m in _ITEM_HEAD.finditer(text)))[:6]
-        if len(points) < 2:
-            points = [t for t in self._keywords(text) if t not in TOPIC_WORDS and t not in head][:4]
-        if len(points) < 2:
+        reference = text if len(text) <= 400 else text[:400].rsplit("。", 1)[0] + "。……"
+        points = key_points(reference)
+        if not points:
             return None
         q = f"根据《{meta.get('title', '')}》，请简述“{head}”的主要内容。"
-        reference = text if len(text) <= 400 else text[:400].rsplit("。", 1)[0] + "。……"
         return QuizItem("short", q, reference, points=points, explanation=f"参考原文见《{meta.get('title', '')}》{section}",
                         citation=_citation(meta, s.text))
 
@@ -290,6 +305,7 @@ class QuizBuilder:
     def llm_item(self, s: _Sentence, kind: str) -> QuizItem | None:
         """An item the chat model writes from the sentence's passage, or None (error or failed check)."""
         from .prompts import as_data, load_prompt
+        from .quiz_llm import _JSON, LLM_TYPE_ASK
 
         passage = self._passage_of(s)
         try:
@@ -314,10 +330,6 @@ class QuizBuilder:
                         out.append(sent)
         return "".join(out)
 
-    @staticmethod
-    def _keywords(text: str) -> list[str]:
-        return [w for w in _keyword_extractor().extract_tags(text, topK=8) if len(w) >= 2]
-
     def build(self, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
               topic: str | None = None) -> list[QuizItem]:
         """A reproducible quiz of ``n`` items cycling through ``types``, without duplicates."""
@@ -328,89 +340,80 @@ class QuizBuilder:
         order = self._spread(rng, docs, topic)
         if not order:
             raise QuizError("没有符合条件的资料可以出题（请检查文档或主题筛选）。")
+        by_doc: dict[str, list[_Sentence]] = {}
+        for s in order:
+            by_doc.setdefault(s.meta.get("source", ""), []).append(s)
+        doc_names = list(by_doc)
+        pointer = {k: rng.randrange(len(doc_names)) for k in types}  # each type takes the documents in turn
+        first_truth = rng.random() < 0.5
         items: list[QuizItem] = []
         used_sentences: set[str] = set()
         used_sections: set[tuple] = set()
-        t = 0
-        for s in order:
-            if len(items) >= n:
-                break
-            if s.text in used_sentences:
-                continue
+        exhausted: set[str] = set()
+        t = judges = 0
+        while len(items) < n and len(exhausted) < len(set(types)):
             kind = types[t % len(types)]
-            section = (s.meta.get("source"), s.meta.get("section"))
-            if kind == "short" and section in used_sections:
+            t += 1
+            if kind in exhausted:
                 continue
-            item = self.llm_item(s, kind) if self.model is not None else None
-            if item is None or any(i.question == item.question for i in items):
-                item = getattr(self, kind)(s, rng)
-            if item is None or any(i.question == item.question for i in items):
+            made = None
+            for off in range(len(doc_names)):
+                d = (pointer[kind] + off) % len(doc_names)
+                for s in by_doc[doc_names[d]]:
+                    section = (s.meta.get("source"), s.meta.get("section"))
+                    if s.text in used_sentences or (kind == "short" and section in used_sections):
+                        continue
+                    item = self.llm_item(s, kind) if self.model is not None else None
+                    if item is None or any(i.question == item.question for i in items):
+                        item = (self.judge(s, rng, (judges % 2 == 0) == first_truth) if kind == "judge"
+                                else getattr(self, kind)(s, rng))
+                    if item is None or any(i.question == item.question for i in items):
+                        continue
+                    made = (item, s, section)
+                    break
+                if made:
+                    pointer[kind] = d + 1
+                    break
+            if not made:
+                exhausted.add(kind)
                 continue
-            items.append(item)
+            item, s, section = made
+            judges += kind == "judge"
+            items.append(_polish(item))
             used_sentences.add(s.text)
             used_sections.add(section)
-            t += 1
         return items
 
 
-def _blank(text: str) -> str:
-    return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
+def _polish(item: QuizItem) -> QuizItem:
+    """Full-width punctuation in the Chinese text a student reads."""
+    item.question = zh_punct(item.question)
+    item.options = [zh_punct(o) for o in item.options]
+    item.points = [zh_punct(p) for p in item.points]
+    if item.type in ("fill", "judge", "short") and item.type != "short":
+        item.answer = zh_punct(item.answer)
+    return item
 
 
-def check_llm_item(data: dict, kind: str, passage: str, meta: dict, kinds: dict[str, str],
-                   threshold: float = 0.84) -> QuizItem | None:
-    """The model's item as a QuizItem when its key is supported by its cited passage, else None."""
-    from .metrics import norm, support_score
-
-    question = _blank(str(data.get("question", "")).strip())
-    answer = str(data.get("answer", "")).strip()
-    quote = str(data.get("quote", "")).strip()
-    options = [str(o).strip() for o in data.get("options") or [] if str(o).strip()]
-    options = [re.sub(r"^[A-DＡ-Ｄ][.．、:：)）]\s*", "", o) for o in options]
-    if not question or not answer or len(norm(quote)) < 6 or norm(quote) not in norm(passage):
-        return None
-    source = next((x for x in split_sentences(passage) if norm(quote) in norm(x) or norm(x) in norm(quote)), quote)
-    cite = _citation(meta, source.strip())
-    if kind == "fill":
-        if question.count(BLANK) != 1 or norm(answer) not in norm(quote):
-            return None
-        if support_score(question.replace(BLANK, answer), passage) < threshold:
-            return None
-        return QuizItem("fill", question, answer, explanation=f"原文：{quote}", citation=cite)
-    if kind == "choice":
-        letter = answer[:1].upper()
-        if len(options) != 4 or len(set(options)) != 4 or letter not in "ABCD":
-            return None
-        key = options["ABCD".index(letter)]
-        others = [o for o in options if o != key]
-        if norm(key) not in norm(quote) or any(norm(o) in norm(quote) for o in others):
-            return None
-        if BLANK in question and support_score(question.replace(BLANK, key), passage) < threshold:
-            return None
-        return QuizItem("choice", question, letter, options, f"原文：{quote}", citation=cite)
-    if kind == "judge":
-        if answer.startswith("正确") or answer in {"对", "√", "true", "True"}:
-            if support_score(question, quote) < threshold:
-                return None
-            return QuizItem("judge", question, "正确", explanation=f"与原文一致：{quote}", citation=cite)
-        # A false statement must be the quote with one term swapped for a same-kind term.
-        swaps = [(a, b) for a in kinds if a in quote and a not in question
-                 for b in kinds if b in question and b not in quote and kinds[a] == kinds[b]]
-        if not swaps or not answer.startswith("错误"):
-            return None
-        a, b = swaps[0]
-        if norm(question.replace(b, a, 1)) != norm(quote):
-            return None
-        return QuizItem("judge", question, "错误", explanation=f"原文为“{a}”而非“{b}”。原文：{quote}", citation=cite)
-    if kind == "short":
-        sentences = [x for x in split_sentences(answer) if norm(x)]
-        if not sentences or any(support_score(x, passage) < threshold for x in sentences):
-            return None
-        points = [str(p).strip() for p in data.get("points") or [] if str(p).strip() and norm(str(p)) in norm(passage)]
-        if len(points) < 2:
-            return None
-        return QuizItem("short", question, answer, points=points[:4], explanation=f"参考原文：{passage}", citation=cite)
-    return None
+def key_points(reference: str) -> list[str]:
+    """The 2-5 points a marker checks, each a complete phrase of the reference text: the items it
+    enumerates (一是…, （1）…) when it has them, else the leading clause of each sentence."""
+    lim = quiz_vocab()["points"]
+    ok = lambda p: lim["min_chars"] <= len(p) <= lim["max_chars"]  # noqa: E731
+    heads = [m.group(1).strip() for m in _ITEM_HEAD.finditer(reference)]
+    points = list(dict.fromkeys(p for p in heads if ok(p)))
+    if len(points) < lim["min"]:
+        points = []
+        sentences = [x.strip() for x in split_sentences(reference)]
+        # whole short sentences first, then the leading clause of a longer one
+        whole = [x.rstrip("。！？…") for x in sentences if len(x) <= lim["max_chars"]]
+        for clause in whole + [re.split(r"[，,；;：:]", x, maxsplit=1)[0].strip().rstrip("。！？…") for x in sentences]:
+            clause = _BAD_START.sub("", clause).lstrip("，, ")
+            if (ok(clause) and len(clause) >= lim["min_clause_chars"] and clause not in points
+                    and not clause.endswith(tuple(lim["not_ending"])) and norm(clause) in norm(reference)):
+                points.append(clause)
+    points = sorted(points[: lim["max"]], key=lambda p: norm(reference).find(norm(p)))  # in the text's order
+    return points if len(points) >= lim["min"] else []
 
 
 def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
@@ -424,12 +427,20 @@ def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 
             raise QuizError(f"大模型不可用：{model.reason}")
         if model is None or not hasattr(model, "invoke"):
             raise QuizError("用大模型出题需要先配置大模型（llm.provider、llm.model 及其密钥），见 README“接入大模型”。")
-    passages = [(text, meta) for _, text, meta in system.store.iter_all()]
-    passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
-    from .metrics import DEFAULT_SUPPORT_THRESHOLD
-
-    builder = QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
+    builder = corpus_builder(system, model)
     items = builder.build(n, types, seed, docs, topic)
     if stats is not None:
         stats.update(builder.stats)
     return items
+
+
+def corpus_builder(system, model=None) -> QuizBuilder:
+    """A QuizBuilder over every indexed passage, in document order."""
+    from .metrics import DEFAULT_SUPPORT_THRESHOLD
+
+    passages = [(text, meta) for _, text, meta in system.store.iter_all()]
+    passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
+    return QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
+
+
+from .quiz_llm import check_llm_item  # noqa: E402  (re-exported: the model-written items' check)
