@@ -81,3 +81,11 @@ def test_ask_rejects_bad_top_k_unknown_doc_and_bad_dates(tmp_path, monkeypatch):
         assert "资料中未找到" not in r.output and "Traceback" not in r.output
     r = runner.invoke(cli, ["ask", "新质生产力是什么", "-k", "3", "--doc", "a.txt", "--json"], obj={})
     assert r.exit_code == 0 and json.loads(r.output)["citations"][0]["source"] == "a.txt"
+
+
+def test_bad_setting_is_one_line_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RAG_APP__PORT", "abc")
+    r = CliRunner().invoke(cli, ["docs"], obj={})
+    assert r.exit_code == 2 and "app.port = 'abc' 应为整数（环境变量 RAG_APP__PORT）" in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .settings import load_settings
+from .settings import ConfigError, load_settings
 
 
 def _system(ctx: click.Context):
@@ -51,7 +51,12 @@ def cli(ctx: click.Context, settings_path: str | None, profile: str | None) -> N
     State (the Chroma index, caches) lives in RAG_HOME (default ./.rag).
     """
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = load_settings(settings_path, profile)
+    try:
+        ctx.obj["settings"] = load_settings(settings_path, profile)
+    except ConfigError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
 
 
 @cli.command()
