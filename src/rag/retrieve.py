@@ -272,13 +272,9 @@ class BM25Index:
 
 
 def _all_ids(store: Store) -> list[str]:
-    """Every chunk id in the store, paged; ids only, no text is read."""
-    out: list[str] = []
-    while True:
-        got = store.chunks.get(include=[], limit=_PAGE, offset=len(out))["ids"]
-        if not got:
-            return out
-        out.extend(got)
+    """Every chunk id in the store, in one read (pages could skip ids if a write lands between
+    them); ids only, no text is read."""
+    return store.chunks.get(include=[])["ids"]
 
 
 def _fetch(store: Store, ids: list[str]) -> list[tuple[str, str, dict]]:
