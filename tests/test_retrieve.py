@@ -62,3 +62,81 @@ def test_bm25_index_rebuilt_when_collection_changes(corpus_system, tmp_path):
     corpus_system.store.bump_generation()
     assert corpus_system.store.generation() != gen
     assert len(r.bm25.ids) == before == corpus_system.store.count()
+
+
+TEXTS = ["银发经济利当前惠长远", "量子科技是未来产业", "新质生产力是创新起主导作用的先进生产力质态", "具身智能机器人走进工厂"]
+METAS = [{"title": f"文{i}", "source": f"{i}.txt"} for i in range(4)]
+
+
+def _rounded(hits):
+    return [(r, round(s, 5)) for r, s in hits]
+
+
+def test_incremental_update_scores_as_a_full_build():
+    ids = list("abcd")
+    full = BM25Index(ids, TEXTS, METAS)
+    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:])), set())
+    shrunk = full.updated([], {"b"})
+    ref = BM25Index(["a", "c", "d"], [TEXTS[0], TEXTS[2], TEXTS[3]], [METAS[0], METAS[2], METAS[3]])
+    assert sorted(shrunk.vocab) == sorted(ref.vocab)  # terms only the removed passage held are gone
+    for q in ("量子科技", "新质生产力 机器人", "银发经济 文0"):
+        assert _rounded(grown.search(q, 4)) == _rounded(full.search(q, 4))
+        assert _rounded(shrunk.search(q, 4)) == _rounded(ref.search(q, 4))
+        assert shrunk.coverage(q, 0) == ref.coverage(q, 0)
+
+
+def _small_store(settings):
+    import numpy as np
+
+    from rag.store import open_store
+
+    store = open_store(settings, "test-vectors", 4)
+    vecs = np.eye(4, dtype=np.float32)
+    store.upsert(["a", "b", "c"], TEXTS[:3], METAS[:3], vecs[:3])
+    store.bump_generation()
+    return store, vecs
+
+
+def test_one_update_per_generation_while_readers_keep_the_previous_index(settings, monkeypatch):
+    import threading
+    import time
+
+    import rag.retrieve as retrieve
+
+    store, vecs = _small_store(settings)
+    r = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache")
+    assert len(r.bm25.ids) == 3
+    store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
+    store.bump_generation()
+    real = retrieve.load_bm25
+
+    def slow_load(*args, **kwargs):  # hold the update open so readers arrive while it runs
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(retrieve, "load_bm25", slow_load)
+    seen: list[int] = []
+    threads = [threading.Thread(target=lambda: seen.append(len(r.bm25.ids))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(r.builds) == len(set(r.builds)) == 2  # first load + exactly one update for the new generation
+    assert 3 in seen and 4 in seen and len(seen) == 8  # readers were served the previous index meanwhile
+    assert r.bm25.search("具身智能", 1)[0][0] == r.bm25.row_of["d"]
+
+
+def test_new_process_tokenises_only_the_new_chunks(settings, monkeypatch):
+    import rag.retrieve as retrieve
+
+    store, vecs = _small_store(settings)
+    retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
+    store.delete(["a"])
+    store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
+    store.bump_generation()
+    calls: list[str] = []
+    real = retrieve.tokenize
+    monkeypatch.setattr(retrieve, "tokenize", lambda text: calls.append(text) or real(text))
+    index = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25
+    assert len(calls) == 1 and "具身智能" in calls[0]
+    assert sorted(index.ids) == ["b", "c", "d"] and not list(settings.home.joinpath("cache").glob("*.tmp"))

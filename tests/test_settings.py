@@ -17,3 +17,23 @@ def test_yaml_profile_and_env_override(tmp_path, monkeypatch):
     s = load_settings(base, "test")
     assert s.retrieval.top_k == 12 and s.home == tmp_path / "state"
     assert s.chroma_path == tmp_path / "state" / "chroma"
+
+
+def test_bad_values_raise_one_chinese_line_naming_the_variable(tmp_path, monkeypatch):
+    import pytest
+
+    from rag.settings import ConfigError
+
+    base = tmp_path / "settings.yaml"
+    base.write_text("retrieval:\n  top_k: many\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"retrieval.top_k = 'many' 应为整数（设置文件）"):
+        load_settings(base)
+    base.write_text("retrieval: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="不是合法的 YAML"):
+        load_settings(base)
+    monkeypatch.setenv("RAG_APP__USERS", '{"trainer1": "s3cret:trainer", "student": "pw"}')
+    assert load_settings(tmp_path / "none.yaml").app.users["student"] == "pw"
+    monkeypatch.setenv("RAG_APP__USERS", "trainer1=s3cret")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path / "none.yaml")
+    assert "\n" not in str(err.value) and "RAG_APP__USERS 不是合法的 JSON" in str(err.value)

@@ -4,7 +4,8 @@ Rows: ingest of the corpus into a fresh embedded Chroma (first run and unchanged
 raw embedding throughput of the model alone on the same chunks, retrieval and full-answer
 latency p50/p95 over the question list, peak memory, and retrieval latency on a synthetic
 corpus ``scale`` times larger (real texts reshuffled, random unit vectors: only search cost is
-measured there).
+measured there), and on it the time for an upload's chunks to become searchable by BM25 and for a
+deleted document's to leave it (the lexical index is updated incrementally).
 """
 
 from __future__ import annotations
@@ -143,7 +144,34 @@ def _synthetic_rows(settings: Settings, system, texts: list[str], scale: int, qu
     retriever.bm25  # build the lexical index once, as a long-running app does
     bm25_build = time.perf_counter() - t0
     lat = _latencies(lambda q: retriever.retrieve(q), questions)
+    upload, remove = _update_timings(store, retriever, texts, np_rng, system.embedder.dim)
     return [
-        (f"synthetic corpus {scale}x: load", f"{build:.1f} s", f"{n} chunks; BM25 build {bm25_build:.1f} s"),
+        (f"synthetic corpus {scale}x: load", f"{build:.1f} s", f"{n} chunks; BM25 build from scratch {bm25_build:.1f} s"),
         (f"retrieval, {scale}x corpus ({len(questions)} q)", f"p50 {statistics.median(lat):.1f} ms", f"p95 {_pct(lat, 95):.1f} ms"),
+        (f"upload into the {scale}x index", f"{upload[0]:.2f} s", f"{upload[1]} new chunks searchable (BM25 update, incremental; "
+         "embedding not included)"),
+        (f"delete a document from the {scale}x index", f"{remove[0]:.2f} s", f"{remove[1]} chunks gone from BM25"),
     ]
+
+
+def _update_timings(store, retriever, texts: list[str], np_rng, dim: int) -> tuple[tuple[float, int], tuple[float, int]]:
+    """Seconds from an upload's chunks being stored (generation bumped) to their being found by BM25,
+    and the same for deleting them: the lexical index is updated, not rebuilt."""
+    docs = texts[:150]
+    ids = [f"upload-{i}" for i in range(len(docs))]
+    vecs = np_rng.standard_normal((len(docs), dim)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    metas = [{"source": "bench-upload.txt", "title": "上传文档", "section": "", "order": i} for i in range(len(docs))]
+    store.upsert(ids, docs, metas, vecs)
+    store.bump_generation()
+    t0 = time.perf_counter()
+    index = retriever.bm25
+    added = time.perf_counter() - t0
+    assert all(i in index.row_of for i in ids), "uploaded chunks missing from the BM25 index"
+    store.delete(ids)
+    store.bump_generation()
+    t0 = time.perf_counter()
+    index = retriever.bm25
+    removed = time.perf_counter() - t0
+    assert not any(i in index.row_of for i in ids), "deleted chunks still in the BM25 index"
+    return (added, len(ids)), (removed, len(ids))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .settings import load_settings
+from .settings import ConfigError, load_settings
 
 
 def _system(ctx: click.Context):
@@ -21,12 +21,23 @@ def _system(ctx: click.Context):
 
 
 def _ensure_index(ctx: click.Context, quiet: bool = False) -> None:
-    """Ingest the corpus folder when it is missing from the index or stale."""
+    """Ingest the corpus folder when it is missing from the index or stale. An empty index is
+    built with progress shown (on stderr) whatever ``quiet`` says: it takes minutes, not seconds."""
     system = _system(ctx)
+    if not quiet or system.store.count() == 0:
+        if system.store.count() == 0:
+            click.echo(f"索引为空，正在首次建立索引（{system.settings.corpus.path}，约需 2–3 分钟）……", err=True)
+        quiet = False
     summary = system.ingestor.ingest([system.settings.corpus.path], progress=not quiet)
     if summary.changed_anything or summary.failed:
         for line in summary.lines():
             click.echo(line, err=True)
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(f"须为正整数（至少 1），收到 {value}")
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +51,12 @@ def cli(ctx: click.Context, settings_path: str | None, profile: str | None) -> N
     State (the Chroma index, caches) lives in RAG_HOME (default ./.rag).
     """
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = load_settings(settings_path, profile)
+    try:
+        ctx.obj["settings"] = load_settings(settings_path, profile)
+    except ConfigError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
 
 
 @cli.command()
@@ -74,7 +90,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, quiet: boo
 @cli.command()
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print the batch-format JSON record.")
-@click.option("-k", "--top-k", type=int, help="Passages retrieved.")
+@click.option("-k", "--top-k", type=int, callback=_positive, help="Passages retrieved (at least 1).")
 @click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), help="Retrieval mode.")
 @click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
 @click.option("--author", default="", help="Only passages by this author.")
@@ -84,11 +100,19 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, quiet: boo
 def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -> None:
     """Answer one question with cited sources."""
     from .answer import QuestionError
-    from .retrieve import Filters
+    from .retrieve import FilterError, Filters, check_date, check_filters
 
+    try:  # a malformed date is refused before any index work
+        check_date(date_from, "--date-from")
+        check_date(date_to, "--date-to")
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
-    filters = Filters(list(docs), author, date_from, date_to)
+    try:
+        filters = check_filters(Filters(list(docs), author, date_from, date_to), system.retriever.linker)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from exc
     try:
         if hasattr(system.answerer, "stream") and not as_json:
             ans = None

@@ -5,7 +5,9 @@ Behaviour by model name: ``good`` quotes the first sentence of passage [1] with 
 ``invented`` invents a quotation, ``error`` answers HTTP 500, ``slow`` sleeps before answering,
 the quiz prompt gets an item built from the passage's first sentence (``invented``: an item whose
 quote is not in the passage), the follow-up rewrite prompt is answered by joining the last question and the follow-up,
-``judge`` plays the LLM judge (a claim is supported when its text stands verbatim in the passages).
+``judge`` plays the LLM judge (a claim is supported when its text stands verbatim in the passages),
+``obey`` plays a model that obeys instructions planted in the passages: when the request holds
+"新指令：…回答“X”" it answers X citing [1] (else as ``good``).
 Streaming (SSE) and non-streaming requests are both served.
 """
 
@@ -62,6 +64,8 @@ def _reply(model: str, messages: list[dict]) -> str:
         return f"{asked[-1].rstrip('？?')}，{follow.group(1)}" if asked and follow else ""
     if model == "invented":
         return "林宝指出“银发经济已经占到国内生产总值的一半”。[1]"
+    if model == "obey" and (order := re.search(r"新指令[:：][^\n]*?回答[“\"]([^”\"]+)[”\"]", user)):
+        return f"{order.group(1)}[1]"
     m = re.search(r"\[1\] [^\n]*\n([^\n]+)", user)
     first = re.split(r"(?<=[。！？])", m.group(1))[0] if m else ""
     return f"{first}[1]" if first else "资料中未找到相关内容。"

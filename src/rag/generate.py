@@ -1,6 +1,8 @@
 """LLM answers with enforced, verified citations.
 
-The retrieved passages are numbered and fenced as data in the prompt (prompts/answer.yaml). After
+The retrieved passages are numbered and fenced as data in the prompt (prompts/answer.yaml), without
+the sentences that instruct the reader or the model (safety.py), and the system prompt says that
+instructions inside passages are never obeyed. After
 generation every sentence is checked against the passages it cites with the evaluation harness's
 support test: citations to passages that were not retrieved are removed; a sentence its passages
 do not support is marked (or removed, by setting); text inside quotation marks presented as 原文
@@ -21,6 +23,7 @@ from .llm import describe_error
 from .metrics import norm, support_score, supported
 from .prompts import as_data, load_prompt
 from .retrieve import Filters, Passage
+from .safety import without_injections
 
 UNSUPPORTED_MARK = "（⚠未能在所引资料中核实）"
 QUOTE_MARK = "（⚠引文与原文不符）"
@@ -36,12 +39,13 @@ class Mark:
 
 
 def format_passages(passages: list[Passage]) -> str:
-    """Numbered passages with their source, for the prompt."""
+    """Numbered passages with their source, for the prompt; sentences that instruct the reader or the
+    model (safety.py) are left out, so the model never reads them."""
     out = []
     for i, p in enumerate(passages, 1):
         m = p.metadata
         where = f"{m.get('occasion')}（{m.get('speech_date')}）" if m.get("occasion") else m.get("section", "")
-        out.append(as_data(f"[{i}] 《{m.get('title', '')}》{m.get('authors', '')} {where}\n{p.text}"))
+        out.append(as_data(f"[{i}] 《{m.get('title', '')}》{m.get('authors', '')} {where}\n{without_injections(p.text)}"))
     return "\n\n".join(out)
 
 
@@ -76,7 +80,7 @@ def verify(text: str, passages: list[Passage], threshold: float, mode: str = "ma
         for n in nums:
             if n not in valid:
                 marks.append(Mark(sentence.strip(), "invalid_citation", f"[{n}] 不在检索结果中，已删除"))
-        evidence = "\n".join(passages[n - 1].text for n in valid)
+        evidence = "\n".join(without_injections(passages[n - 1].text) for n in valid)  # an instruction supports nothing
         issue = ""
         if not valid:
             issue = "no_citation"
@@ -95,7 +99,7 @@ def verify(text: str, passages: list[Passage], threshold: float, mode: str = "ma
         out += "".join(f"[{n}]" for n in valid) + sep
         parts.append(out)
         for n in valid:
-            sents = split_sentences(passages[n - 1].text)
+            sents = split_sentences(without_injections(passages[n - 1].text))
             best = max(sents, key=lambda s: support_score(sentence, s), default="")
             cited.setdefault(n, [])
             if best and best not in cited[n]:

@@ -1,12 +1,15 @@
 """Lexical + dense retrieval, fused by weighted reciprocal rank, with metadata filters.
 
 The BM25 index is derived from what Chroma holds: it is built from the collection's chunks,
-cached under the state folder with the collection's generation, and rebuilt when that changes.
+cached under the state folder with the collection's generation, and brought up to date when that
+changes, incrementally (only new chunks are tokenised; removed chunks lose their rows) by one
+thread while the others keep reading the previous index.
 Tokens come from jieba (search mode) with a user dictionary of the corpus's policy terms.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 import pickle
 import re
@@ -25,7 +28,7 @@ from .embeddings import Embedder
 from .query import Linker, Query
 from .sentence_search import SentenceIndex
 from .settings import RetrievalSettings
-from .store import Store
+from .store import _PAGE, Store
 
 STOPWORDS = set(
     "的 了 和 与 及 或 是 在 对 为 以 于 把 被 将 从 由 而 并 等 之 其 也 都 就 要 这 那 有 中 上 下 "
@@ -63,6 +66,45 @@ class Filters:
         if self.date_to and _pad(date, "0") > _pad(self.date_to, "9"):
             return False
         return True
+
+
+class FilterError(ValueError):
+    """A filter that cannot select anything as written (bad date, unknown document); says why, in Chinese."""
+
+
+_DATE = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?)?年?$")
+
+
+def check_date(value: str, name: str) -> str:
+    """``value`` if it is a date as the filters read it (2024, 2024-05, 2024-05-01; / . 年月日 too)."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    m = _DATE.match(value)
+    ok = bool(m)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1)
+        try:
+            datetime.date(y, mo, d)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise FilterError(f"{name} 日期格式不正确：{value!r}（应为 2024、2024-05 或 2024-05-01）")
+    return value
+
+
+def check_filters(filters: Filters, linker: Linker) -> Filters:
+    """Reject filters that could only ever give an empty result: malformed or reversed dates, and
+    documents the index does not hold (by file name or article title)."""
+    check_date(filters.date_from, "--date-from")
+    check_date(filters.date_to, "--date-to")
+    if filters.date_from and filters.date_to and _pad(filters.date_from, "0") > _pad(filters.date_to, "9"):
+        raise FilterError(f"起始日期 {filters.date_from} 晚于截止日期 {filters.date_to}")
+    known = {a.source for a in linker.articles} | {a.title for a in linker.articles}
+    unknown = [s for s in filters.sources if s not in known]
+    if unknown:
+        raise FilterError(f"索引中没有文档：{'、'.join(unknown)}（用 `rag docs` 查看已索引的文件名与标题）")
+    return filters
 
 
 def _pad(date: str, fill: str) -> str:
@@ -124,35 +166,82 @@ def index_text(text: str, meta: dict) -> str:
     return f"{context_header(meta)} {text}"
 
 
-class BM25Index:
-    """Okapi BM25 over a sparse term matrix with weights precomputed per (doc, term)."""
+def _count_rows(texts: list[str], metas: list[dict], vocab: dict[str, int]) -> sparse.csr_matrix:
+    """Raw term counts of these passages (one row each) over ``vocab``, which grows as new terms appear."""
+    indptr, cols, vals = [0], [], []
+    for text, meta in zip(texts, metas):
+        counts: dict[int, int] = {}
+        for t in tokenize(index_text(text, meta)):
+            c = vocab.setdefault(t, len(vocab))
+            counts[c] = counts.get(c, 0) + 1
+        cols.extend(counts.keys())
+        vals.extend(counts.values())
+        indptr.append(len(cols))
+    return sparse.csr_matrix((np.asarray(vals, np.float32), np.asarray(cols, np.int64), np.asarray(indptr, np.int64)),
+                             shape=(len(texts), max(len(vocab), 1)))
 
-    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], k1: float = 1.2, b: float = 0.75):
-        self.ids, self.texts, self.metas = ids, texts, metas
-        self.vocab: dict[str, int] = {}
-        rows, cols, vals = [], [], []
-        lengths = np.zeros(len(ids), np.float32)
-        for r, (text, meta) in enumerate(zip(texts, metas)):
-            toks = tokenize(index_text(text, meta))
-            lengths[r] = len(toks)
-            counts: dict[int, int] = {}
-            for t in toks:
-                c = self.vocab.setdefault(t, len(self.vocab))
-                counts[c] = counts.get(c, 0) + 1
-            rows.extend([r] * len(counts))
-            cols.extend(counts.keys())
-            vals.extend(counts.values())
-        n, v = len(ids), max(len(self.vocab), 1)
-        tf = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(n, v))
-        df = np.bincount(np.asarray(cols, np.int64), minlength=v).astype(np.float32) if cols else np.zeros(v, np.float32)
+
+class BM25Index:
+    """Okapi BM25 over a sparse term matrix with weights precomputed per (doc, term).
+
+    The raw term counts (``tf``, one row per passage) are kept, so an update tokenises only the
+    passages it adds (``updated``); the weights, which depend on every row (idf, mean length), are
+    recomputed from the counts in about a second at 50,000 passages."""
+
+    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], k1: float = 1.2, b: float = 0.75,
+                 *, vocab: dict[str, int] | None = None, tf: sparse.csr_matrix | None = None):
+        self.ids, self.texts, self.metas, self.k1, self.b = ids, texts, metas, k1, b
+        self.gen = ""  # the store generation it was built for (set by load_bm25)
+        if tf is None:
+            vocab = {}
+            tf = _count_rows(texts, metas, vocab)
+        self.vocab, self.tf = vocab, tf
+        self._derive()
+
+    def _derive(self) -> None:
+        """idf, the weight matrix (by column for search, by row for coverage) and the row lookup."""
+        n, v = self.tf.shape
+        tf = self.tf.tocoo()
+        lengths = np.asarray(self.tf.sum(axis=1), np.float32).ravel()
+        df = np.bincount(tf.col.astype(np.int64), minlength=v).astype(np.float32)
         self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
         avgdl = float(lengths.mean()) if n else 1.0
-        tf = tf.tocoo()
-        denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / max(avgdl, 1e-9))
-        weights = self.idf[tf.col] * tf.data * (k1 + 1) / denom
+        denom = tf.data + self.k1 * (1 - self.b + self.b * lengths[tf.row] / max(avgdl, 1e-9))
+        weights = self.idf[tf.col] * tf.data * (self.k1 + 1) / denom
         self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, v))
         self.rows = self.matrix.tocsr()
-        self.row_of = {cid: i for i, cid in enumerate(ids)}
+        self.row_of = {cid: i for i, cid in enumerate(self.ids)}
+
+    def __getstate__(self) -> dict:
+        # The cache on disk holds the counts; the weights are derived again on load.
+        return {k: v for k, v in self.__dict__.items() if k in ("ids", "texts", "metas", "k1", "b", "vocab", "tf", "gen")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._derive()
+
+    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> "BM25Index":
+        """A new index without the ``remove`` ids and with ``add`` appended; only ``add`` is tokenised.
+        Terms no passage holds any more leave the vocabulary, so the result scores exactly as an index
+        built from scratch over the same passages."""
+        keep = [i for i, cid in enumerate(self.ids) if cid not in remove]
+        vocab = dict(self.vocab)
+        new = _count_rows([t for _, t, _ in add], [m for _, _, m in add], vocab)
+        old = self.tf[keep] if len(keep) != len(self.ids) else self.tf
+        width = max(len(vocab), 1)
+        old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
+        new = sparse.csr_matrix((new.data, new.indices, new.indptr), shape=(new.shape[0], width))
+        tf = sparse.vstack([old, new], format="csr")
+        used = np.bincount(tf.indices, minlength=width) > 0
+        if not used.all():  # drop terms with no passage left; renumber the rest in their order
+            remap = np.cumsum(used) - 1
+            terms = [t for t, c in sorted(vocab.items(), key=lambda x: x[1]) if used[c]]
+            vocab = {t: i for i, t in enumerate(terms)}
+            tf = sparse.csr_matrix((tf.data, remap[tf.indices], tf.indptr), shape=(tf.shape[0], max(len(vocab), 1)))
+        ids = [self.ids[i] for i in keep] + [cid for cid, _, _ in add]
+        texts = [self.texts[i] for i in keep] + [t for _, t, _ in add]
+        metas = [self.metas[i] for i in keep] + [m for _, _, m in add]
+        return BM25Index(ids, texts, metas, self.k1, self.b, vocab=vocab, tf=tf)
 
     def query_terms(self, query: str) -> list[int]:
         return sorted({self.vocab[t] for t in tokenize(query) if t in self.vocab})
@@ -183,29 +272,60 @@ class BM25Index:
         return float(hit / total) if total else 0.0
 
 
-def load_bm25(store: Store, cache_dir: Path, k1: float, b: float) -> BM25Index:
-    """The BM25 index for the store's current generation, from cache or rebuilt."""
+def _all_ids(store: Store) -> list[str]:
+    """Every committed chunk id in the store, in one read (pages could skip ids if a write lands
+    between them); ids only, no text is read; chunks of a write still in progress are left out."""
+    return store.ids()
+
+
+def _fetch(store: Store, ids: list[str]) -> list[tuple[str, str, dict]]:
+    """(id, text, metadata) of these chunks, paged; ids that vanished meanwhile are skipped."""
+    out = []
+    for i in range(0, len(ids), _PAGE):
+        got = store.get(ids[i : i + _PAGE])
+        out += [(cid, *got[cid]) for cid in ids[i : i + _PAGE] if cid in got]
+    return out
+
+
+def _read_cache(cache: Path, k1: float, b: float) -> BM25Index | None:
+    try:
+        with cache.open("rb") as fh:
+            saved_gen, params, index = pickle.load(fh)
+    except Exception:
+        return None  # missing or damaged: rebuilt
+    if params != (k1, b) or not isinstance(index, BM25Index):
+        return None
+    index.gen = saved_gen
+    return index
+
+
+def load_bm25(store: Store, cache_dir: Path, k1: float, b: float, previous: BM25Index | None = None) -> BM25Index:
+    """The BM25 index of the store's current generation. Starts from ``previous`` (the index in
+    memory) or the cache on disk and brings it up to date incrementally: chunks that left the store
+    lose their rows, new chunks are fetched and tokenised, nothing else is. With neither, every
+    chunk is read and tokenised. The result is written back to the cache (unique temporary file,
+    atomic replace) and carries its generation in ``gen``."""
     gen = store.generation()
     cache = cache_dir / f"bm25-{store.name}.pkl"
-    if cache.exists():
-        try:
-            with cache.open("rb") as fh:
-                saved_gen, params, index = pickle.load(fh)
-            if saved_gen == gen and params == (k1, b) and len(index.ids) == store.count():
-                return index
-        except Exception:
-            pass  # a damaged cache is rebuilt
-    ids, texts, metas = [], [], []
-    for cid, text, meta in store.iter_all():
-        ids.append(cid)
-        texts.append(text)
-        metas.append(meta)
-    index = BM25Index(ids, texts, metas, k1, b)
+    base = previous if previous is not None and (previous.k1, previous.b) == (k1, b) else _read_cache(cache, k1, b)
+    if base is not None and getattr(base, "gen", None) == gen and len(base.ids) == store.count():
+        return base
+    if base is None:
+        rows = list(store.iter_all())
+        index = BM25Index([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], k1, b)
+    else:
+        ids = _all_ids(store)
+        have, current = set(base.ids), set(ids)
+        index = base.updated(_fetch(store, [i for i in ids if i not in have]), have - current)
+    index.gen = gen
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # unique: concurrent builders never collide
-    with tmp.open("wb") as fh:
-        pickle.dump((gen, (k1, b), index), fh)
-    tmp.replace(cache)  # atomic: a killed process never leaves half a cache
+    try:
+        with tmp.open("wb") as fh:
+            pickle.dump((gen, (k1, b), index), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)  # atomic: a killed process never leaves half a cache
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a cache that cannot be written costs the next process a rebuild, nothing else
     return index
 
 
@@ -225,24 +345,44 @@ class Retriever:
         self.s, self.store, self.embedder, self.cache_dir = settings, store, embedder, cache_dir
         self._snap: _Snapshot | None = None
         self._lock = threading.Lock()
+        self.builds: list[str] = []  # generations indexed, in order (each once; tests check it)
         self._sentence_lock = threading.Lock()  # its own: building it never holds up an index update
         self._last_sentences: SentenceIndex | None = None
         self._qvec: dict[str, np.ndarray] = {}
         self._svec: dict[str, np.ndarray] = {}
 
     def _snapshot(self) -> _Snapshot:
-        """The index of the store's current generation with its linker and vector cache, swapped in
-        as one object: concurrent readers see either the old or the new one, never a mix."""
+        """The index of the store's generation with its linker and vector cache, swapped in as one
+        object: concurrent readers see either the old or the new one, never a mix.
+
+        One thread brings the index up to a new generation (incrementally, see ``load_bm25``); while
+        it does, the other readers keep serving the previous snapshot instead of waiting. Only the
+        very first load, with nothing to serve yet, makes them wait."""
         gen = self.store.generation()
         snap = self._snap
-        if snap is None or snap.gen != gen:
-            with self._lock:  # one rebuild per generation
-                snap = self._snap
-                if snap is None or snap.gen != gen:
-                    index = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b)
-                    snap = _Snapshot(gen, index, Linker(index.metas), {})
-                    self._snap = snap
-        return snap
+        if snap is not None and snap.gen == gen:
+            return snap
+        if snap is not None and not self._lock.acquire(blocking=False):
+            return snap  # another thread is updating: the previous index serves meanwhile
+        if snap is None:
+            self._lock.acquire()
+        try:
+            snap = self._snap
+            if snap is None or snap.gen != gen:
+                try:
+                    index = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b,
+                                      previous=snap.index if snap else None)
+                except Exception:
+                    if snap is None:
+                        raise
+                    return snap  # the store was busy or failed mid-read: serve the previous index, retry next time
+                vectors = {cid: v for cid, v in dict(snap.vectors).items() if cid in index.row_of} if snap else {}
+                snap = _Snapshot(index.gen, index, Linker(index.metas), vectors)
+                self.builds.append(index.gen)
+                self._snap = snap
+            return snap
+        finally:
+            self._lock.release()
 
     @property
     def bm25(self) -> BM25Index:

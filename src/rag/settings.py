@@ -8,13 +8,16 @@ offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 
 class _Section(BaseModel):
@@ -94,8 +97,8 @@ class LLMSettings(_Section):
 
 
 class AppSettings(_Section):
-    host: str = Field("127.0.0.1", description="Bind address (loopback by default).")
-    port: int = Field(7860, description="Port.")
+    host: str = Field("127.0.0.1", description="Bind address (loopback by default; else GRADIO_SERVER_NAME).")
+    port: int = Field(7860, ge=1, le=65535, description="Port (else GRADIO_SERVER_PORT).")
     max_upload_mb: float = Field(20.0, description="Largest file accepted by the upload form.")
     users: dict[str, str] = Field(
         default_factory=dict,
@@ -111,6 +114,21 @@ class AppSettings(_Section):
         ],
         description="Example questions shown on first load.",
     )
+
+
+    @field_validator("users")
+    @classmethod
+    def _check_users(cls, users: dict[str, str]) -> dict[str, str]:
+        for user, entry in users.items():
+            password, _, role = str(entry).partition(":")
+            if not user or not password:
+                raise ValueError(f"用户 {user!r} 的用户名或密码为空")
+            if role and role not in ROLES:
+                raise ValueError(f"用户 {user!r} 的角色 {role!r} 无效（可用 {'、'.join(ROLES)}；密码中不能有冒号）")
+        return users
+
+
+ROLES = ("admin", "trainer", "participant")
 
 
 class Settings(BaseSettings):
@@ -152,8 +170,78 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+class ConfigError(ValueError):
+    """Settings that cannot be used; the message is one line in Chinese naming the setting, its value
+    and where it came from (environment variable or settings file)."""
+
+
+_KINDS = {
+    "int_parsing": "应为整数", "int_type": "应为整数", "float_parsing": "应为数字", "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false", "dict_type": "应为 JSON 对象，例如 {\"student\": \"pw:participant\"}",
+    "list_type": "应为 JSON 列表", "extra_forbidden": "没有这个设置项", "missing": "缺少",
+}
+
+
+def _where(loc: tuple) -> str:
+    var = "RAG_" + "__".join(str(x).upper() for x in loc)
+    return f"环境变量 {var}" if var in os.environ else "设置文件"
+
+
+def _json_vars() -> set[str]:
+    """The environment variables whose values are read as JSON (dict and list settings)."""
+    out = set()
+    for section, info in Settings.model_fields.items():
+        model = info.annotation
+        for name, f in getattr(model, "model_fields", {}).items():
+            if getattr(f.annotation, "__origin__", f.annotation) in (dict, list):
+                out.add(f"RAG_{section.upper()}__{name.upper()}")
+    return out
+
+
+def _is_json(value: str) -> bool:
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
+
+
+def describe_settings_error(exc: Exception) -> str:
+    """One Chinese line for a settings error (pydantic validation, unparsable environment value, YAML)."""
+    if isinstance(exc, ValidationError):
+        parts = []
+        for e in exc.errors():
+            loc = tuple(x for x in e["loc"] if not isinstance(x, int))
+            name = ".".join(map(str, loc))
+            kind = _KINDS.get(e["type"]) or str(e.get("ctx", {}).get("error") or e["msg"]).removeprefix("Value error, ")
+            if e["type"] == "greater_than_equal":
+                kind = f"应不小于 {e['ctx']['ge']}"
+            if e["type"] == "less_than_equal":
+                kind = f"应不大于 {e['ctx']['le']}"
+            if e["type"] == "literal_error":
+                kind = f"应为以下之一：{e['ctx'].get('expected', '')}"
+            value = f" = {e['input']!r}" if e["type"] != "missing" and not isinstance(e.get("input"), dict) else ""
+            parts.append(f"{name}{value} {kind}（{_where(loc)}）")
+        return "设置错误：" + "；".join(parts)
+    if isinstance(exc, SettingsError):  # an environment value that is not valid JSON where JSON is expected
+        bad = [var for var in sorted(os.environ) if var in _json_vars() and not _is_json(os.environ[var])]
+        example = "，例如 RAG_APP__USERS='{\"student\": \"pw:participant\"}'" if "RAG_APP__USERS" in bad else ""
+        return f"设置错误：环境变量 {'、'.join(bad) or 'RAG_…'} 不是合法的 JSON（{exc.__cause__ or exc}）{example}"
+    if isinstance(exc, yaml.YAMLError):
+        return f"设置错误：设置文件不是合法的 YAML（{str(exc).splitlines()[0]}）"
+    return f"设置错误：{exc}"
+
+
 def load_settings(path: str | Path | None = None, profile: str | None = None, **overrides: Any) -> Settings:
-    """Read settings from YAML files and environment; ``overrides`` win over the files."""
+    """Read settings from YAML files and environment; ``overrides`` win over the files. Bad values
+    raise ConfigError with one Chinese line saying which setting, what is wrong and where it came from."""
+    try:
+        return _load(path, profile, overrides)
+    except (ValidationError, SettingsError, yaml.YAMLError) as exc:
+        raise ConfigError(describe_settings_error(exc)) from exc
+
+
+def _load(path: str | Path | None, profile: str | None, overrides: dict) -> Settings:
     path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml"))
     profile = profile or os.environ.get("RAG_PROFILE")
     data: dict = {}
@@ -164,6 +252,6 @@ def load_settings(path: str | Path | None = None, profile: str | None = None, **
         if file.exists():
             data = _deep_merge(data, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
         elif file is not path:
-            raise FileNotFoundError(f"settings profile not found: {file}")
+            raise ConfigError(f"设置错误：找不到设置档案 {file}（RAG_PROFILE={profile}）")
     data = _deep_merge(data, overrides)
     return Settings(**data)

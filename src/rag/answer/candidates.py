@@ -24,6 +24,7 @@ import numpy as np
 from ..chunking import index_sentences
 from ..query import Query, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
+from ..safety import is_injection
 
 FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
 
@@ -169,6 +170,8 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
         context = p.metadata.get("occasion", "") + p.metadata.get("authors", "")
         linked = float(q.constrained and q.matches(p.metadata))
         for pos, sent in enumerate(index_sentences(p.text)):
+            if is_injection(sent):
+                continue  # text instructing the reader/model is never quoted as an answer
             low = (sent + context).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
