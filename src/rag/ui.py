@@ -424,7 +424,7 @@ def build_ui(system) -> gr.Blocks:
                     q_writer = gr.Radio([("规则（离线）", "rules"), ("大模型出题（逐题核对原文）", "llm")], value="rules",
                                         label="出题方式", visible=settings.llm.provider != "extractive")
                 q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
-                q_status = gr.Markdown()
+                q_status = gr.Markdown(elem_id="quiz-status")
                 q_files = gr.File(label="下载（Word 为试卷与答案两份文件）", file_count="multiple")
                 with gr.Accordion("预览", open=False):
                     q_preview = gr.HTML(elem_id="quiz-preview")
