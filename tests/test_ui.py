@@ -206,3 +206,21 @@ def test_trainer_tab_quiz_and_batch(small_system, tmp_path):
     bad.write_text("x,y\n1,2\n", encoding="utf-8")
     status, out = tr.batch(str(bad), "csv", "", gr.Request(username=None))
     assert out is None and "题目列" in status
+
+
+def test_llm_answer_streams_then_shows_the_checked_answer(small_system):
+    """With a chat model the words appear as they arrive (item 6); a local fake stands in for it."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from rag.answer import ExtractiveAnswerer
+    from rag.generate import LLMAnswerer
+
+    reply = "银发经济是向老年人提供产品或服务， 以及为老龄阶段做准备等一系列经济活动的总和。[1] 发展银发经济是积极应对人口老龄化的客观要求。[1]"
+    model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    small_system.answerer = LLMAnswerer(small_system.settings, small_system.retriever, model,
+                                        ExtractiveAnswerer(small_system.settings, small_system.retriever))
+    steps = list(ChatHandlers(small_system).respond("银发经济是什么？", [], None, 5, [], "大模型"))
+    partial = [s[0][-1]["content"] for s in steps[:-1]]
+    assert len(partial) >= 2 and len(partial[0]) < len(partial[-1])
+    assert "[[1]](#src-1-1)" in steps[-1][0][-1]["content"] and "<details" in steps[-1][1]
