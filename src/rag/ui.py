@@ -364,7 +364,7 @@ def build_ui(system) -> gr.Blocks:
                                          placeholder="请在下方输入问题，或点击示例问题。")
                         searched = gr.Markdown(elem_id="searched")
                         with gr.Row(equal_height=True):
-                            box = gr.Textbox(placeholder="请输入问题，例如：未来产业有哪些特征？", show_label=False,
+                            box = gr.Textbox(placeholder="请输入问题", show_label=False,
                                              scale=5, min_width=160, elem_id="question", max_lines=4)
                             send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
                         note = gr.Markdown(elem_id="chat-status")
