@@ -112,14 +112,6 @@ def highlight(passage: str, quote: str) -> str:
     return out.replace("\n", "<br>")
 
 
-def answer_html(ans: Answer, turn: int) -> str:
-    """The answer text with clickable [n] markers (escaped)."""
-    _, renumber = group_sources(ans)
-    text = _esc(_renumbered(ans.answer, renumber))
-    text = _MARK.sub(lambda m: f'<a class="cite" href="#src-{turn}-{m.group(1)}">[{m.group(1)}]</a>', text)
-    return text.replace("\n", "<br>")
-
-
 def sources_html(ans: Answer | None, turn: int) -> str:
     """One entry per passage: its label, and (opened by a click on [n]) the passage with every
     sentence quoted from it highlighted. ``None`` (no question yet) gives a hint, not "no sources"."""
