@@ -112,7 +112,7 @@ def test_external_answers_file_scored_and_report_written(corpus_system, tmp_path
     assert summary["errors"] == summary["n"] - 12  # questions the file does not answer count as errors
     folder = write_report(run, tmp_path / "reports")
     text = (folder / "report.md").read_text(encoding="utf-8")
-    assert "## Retrieval" in text and "## Worst 10 questions" in text
+    assert "## Retrieval" in text and "## 失败的题目（按原因）" in text and "Commit `" in text
     assert (folder / "by_config-own.png").stat().st_size > 1000 and (folder / "report.json").exists()
 
 
@@ -123,3 +123,96 @@ def test_judge_verdict_parsed():
     assert parse_judgement("2024/3 的数据 —— 支持\n结论: 3 / 3") == 1.0
     assert parse_judgement("全部支持，共 2/2") == 1.0  # no 结论 line: the last ratio
     assert parse_judgement("无法判断") is None and parse_judgement("结论：0/0") is None
+
+
+def _hand_run(key_recall_shift: float = 0.0) -> Run:
+    """A run of three real questions with hand-made answers: one correct although its evidence
+    sentence was not retrieved (the same fact quoted from elsewhere), one missing a key string,
+    one unanswerable answered."""
+    from rag.evaluate import aggregate, by_type
+
+    qs = _q()
+    correct = next(q for q in qs if q.type == "fact" and len(q.evidence) == 1)
+    partial = next(q for q in qs if q.type == "list" and len(q.must_contain) >= 2)
+    una = next(q for q in qs if q.type == "unanswerable")
+    elsewhere = {"rank": 1, "title": "别处", "text": "另一段也写到：" + "，".join(correct.must_contain) + "。"}
+    ev = partial.evidence[0]["quote"]
+    records = [
+        {"question": correct.question, "answer": "，".join(correct.must_contain) + "。[1]", "refused": False,
+         "citations": [{"n": 1, "text": elsewhere["text"], "title": "别处", "section": "一、"}], "contexts": [elsewhere]},
+        {"question": partial.question, "answer": partial.must_contain[0] + "。[1]", "refused": False,
+         "citations": [{"n": 1, "text": ev, "title": "某文", "section": ""}], "contexts": [{"rank": 1, "title": "某文", "text": ev}]},
+        {"question": una.question, "answer": "随便说一句。[1]", "refused": False, "confidence": 0.4,
+         "citations": [{"n": 1, "text": "随便说一句。", "title": "某文", "section": ""}],
+         "contexts": [{"rank": 1, "title": "某文", "text": "随便说一句。"}]},
+    ]
+    rows = [score(q, r, 0.84) for q, r in zip([correct, partial, una], records)]
+    for r in rows:
+        if "key_recall" in r:
+            r["key_recall"] = min(1.0, r["key_recall"] + key_recall_shift)
+    run = Run("dev", 0.84, 0.9, qset="own", env={"commit": "abc1234", "machine": "m", "load_start": [1.0]})
+    run.configs["hybrid"] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,
+                             "overrides": {"retrieval": {"mode": "hybrid"}},
+                             "index": {"fingerprint": "f" * 16, "documents": 5, "chunks": 494, "reused": True,
+                                       "folder": "/h/eval-index/chunk320-x"}}
+    return run
+
+
+def test_report_says_why_by_cause_and_what_changed(tmp_path):
+    """Failures by cause with the reason, correct answers kept out of the failures (with why their
+    recall is 0), the comparison with the previous report, and the run's provenance (issue 13)."""
+    from rag.report import write_report
+
+    root = tmp_path / "reports"
+    first = write_report(_hand_run(), root, previous_root=root)
+    text = (first / "report.md").read_text(encoding="utf-8")
+    assert "No earlier report" in text
+    assert "fingerprint `ffffffffffffffff`" in text and "Commit `abc1234`" in text and "reused unchanged" in text
+    assert "| hybrid | 2 / 3 | 0 | 1 | 0 | 1 |" in text
+    failed = text.split("## 失败的题目")[1].split("## 答对但证据不在前 5")[0]
+    assert "misses key strings" in failed and "unanswerable question answered" in failed
+    correct = text.split("## 答对但证据不在前 5")[1]
+    assert "(1)" in correct.splitlines()[0] and "no rank in the top 10" in correct and "《别处》" in correct
+    import time as _t
+
+    _t.sleep(1.1)  # report folders are named by the second
+    second = write_report(_hand_run(0.5), root, previous_root=root)
+    text = (second / "report.md").read_text(encoding="utf-8")
+    assert f"Previous: `evals/reports/{first.name}` (commit `abc1234`)" in text
+    assert "| hybrid | key_recall |" in text and "+0." in text
+    for chart in ("by_config-own.png", "by_type-own.png"):
+        assert (second / chart).stat().st_size > 10_000
+
+
+def test_each_configuration_has_its_own_index_folder(settings):
+    from rag.evaluate import config_settings
+
+    a = config_settings(settings, {"retrieval": {"mode": "hybrid"}})
+    b = config_settings(settings, {"retrieval": {"mode": "bm25"}})
+    c = config_settings(settings, {"chunking": {"chunk_tokens": 200}})
+    assert a.home.parent == settings.home / "eval-index" and a.home == b.home  # same chunks: one index
+    assert c.home != a.home and c.home.name.startswith("chunk200-")
+
+
+def test_evaluation_ignores_uploads_and_reuses_its_index(settings, tmp_path):
+    """An upload in the app's index is not in the evaluation's; a second run embeds nothing."""
+    from rag.evaluate import Question, config_settings, run_config
+    from rag.kb import add_uploads
+    from rag.system import build_system
+
+    docs = tmp_path / "corpus"
+    docs.mkdir()
+    (docs / "silver.md").write_text("# 银发经济\n\n银发经济是向老年人提供产品或服务的经济活动的总和。\n", encoding="utf-8")
+    s = settings.model_copy(update={"corpus": settings.corpus.model_copy(update={"path": docs})})
+    app = build_system(s)
+    app.ingestor.ingest([docs], progress=False)
+    upload = tmp_path / "伪造.md"
+    upload.write_text("# 伪造\n\n银发经济是伪造的上传文本所写的另一种说法。\n", encoding="utf-8")
+    add_uploads(app, [upload])
+    q = Question("x", "银发经济是什么？", "definition", "", ["老年人"], [{"doc": "silver.md", "quote": "老年人"}])
+    cs = config_settings(s, {})
+    records, index = run_config(cs, [q], progress=False)
+    assert index["documents"] == 1 and not index["reused"] and len(index["fingerprint"]) == 16
+    assert {c["source"] for c in records[0]["citations"]} == {"silver.md"}
+    _, again = run_config(cs, [q], progress=False)
+    assert again["reused"] and again["embedded"] == 0 and again["fingerprint"] == index["fingerprint"]

@@ -36,21 +36,29 @@ def test_blocks_build(small_system):
 
 def test_answer_with_markers_and_sources(small_system):
     h = ChatHandlers(small_system)
-    history, sources, searched, conv, box, md = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    history, sources, searched, conv, box, plain, note, export = _run(h.respond("银发经济是什么？", [], None, 5, []))
     text = history[-1]["content"]
     assert "银发经济是向老年人提供产品或服务" in text and "[[1]](#src-1-1)" in text
     assert "发展银发经济利当前惠长远" in sources and "<mark>" in sources
-    assert md.startswith("银发经济是") and "**来源**" in md
+    assert plain.startswith("银发经济是") and "来源：" in plain and "[[" not in plain
+    assert note == "" and export["interactive"] is True
     # a follow-up is rewritten against the previous turn and the searched query is shown
-    history, sources, searched, conv, box, md = _run(h.respond("它的意义呢？", history, conv, 5, []))
+    history, sources, searched, conv, *_ = _run(h.respond("它的意义呢？", history, conv, 5, []))
     assert "银发经济" in searched and len(conv.turns) == 2
 
 
-def test_streaming_yields_partial_answers(small_system):
-    h = ChatHandlers(small_system)
-    steps = list(h.respond("银发经济是什么？", [], None, 5, []))
-    assert len(steps) > 2
-    assert len(steps[0][0][-1]["content"]) < len(steps[-1][0][-1]["content"])
+def test_one_source_line_per_passage(small_system):
+    """Two sentences from one passage: one source entry, both quotes under it (issue 13, item 2)."""
+    history, sources, *_ = _run(ChatHandlers(small_system).respond("发展银发经济的意义和银发经济的定义", [], None, 5, []))
+    text = history[-1]["content"]
+    listed = [line for line in text.split("**来源**")[1].splitlines() if line.strip()]
+    assert len(listed) == len(set(listed)) == sources.count("<details")
+
+
+def test_extractive_answer_appears_whole(small_system):
+    """No fake streaming: the extractive answer is one update (issue 13, item 6)."""
+    steps = list(ChatHandlers(small_system).respond("银发经济是什么？", [], None, 5, []))
+    assert len(steps) == 1 and "银发经济" in steps[0][0][-1]["content"]
 
 
 def test_refusal_shown_plainly(small_system):
@@ -58,11 +66,21 @@ def test_refusal_shown_plainly(small_system):
     assert "资料中未找到" in history[-1]["content"] and "<details" not in sources
 
 
-def test_bad_question_message(small_system):
-    history, *_ = _run(ChatHandlers(small_system).respond("   ", [], None, 5, []))
-    assert "不能为空" in history[-1]["content"]
-    history, *_ = _run(ChatHandlers(small_system).respond("问" * 1200, [], None, 5, []))
-    assert "过长" in history[-1]["content"]
+def test_bad_question_changes_nothing_but_the_status(small_system):
+    """An empty or over-long question adds no turn and keeps the old sources and the text."""
+    h = ChatHandlers(small_system)
+    history, _, _, conv, *_ = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    before = list(history)
+    out = _run(h.respond("   ", history, conv, 5, []))
+    assert out[0] == before and len(out[3].turns) == 1 and "不能为空" in out[6]
+    assert out[1] == gr.update() and out[4] == gr.update()  # sources and the box untouched
+    out = _run(h.respond("问" * 1200, history, conv, 5, []))
+    assert out[0] == before and "过长" in out[6] and out[4] == gr.update()
+
+
+def test_empty_state_hints_instead_of_no_sources(small_system):
+    out = ChatHandlers(small_system).clear()
+    assert "无引用来源" not in out[1] and "点击回答中的" in out[1]
 
 
 def test_document_html_is_escaped(small_system):
@@ -77,18 +95,20 @@ def test_document_html_is_escaped(small_system):
 def test_feedback_logged_with_question_answer_sources(small_system):
     h = ChatHandlers(small_system)
     history, _, _, conv, *_ = _run(h.respond("银发经济是什么？", [], None, 5, []))
-    h.feedback(gr.LikeData(None, {"index": len(history) - 1, "value": "", "liked": False}), conv)
+    note = h.feedback(gr.LikeData(None, {"index": len(history) - 1, "value": "", "liked": False}), conv)
+    assert "已记录" in note and "👎" in note
     (rec,) = feedback_records(small_system)
     assert rec["liked"] is False and rec["question"] == "银发经济是什么？"
     assert rec["answer"] and rec["sources"][0]["source"] == "silver.md"
 
 
-def test_export_conversation_markdown(small_system):
+def test_export_holds_the_latest_turn(small_system):
+    """The download button is given the file after each answer, so a click downloads every turn."""
     h = ChatHandlers(small_system)
-    *_, conv, _, _ = _run(h.respond("银发经济是什么？", [], None, 5, []))
-    path = h.export(conv)
-    text = open(path, encoding="utf-8").read()
-    assert "银发经济是什么" in text and "**来源**" in text
+    *_, conv, _, _, _, export = _run(h.respond("银发经济是什么？", [], None, 5, []))
+    history, *_, conv, _, _, _, export = _run(h.respond("量子科技是什么", [], conv, 5, []))
+    text = open(export["value"], encoding="utf-8").read()
+    assert "银发经济是什么" in text and "量子科技是什么" in text and "**来源**" in text
     assert h.export(Conversation()) is None
 
 
@@ -100,16 +120,26 @@ def test_sessions_keep_their_own_history(small_system):
     assert [t.question for t in b.turns] == ["量子科技是什么"]
 
 
-def test_kb_roles(small_system, tmp_path):
+def _sources(rows):
+    return {r[-1] for r in rows}
+
+
+def test_kb_roles_and_delete_confirmation(small_system, tmp_path):
     kb = KBHandlers(small_system)
-    rows, _ = kb.table()
-    assert {r[0] for r in rows} == {"silver.md", "evil.md"}
+    admin = gr.Request(username=None)
+    rows, target = kb.table()
+    assert _sources(rows) == {"silver.md", "evil.md"}
+    assert ("发展银发经济利当前惠长远 · 资料库", "silver.md") in target["choices"]  # titles, not file names
     f = tmp_path / "新文件.txt"
     f.write_text("具身智能是指将人工智能融入机器人等物理实体。", encoding="utf-8")
-    status, rows, _ = kb.upload([str(f)], gr.Request(username=None))
-    assert "已入库" in status and "新文件.txt" in {r[0] for r in rows}
-    status, rows, _ = kb.delete("新文件.txt", gr.Request(username=None))
-    assert "已删除" in status and "新文件.txt" not in {r[0] for r in rows}
+    status, rows, _, docs, _ = kb.upload([str(f)], admin)
+    assert "已入库" in status and "新文件.txt" in _sources(rows)
+    assert "新文件.txt" in {v for _, v in docs["choices"]}  # the chat filter lists it at once
+    status, box, text, pending = kb.ask_delete("新文件.txt", admin)
+    assert box["visible"] is True and "确定删除" in text and pending == "新文件.txt"
+    assert "新文件.txt" in _sources(kb.table()[0])  # nothing deleted before the confirmation
+    status, rows, *_ = kb.delete(pending, admin)
+    assert "已删除" in status and "新文件.txt" not in _sources(rows)
 
     locked = small_system.settings.model_copy(update={"app": small_system.settings.app.model_copy(
         update={"users": {"alice": "pw:participant", "tom": "pw2:trainer"}})})
@@ -119,6 +149,31 @@ def test_kb_roles(small_system, tmp_path):
     assert "无权" in status
     status, *_ = kb.upload([str(f)], gr.Request(username="tom"))
     assert "已入库" in status
+    # a trainer may delete uploads but not corpus documents; an admin may, after confirming
+    status, box, *_ = kb.ask_delete("silver.md", gr.Request(username="tom"))
+    assert "只有管理员" in status and box["visible"] is False
+    status, *_ = kb.delete("silver.md", gr.Request(username="tom"))
+    assert "只有管理员" in status and "silver.md" in _sources(kb.table()[0])
+    status, box, text, _ = kb.ask_delete("新文件.txt", gr.Request(username="tom"))
+    assert box["visible"] is True
+
+
+def test_word_upload_titled_by_its_title(small_system, tmp_path):
+    """Title-styled first paragraph, not the first heading; the title line is not a passage."""
+    import docx
+
+    d = docx.Document()
+    d.add_heading("关于推动未来产业创新发展的实施意见", level=0)
+    d.add_heading("一、总体目标", level=1)
+    d.add_paragraph("到2025年，未来产业技术创新、产业培育、安全治理等全面发展。")
+    path = tmp_path / "implementation.docx"
+    d.save(str(path))
+    kb = KBHandlers(small_system)
+    status, rows, *_ = kb.upload([str(path)], gr.Request(username=None))
+    (row,) = [r for r in rows if r[-1] == "implementation.docx"]
+    assert row[0] == "关于推动未来产业创新发展的实施意见"
+    history, sources, *_ = _run(ChatHandlers(small_system).respond("未来产业到2025年的目标是什么", [], None, 5, []))
+    assert "关于推动未来产业创新发展的实施意见" not in history[-1]["content"].split("**来源**")[0]
 
 
 def test_eval_tab_shows_latest_report(small_system, tmp_path):
@@ -151,3 +206,21 @@ def test_trainer_tab_quiz_and_batch(small_system, tmp_path):
     bad.write_text("x,y\n1,2\n", encoding="utf-8")
     status, out = tr.batch(str(bad), "csv", "", gr.Request(username=None))
     assert out is None and "题目列" in status
+
+
+def test_llm_answer_streams_then_shows_the_checked_answer(small_system):
+    """With a chat model the words appear as they arrive (item 6); a local fake stands in for it."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from rag.answer import ExtractiveAnswerer
+    from rag.generate import LLMAnswerer
+
+    reply = "银发经济是向老年人提供产品或服务， 以及为老龄阶段做准备等一系列经济活动的总和。[1] 发展银发经济是积极应对人口老龄化的客观要求。[1]"
+    model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
+    small_system.answerer = LLMAnswerer(small_system.settings, small_system.retriever, model,
+                                        ExtractiveAnswerer(small_system.settings, small_system.retriever))
+    steps = list(ChatHandlers(small_system).respond("银发经济是什么？", [], None, 5, [], "大模型"))
+    partial = [s[0][-1]["content"] for s in steps[:-1]]
+    assert len(partial) >= 2 and len(partial[0]) < len(partial[-1])
+    assert "[[1]](#src-1-1)" in steps[-1][0][-1]["content"] and "<details" in steps[-1][1]

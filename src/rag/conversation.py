@@ -48,13 +48,16 @@ class Conversation:
         self.turns.append(Turn(question, query, answer))
 
     def markdown(self) -> str:
-        """The whole conversation with its citations, as Markdown."""
+        """The whole conversation with its citations, as Markdown; questions, answers and quotes
+        are escaped (render.md_text), so a link or image in a document stays text in any viewer."""
+        from .render import answer_markdown, md_text
+
         parts = ["# 学习助手对话记录", ""]
         for i, t in enumerate(self.turns, 1):
-            parts += [f"## 问题 {i}：{t.question}", ""]
+            parts += [f"## 问题 {i}：{md_text(t.question)}", ""]
             if t.query != t.question:
-                parts += [f"*检索：{t.query}*", ""]
-            parts += [t.answer.markdown(), ""]
+                parts += [f"*检索：{md_text(t.query)}*", ""]
+            parts += [answer_markdown(t.answer), ""]
         return "\n".join(parts)
 
 

@@ -6,6 +6,7 @@ Any system's answers in the batch format (`rag answer`) can be scored on the sam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -109,7 +110,9 @@ def score(q: Question, rec: dict, threshold: float) -> dict:
                  "fallback": bool(rec.get("notice")), "marked": bool(rec.get("verification"))}
     if q.answerable:
         out.update(M.retrieval_scores(passages, [e["quote"] for e in q.evidence]))
+        out["evidence_rank"] = round(1 / out["mrr@10"]) if out["mrr@10"] else None  # first passage holding evidence
         if not out["refused"]:
+            out["missing_keys"] = [k for k in q.must_contain if M.key_recall(rec.get("answer", ""), [k]) < 1.0]
             cited = {c["n"]: c["text"] for c in rec.get("citations", [])}
             out["key_recall"] = M.key_recall(rec.get("answer", ""), q.must_contain)
             out["char_f1"] = M.char_f1(rec.get("answer", ""), q.answer)
@@ -216,28 +219,74 @@ def load_configs(path: Path | None = None) -> tuple[str, dict[str, dict]]:
 
 
 def config_settings(base: Settings, overrides: dict) -> Settings:
-    """Settings for one configuration; a different chunking gets its own index."""
+    """Settings for one configuration, answering from its own index of ``corpus/``.
+
+    The index lives in ``<home>/eval-index/<key>``, one per chunking and embedding (what decides
+    the chunks and vectors), never in the app's index: what users uploaded cannot change a score.
+    Re-ingesting an unchanged corpus embeds nothing, so the index is reused while unchanged."""
     data = base.model_dump()
     for section, values in overrides.items():
         data[section] = {**data[section], **values}
     s = Settings(**data)
-    if s.chunking != base.chunking:
-        s = s.model_copy(update={"home": base.home / "eval-index" / f"chunk{s.chunking.chunk_tokens}"})
-    return s
+    key = json.dumps({"chunking": s.chunking.model_dump(), "embedding": s.embedding.model_dump(),
+                      "corpus": s.corpus.model_dump(mode="json")}, sort_keys=True, default=str)
+    folder = f"chunk{s.chunking.chunk_tokens}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    return s.model_copy(update={"home": base.home / "eval-index" / folder})
 
 
-def run_config(settings: Settings, questions: list[Question], progress: bool = True, callback=None) -> list[dict]:
-    """Answer every question with one configuration (ingesting its index if needed)."""
+def index_fingerprint(system) -> dict:
+    """What the answers came from: a hash of every indexed file's bytes and chunking signature,
+    with the embedding model; documents and chunks counted."""
+    records = sorted((r.source, r.sha256, r.signature, r.chunks) for r in system.store.file_records().values())
+    e = system.settings.embedding
+    payload = json.dumps({"files": records, "embedding": [e.provider, e.model]}, ensure_ascii=False)
+    return {"fingerprint": hashlib.sha256(payload.encode()).hexdigest()[:16], "documents": len(records),
+            "chunks": sum(r[3] for r in records), "folder": str(system.settings.home)}
+
+
+def environment() -> dict:
+    """The commit, the machine and its load, for the report (runs on shared machines differ)."""
+    import os
+    import platform
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=EVALS.parent, capture_output=True, text=True, timeout=10)
+            return out.stdout.strip() if out.returncode == 0 else ""
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if commit != "unknown" and git("status", "--porcelain", "--untracked-files=no", "--", "src", "evals"):
+        commit += "+uncommitted"
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = []
+    return {"commit": commit, "machine": platform.node(), "platform": platform.platform(terse=True),
+            "cpus": os.cpu_count(), "python": platform.python_version(), "load_start": load}
+
+
+def run_config(settings: Settings, questions: list[Question], progress: bool = True, callback=None) -> tuple[list[dict], dict]:
+    """Answer every question with one configuration; returns the records and the index used.
+
+    The configuration's index is brought up to date with ``corpus/`` first (files no longer
+    there are pruned)."""
     from .system import build_system
 
     system = build_system(settings)
-    system.ingestor.ingest([settings.corpus.path], progress=False)
+    t0 = time.perf_counter()
+    summary = system.ingestor.ingest([settings.corpus.path], prune=True, progress=False)
+    index = index_fingerprint(system)
+    index.update(reused=not summary.changed_anything, ingest_seconds=round(time.perf_counter() - t0, 1),
+                 embedded=summary.chunks_embedded)
     records = []
     for i, q in enumerate(tqdm(questions, desc="评测 eval", unit="q", disable=not progress)):
         records.append(system.answerer.ask(q.question).to_record(q.id))
         if callback:
             callback(i + 1, len(questions))
-    return records
+    return records, index
 
 
 @dataclass
@@ -248,12 +297,14 @@ class Run:
     configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records", "overrides"}
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     qset: str = "own"  # which question set (QUESTION_SETS)
+    env: dict = field(default_factory=dict)  # commit, machine, load (environment())
 
     def to_json(self) -> dict:
         return {
             "set": self.qset, "split": self.split, "started": self.started, "support_threshold": self.threshold,
-            "support_calibration_accuracy": self.calibration_accuracy,
-            "configs": {n: {"overrides": c.get("overrides", {}), "summary": c["summary"], "by_type": c["by_type"], "rows": c["rows"]}
+            "support_calibration_accuracy": self.calibration_accuracy, "environment": self.env,
+            "configs": {n: {"overrides": c.get("overrides", {}), "index": c.get("index", {}), "summary": c["summary"],
+                            "by_type": c["by_type"], "rows": c["rows"]}
                         for n, c in self.configs.items()},
         }
 
@@ -270,7 +321,7 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
         raise ValueError(f"unknown question set {qset!r}; known: {', '.join(QUESTION_SETS)}")
     questions = load_questions(question_files()[qset], split)
     threshold, accuracy = support_threshold()
-    run = Run(split, threshold, accuracy, qset=qset)
+    run = Run(split, threshold, accuracy, qset=qset, env=environment())
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
@@ -285,12 +336,18 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
         if name not in presets:
             raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
         cs = config_settings(settings, presets[name])
-        records = run_config(cs, questions, progress, callback)
+        records, index = run_config(cs, questions, progress, callback)
         rows = [score(q, r, threshold) for q, r in zip(questions, records)]
         if judge is not None:
             llm_judge(judge, rows, records, progress)
         run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,
-                             "overrides": presets[name]}
+                             "overrides": presets[name], "index": index}
+    try:
+        import os
+
+        run.env["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
     return run
 
 

@@ -62,9 +62,14 @@ def _read_pdf(path: Path) -> str:
 def _read_docx(path: Path) -> str:
     import docx
 
+    from .docx_title import docx_title
+
     document = docx.Document(str(path))
-    lines = []
-    for para in document.paragraphs:
+    title, title_para = docx_title(document, path)
+    lines = [f"# {title}"]
+    for i, para in enumerate(document.paragraphs):
+        if i == title_para:
+            continue
         style = (para.style.name or "").lower() if para.style is not None else ""
         text = para.text.strip()
         if text and style.startswith("heading"):
