@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from test_ui_browser import ARGS, CHROMIUM, OUT, start_app, stop_app
+from test_ui_browser import OUT, browser, start_app, stop_app  # noqa: F401  (browser: the same Chromium fixture)
 
 MARKDOWN_DOC = """# 量子计算发展说明
 
@@ -44,17 +44,6 @@ def safety_app(tmp_path_factory):
     url, proc = start_app(folder, corpus, {"RAG_APP__USERS": json.dumps(USERS)})
     yield url
     stop_app(proc)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    OUT.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def login(browser, url: str, user: str):
