@@ -140,3 +140,21 @@ def test_new_process_tokenises_only_the_new_chunks(settings, monkeypatch):
     index = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25
     assert len(calls) == 1 and "具身智能" in calls[0]
     assert sorted(index.ids) == ["b", "c", "d"] and not list(settings.home.joinpath("cache").glob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_one_question_reads_one_state_of_the_index(corpus_system):
+    """Inside ``pinned`` (one question: its retrieval and its answer) a new generation of the
+    index is not seen, also from the worker threads LangChain runs steps in; after it, it is."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextvars import copy_context
+
+    r = corpus_system.retriever
+    before = r.bm25
+    with r.pinned():
+        corpus_system.store.bump_generation()
+        assert r.bm25 is before
+        ctx = copy_context()
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(ctx.run, lambda: r.bm25).result() is before
+    assert r.bm25 is not before and r.bm25.gen == corpus_system.store.generation()

@@ -23,6 +23,7 @@ from importlib import resources
 import yaml
 
 from .chunking import split_sentences
+from .safety import is_injection
 from .metrics import norm
 from .retrieve import tokenize
 
@@ -181,6 +182,8 @@ class _Evidence:
             ctx = p.metadata.get("occasion", "") + p.metadata.get("authors", "")
             prev = ""
             for sent in split_sentences(p.text):
+                if is_injection(sent):
+                    continue  # an instruction planted in a document is evidence of nothing
                 if sent not in seen_sent:
                     seen_sent.add(sent)
                     low = (sent + ctx).lower()

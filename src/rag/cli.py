@@ -281,6 +281,10 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
     variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
     """
     if qset == "mc":
+        unsupported = [o for o, v in (("--config", configs), ("--all-configs", all_configs), ("--configs-file", configs_file),
+                                      ("--judge", judge), ("--answers", answers), ("--gate", gate)) if v]
+        if unsupported:
+            raise click.UsageError(f"--set mc 不支持 {'、'.join(unsupported)}（选择题评测只有默认配置，结果见 summary.json）")
         return _eval_mc(ctx, split, Path(out), quiet)
     from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs, sets_of_answers
     from .llm import LLMUnavailable, build_chat_model
@@ -327,8 +331,12 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
 def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
     from .mc_eval import evaluate_mc, write_mc_report
 
-    system = _system(ctx)
-    _ensure_index(ctx, quiet=True)
+    from .evaluate import config_settings
+    from .system import build_system
+
+    settings = ctx.obj["settings"]
+    system = build_system(config_settings(settings, {}))  # the evaluation's own index of corpus/, not the app's
+    system.ingestor.ingest([settings.corpus.path], prune=True, progress=False)
     summary, rows = evaluate_mc(system.retriever, split, progress=not quiet)
     folder = write_mc_report(summary, rows, split, out)
     click.echo(f"mc/{split}: items {summary['items']}  accuracy(answered) {summary['accuracy']}  "

@@ -230,8 +230,12 @@ def config_settings(base: Settings, overrides: dict) -> Settings:
     s = Settings(**data)
     key = json.dumps({"chunking": s.chunking.model_dump(), "embedding": s.embedding.model_dump(),
                       "corpus": s.corpus.model_dump(mode="json")}, sort_keys=True, default=str)
-    folder = f"chunk{s.chunking.chunk_tokens}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-    return s.model_copy(update={"home": base.home / "eval-index" / folder})
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    folder = f"chunk{s.chunking.chunk_tokens}-{digest}"
+    # Its own collection too: with a Chroma server (store.mode: server) the folder alone would
+    # leave the evaluation writing into the app's collection.
+    store = s.store.model_copy(update={"collection": f"{s.store.collection}_eval_{digest}"})
+    return s.model_copy(update={"home": base.home / "eval-index" / folder, "store": store})
 
 
 def index_fingerprint(system) -> dict:

@@ -36,7 +36,7 @@ from .loaders import LoadError, discover, load_file
 from .settings import Settings
 from .store import FileRecord, Pending, Store
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"  # 3: Word files titled by their title, the title line kept out of the passages
 log = logging.getLogger("rag")
 
 
@@ -287,7 +287,12 @@ class Ingestor:
         every chunk's source is read; chunks of unregistered sources are deleted, and a file whose
         chunks differ from what its file gives is removed (the next ingest adds it again)."""
         done = []
-        for source, ids in self.store.chunk_sources().items():
+        sources = self.store.chunk_sources()
+        for source, rec in records.items():
+            if source not in sources and rec.chunks:  # a record whose chunks are all gone
+                self.store.drop_record(source)
+                done.append(f"记录的文本块缺失，已移除记录 removed a record without chunks: {source}（请重新入库 ingest it again）")
+        for source, ids in sources.items():
             rec = records.get(source)
             if rec is None:
                 self.store.delete(ids)

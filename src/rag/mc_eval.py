@@ -10,8 +10,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .choice import choose
+from .evaluate import EVALS
 
-MC_SET = Path("evals") / "mc.jsonl"
+MC_SET = EVALS / "mc.jsonl"
 
 
 def load_items(path: Path = MC_SET, split: str = "dev") -> list[dict]:

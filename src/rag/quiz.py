@@ -29,6 +29,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .chunking import split_sentences
+from .safety import is_injection, without_injections
 from .metrics import norm
 
 TYPES = ("fill", "choice", "judge", "short")
@@ -135,7 +136,7 @@ class QuizBuilder:
             previous_section = section
             for k, s in enumerate(split_sentences(text)):
                 s = s.strip()
-                if k == 0 and continues:
+                if (k == 0 and continues) or is_injection(s):
                     continue
                 for d in _DATE.findall(s):
                     self.pool["date"].add(d)
@@ -309,7 +310,7 @@ class QuizBuilder:
 
         passage = self._passage_of(s)
         try:
-            reply = self.model.invoke(load_prompt("quiz").format(passage=as_data(passage), type=LLM_TYPE_ASK[kind]))
+            reply = self.model.invoke(load_prompt("quiz").format(passage=as_data(without_injections(passage)), type=LLM_TYPE_ASK[kind]))
             found = _JSON.search(reply.content if isinstance(reply.content, str) else "")
             data = json.loads(found.group(0)) if found else None
         except Exception:  # an unreachable model or unparsable reply: the rule-built item stands
@@ -438,7 +439,8 @@ def corpus_builder(system, model=None) -> QuizBuilder:
     """A QuizBuilder over every indexed passage, in document order."""
     from .metrics import DEFAULT_SUPPORT_THRESHOLD
 
-    passages = [(text, meta) for _, text, meta in system.store.iter_all()]
+    index = system.retriever.bm25  # one consistent snapshot of the index (an upload may be landing)
+    passages = list(zip(index.texts, index.metas))
     passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
     return QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
 

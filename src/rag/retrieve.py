@@ -15,6 +15,9 @@ import pickle
 import re
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
@@ -345,13 +348,35 @@ class Retriever:
         self.s, self.store, self.embedder, self.cache_dir = settings, store, embedder, cache_dir
         self._snap: _Snapshot | None = None
         self._lock = threading.Lock()
+        # The snapshot pinned by the current question (see ``pinned``): a context variable, so the
+        # worker threads LangChain runs a chain's steps in (they copy the context) see it too.
+        self._pin: ContextVar[_Snapshot | None] = ContextVar(f"rag-pinned-{id(self)}", default=None)
         self.builds: list[str] = []  # generations indexed, in order (each once; tests check it)
         self._sentence_lock = threading.Lock()  # its own: building it never holds up an index update
         self._last_sentences: SentenceIndex | None = None
         self._qvec: dict[str, np.ndarray] = {}
         self._svec: dict[str, np.ndarray] = {}
 
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """Within this block the calling thread sees one snapshot of the index: a question's
+        retrieval and the answer built from it read the same state, even while an upload lands."""
+        if self._pin.get() is not None:
+            yield
+            return
+        token = self._pin.set(self._current())
+        try:
+            yield
+        finally:
+            self._pin.reset(token)
+
     def _snapshot(self) -> _Snapshot:
+        pinned = self._pin.get()
+        if pinned is not None:
+            return pinned
+        return self._current()
+
+    def _current(self) -> _Snapshot:
         """The index of the store's generation with its linker and vector cache, swapped in as one
         object: concurrent readers see either the old or the new one, never a mix.
 
@@ -441,17 +466,20 @@ class Retriever:
     def sentence_vectors(self, sentences: list[str]) -> dict[str, np.ndarray]:
         """Vectors of these sentences: from the store's sentence cache (written at ingest), else
         embedded now and remembered in memory."""
-        cache = self._svec
-        if len(cache) > 100_000:  # bounded: a long-running server sees every sentence eventually
-            cache.clear()
+        cache = self._svec  # shared by threads: read and written only in whole steps, never indexed twice
         ids = {s: sentence_id(s) for s in sentences}
-        want = [i for i in dict.fromkeys(ids.values()) if i not in cache]
+        uniq = list(dict.fromkeys(ids.values()))
+        got = {i: v for i in uniq if (v := cache.get(i)) is not None}
+        want = [i for i in uniq if i not in got]
         if want:
-            cache.update(self.store.sentence_vectors(want))
-            missing = [s for s, i in ids.items() if i not in cache]
+            got.update(self.store.sentence_vectors(want))
+            missing = [s for s, i in ids.items() if i not in got]
             if missing:
-                cache.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing)))
-        return {s: cache[i] for s, i in ids.items()}
+                got.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing)))
+            if len(cache) > 100_000:  # bounded: a long-running server sees every sentence eventually
+                cache.clear()
+            cache.update({i: got[i] for i in want})
+        return {s: got[i] for s, i in ids.items()}
 
     def _ranked(self, query: str, qv: np.ndarray | None, mode: str, k: int, index: BM25Index,
                  mask: np.ndarray | None, where: dict | None, scale: float) -> list[tuple[str, float, list[tuple[int, float]]]]:
@@ -463,7 +491,7 @@ class Retriever:
             out.append(("dense", scale * self.s.dense_weight, self._dense(qv, k, index, mask, where)))
             if self.s.sentence_weight > 0:
                 snap = self._snapshot()
-                if snap.index is index:
+                if snap.index is index:  # (always, within one pinned question)
                     out.append(("sentence", scale * self.s.sentence_weight, self.sentence_index(snap).search(qv, k, mask)))
         return out
 
@@ -496,6 +524,11 @@ class Retriever:
         """Fused BM25 + dense ranking. When the question names an author, article or speech occasion
         (``analysis``, see query.py), the same search restricted to the linked chunks is fused in
         with ``linked_weight``: their passages rise to the top, others stay reachable."""
+        with self.pinned():
+            return self._retrieve(query, top_k, mode, filters, analysis)
+
+    def _retrieve(self, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
+                  analysis: Query | None) -> list[Passage]:
         top_k = top_k or self.s.top_k
         mode = mode or self.s.mode
         filters = filters or Filters()

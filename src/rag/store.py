@@ -115,7 +115,7 @@ class Store:
     def count(self) -> int:
         """Chunks owned by file records (chunks of a write still in progress are not counted)."""
         n = self.chunks.count()
-        adding = self._adding()
+        adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
         return n - len(self.existing_ids(sorted(adding))) if adding else n
 
     def _adding(self) -> set[str]:
@@ -149,9 +149,9 @@ class Store:
         n = self.chunks.count()
         if n == 0:
             return []
-        adding = self._adding()
-        res = self.chunks.query(query_embeddings=[vector], n_results=min(k + len(adding), n), where=where or None,
+        res = self.chunks.query(query_embeddings=[vector], n_results=min(k + len(self._adding()), n), where=where or None,
                                 include=["distances"])
+        adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
         hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0]) if cid not in adding]
         return hits[:k]
 
@@ -165,17 +165,18 @@ class Store:
 
     def ids(self) -> list[str]:
         """Every chunk id owned by a file record, in one read (no text)."""
-        adding = self._adding()
-        return [i for i in self.chunks.get(include=[])["ids"] if i not in adding]
+        ids = self.chunks.get(include=[])["ids"]
+        adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
+        return [i for i in ids if i not in adding]
 
     def iter_all(self) -> Iterator[tuple[str, str, dict]]:
         """Every chunk owned by a file record as (id, text, metadata), paged."""
-        adding = self._adding()
         offset = 0
         while True:
             res = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
             if not res["ids"]:
                 return
+            adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
             yield from ((i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"]) if i not in adding)
             offset += len(res["ids"])
 
@@ -210,11 +211,12 @@ class Store:
     def commit_file(self, rec: FileRecord, stale: list[str]) -> None:
         """Write a file's record and, in the same call, the journal of the stale chunks it no
         longer owns; then delete them and clear the journal."""
-        ids, metas, docs = [f"{_FILE}{rec.source}"], [dict(rec.__dict__)], [rec.source]
-        if stale:
-            ids.append(f"{_PENDING}{rec.source}")
-            metas.append(_pending_meta(Pending(rec.source, "removing", stale, rec.path, rec.origin)))
-            docs.append(json.dumps(stale))
+        # The "removing" entry is written even when nothing is stale: it replaces the write's
+        # "adding" entry in the same call, so a kill between the two can never leave a record
+        # whose chunks recovery would take for an unfinished write and delete.
+        ids = [f"{_FILE}{rec.source}", f"{_PENDING}{rec.source}"]
+        metas = [dict(rec.__dict__), _pending_meta(Pending(rec.source, "removing", stale, rec.path, rec.origin))]
+        docs = [rec.source, json.dumps(stale)]
         self.files.upsert(ids=ids, metadatas=metas, embeddings=[[0.0]] * len(ids), documents=docs)
         self.delete(stale)
         self.end(rec.source)

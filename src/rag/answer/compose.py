@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 
 from ..chunking import split_sentences
+from ..safety import is_injection
 from ..query import Article, Query, vocabulary
 from ..retrieve import Passage, Retriever
 from .base import Answer, Citation
@@ -100,7 +101,7 @@ class Composer:
         if not (best.ordinal and len(best.text) <= 30):
             return chosen
         para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
-        sents = [s.strip() for s in split_sentences(para) if s.strip()]
+        sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
         at = sents.index(best.text) if best.text in sents else -1
         follow = [Cand(s, best.passage, best.pos + i + 1, False, dict(best.f), best.score) for i, s in enumerate(sents[at + 1 : at + 4])] if at >= 0 else []
         have = {c.text for c in chosen}
@@ -186,7 +187,7 @@ class Composer:
             p = by_id.get(p.id, p)
             for pos, sent in enumerate(split_sentences(p.text)):
                 sent = sent.strip()
-                if ordinal_family(sent):
+                if ordinal_family(sent) and not is_injection(sent):
                     items.append(Cand(sent, p, pos, True, dict(best.f), best.score))
         if len(items) < 2:
             return []
@@ -213,7 +214,7 @@ class Composer:
             for k, para in enumerate(p.text.split("\n")):
                 for j, sent in enumerate(split_sentences(para)):
                     sent = sent.strip()
-                    if not sent:
+                    if not sent or is_injection(sent):
                         continue
                     pos += 1
                     if sent in seen[-8:]:

@@ -51,6 +51,11 @@ class ExtractiveAnswerer:
         t0 = time.perf_counter()
         question = check_question(question, self.s.answer.max_question_chars)
         query = query or question
+        with self.retriever.pinned():
+            return self._ask(question, query, top_k, mode, filters, t0)
+
+    def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
+             t0: float) -> Answer:
         q = self.analyze(query)
         if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
             top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
