@@ -63,7 +63,9 @@ class SentenceIndex:
         if not len(self.rows) or k <= 0:
             return []
         best = np.full(self.n_chunks, -np.inf, dtype=np.float32)
-        np.maximum.at(best, self.rows, self.matrix @ qv.astype(np.float32))
+        # einsum, not BLAS: a threaded gemv here leaves OpenBLAS threads spinning against the
+        # embedding model of the next question (measured: +17 ms per new question)
+        np.maximum.at(best, self.rows, np.einsum("ij,j->i", self.matrix, qv.astype(np.float32)))
         if mask is not None:
             best[~mask] = -np.inf
         k = min(k, int(np.isfinite(best).sum()))
