@@ -67,3 +67,13 @@ def assert_agrees(system) -> None:
     assert {s: len(ids) for s, ids in by_source.items()} == {s: r.chunks for s, r in records.items()}
     assert system.store.count() == sum(r.chunks for r in records.values())
     assert system.store.pending() == []
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test of this folder carries the ``reliability`` marker (``pytest -m reliability``)."""
+    import pytest
+
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.reliability)
