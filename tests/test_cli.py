@@ -13,12 +13,17 @@ def test_help_lists_every_verb():
         assert verb in result.output
 
 
-def test_ingest_docs_ask(tmp_path, monkeypatch):
+def _tiny_corpus(tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。", encoding="utf-8")
     monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RAG_CORPUS__PATH", str(docs))
+    return docs
+
+
+def test_ingest_docs_ask(tmp_path, monkeypatch):
+    docs = _tiny_corpus(tmp_path, monkeypatch)
     runner = CliRunner()
     r = runner.invoke(cli, ["ingest", "--quiet"], obj={})
     assert r.exit_code == 0 and "新增 added: 1" in r.output
@@ -43,14 +48,6 @@ def test_eval_judge_needs_a_chat_model(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_LLM__API_KEY_ENV", "RAG_TEST_NO_SUCH_KEY")
     r = CliRunner().invoke(cli, ["eval", "--judge", "--quiet"], obj={})
     assert r.exit_code == 2 and "未设置环境变量 RAG_TEST_NO_SUCH_KEY" in r.output
-
-
-def _tiny_corpus(tmp_path, monkeypatch):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text("新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。", encoding="utf-8")
-    monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("RAG_CORPUS__PATH", str(docs))
 
 
 def test_ask_on_an_empty_state_folder_says_it_builds_the_index_first(tmp_path, monkeypatch):
