@@ -67,6 +67,8 @@ class Query:
     titled: bool = False  # an article was named by its title (not only by its author)
     occasions: list[str] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)  # "2024", "2024-10", "2024-10-09"
+    years: list[str] = field(default_factory=list)  # every year the question names ("2021年以后")
+    people: list[str] = field(default_factory=list)  # persons the index knows (catalog authors)
 
     @property
     def constrained(self) -> bool:
@@ -181,6 +183,13 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             q.count = _cn_number(m.group(1))
             expect = expect or "count"
             break
+    if not q.count:  # "具体是哪几项": the members of a set, at least two of them
+        for pattern in voc["members_re"]:
+            m = re.search(pattern, text)
+            if m:
+                q.count = _cn_number(m.group(1)) if m.groups() and m.group(1) else 2
+                expect = expect or "count"
+                break
     q.expect = expect
     not_quantity = "".join(voc["ji_not_quantity_after"])
     m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
@@ -188,9 +197,11 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     for m in _DATE_IN_Q.finditer(text):
         y, mo, d = m.groups()
+        q.years.append(y)
         q.dates.append(y + (f"-{int(mo):02d}" if mo else "") + (f"-{int(d):02d}" if mo and d else ""))
     if linker is not None:
         q.authors = linker.authors_in(text)
+        q.people = linker.authors
         titled = linker.titles_in(text)
         q.titled = bool(titled)
         by_author = [a for a in linker.articles if any(x in a.authors for x in q.authors)]
