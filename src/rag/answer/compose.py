@@ -28,8 +28,9 @@ _CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
 
 
 class Composer:
-    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int):
+    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int, weights: dict | None = None):
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
+        self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
@@ -42,6 +43,10 @@ class Composer:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
+        if len(q.sides) >= 2:  # "A、B和C分别…": each member with the sentence that best answers for it
+            chosen = self._members(query, q, cands)
+            if chosen:
+                return chosen
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
         announced = [c for c in cands if (m := _announce().search(c.text)) and m.group(2)[-2:] in query]
@@ -123,6 +128,27 @@ class Composer:
             mine = [c for c in cands if _is(c.passage, art)][:2]
             out += self._in_source_order(mine)
         return out or cands[:1]
+
+    def _members(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
+        """One sentence per member of the coordination the question asks about, each chosen by the
+        same sentence model for the question asked of that member alone ("数字技术、网络技术和新
+        能源技术分别遵循什么规律" -> "数字技术分别遵循什么规律", ...)."""
+        from .candidates import build
+
+        text = re.sub(r"\s+", "", query)
+        start, end = text.find(q.sides[0]), text.rfind(q.sides[-1])
+        if start < 0 or end < start:
+            return []
+        end += len(q.sides[-1])
+        passages = list({c.passage.id: c.passage for c in cands}.values())
+        out: list[Cand] = []
+        for side in q.sides:
+            sub = text[:start] + side + text[end:]
+            pick = next((c for c in build(sub, q, passages, self.retriever, self.weights)
+                         if all(c.text != o.text for o in out)), None)
+            if pick is not None:
+                out.append(pick)
+        return out if len(out) >= 2 else []
 
     def _occasions(self, cands: list[Cand]) -> list[Cand]:
         """One sentence per speech excerpt (its attribution is appended when rendered)."""

@@ -25,7 +25,8 @@ class ExtractiveAnswerer:
         self.s = settings
         self.retriever = retriever
         self.model = model or answerability.load_model(settings.answer.model_path or None)
-        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items)
+        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items,
+                                 self.model["sentence_weights"])
         self._chain = None
 
     # -- the chain ------------------------------------------------------------------------
