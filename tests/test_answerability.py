@@ -80,3 +80,10 @@ def test_a_person_the_catalog_knows_answers_who():
     q.people = ["柯遵义"]
     assert type_ok(q, _cands("只有加快前瞻布局，才能赢得先机（柯遵义，2023）。"))
     assert not type_ok(q, _cands("只有加快前瞻布局，才能赢得先机。"))
+
+
+def test_members_must_be_enumerated_not_only_mentioned():
+    q = analyze("这些关键技术具体是哪几项？")
+    # Two sentences around the topic are not an enumeration of its members.
+    assert not type_ok(q, _cands("团队初步攻克了一系列关键技术。", "这些成果得到了广泛应用。"))
+    assert type_ok(q, _cands("一是高速传输技术。", "二是智能调度技术。"))

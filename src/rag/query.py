@@ -61,6 +61,7 @@ class Query:
     qtype: str = "fact"
     expect: str = ""  # day | month | year | person | org | place | amount | count | ""
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
+    members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
     authors: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # linked by title or author
@@ -225,6 +226,7 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             m = re.search(pattern, text)
             if m:
                 q.count = _cn_number(m.group(1)) if m.groups() and m.group(1) else 2
+                q.members = True
                 expect = expect or "count"
                 break
     q.expect = expect

@@ -80,10 +80,13 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def items_in(chosen: list[Cand]) -> int:
-    """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence)."""
+def items_in(chosen: list[Cand], enumerated: bool = False) -> int:
+    """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence).
+    Unless ``enumerated`` is asked for, N sentences count as N points."""
     listed = sum(c.ordinal for c in chosen)
     inline = max((len(re.findall(r"[、；;]", c.text)) + 1 for c in chosen), default=0)
+    if enumerated:
+        return max(listed, inline if inline > 1 else 0)
     if listed:  # a numbered list counts its items (not its lead sentence)
         return max(listed, inline if inline > 1 else 0)
     return max(inline if inline > 1 else 0, len(chosen))  # else N sentences can make N points
@@ -93,7 +96,7 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     if not q.expect:
         return True
     if q.expect == "count":
-        return items_in(chosen) >= q.count
+        return items_in(chosen, q.members) >= q.count
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
     lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place") else 2]
@@ -103,7 +106,7 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     if ok and q.count:  # "分别位于哪些城市": the names count as items ("北京和上海")
         found = {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)} \
             if q.expect in ("person", "org", "place") else set()
-        ok = max(items_in(chosen), len(found)) >= q.count
+        ok = max(items_in(chosen, q.members), len(found)) >= q.count
     return ok
 
 
