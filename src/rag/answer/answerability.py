@@ -110,11 +110,13 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     return ok
 
 
-def _haystack(chosen: list[Cand]) -> str:
+_META_FIELDS = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
+
+
+def _haystack(chosen: list[Cand], fields: tuple[str, ...] = _META_FIELDS) -> str:
     """The chosen sentences with their passages' metadata: where a name the question uses must be.
     (Not the whole passage: "深圳…多少" is not answered by a sentence about 上海 in a passage that
     lists 北京、上海、深圳.)"""
-    fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
     return re.sub(r"\s+", "", "".join(c.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
 
 
@@ -137,8 +139,9 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
             occasion_core(o) in hay for o in q.occasions):
         return False  # neither the speech itself nor a passage that speaks of that occasion
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
-    # other years does not answer it.
-    return all(n in hay for n in named(query) + q.authors + q.years)
+    # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
+    when = _haystack(chosen, ("speech_date", "attribution"))
+    return all(n in hay for n in named(query) + q.authors) and all(y in when for y in q.years)
 
 
 def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict,
