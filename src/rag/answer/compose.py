@@ -55,7 +55,7 @@ class Composer:
             if items:
                 return items
         if q.qtype == "list" or q.count:
-            items = self._list(cands, cover)
+            items = self._list(cands, cover, q.count)
             if items:
                 return items
         if q.qtype == "occasion":
@@ -165,7 +165,8 @@ class Composer:
         return out
 
     # -- lists ------------------------------------------------------------------------------
-    def _list(self, cands: list[Cand], cover) -> list[Cand]:
+    def _list(self, cands: list[Cand], cover, count: int = 0) -> list[Cand]:
+        """The list that answers: ``count`` items at least when the question says how many."""
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
@@ -183,13 +184,13 @@ class Composer:
         floor = best.score - 0.3 * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands)
-            if len(items) >= 2:
+            if len(items) >= 2 and sum(c.ordinal for c in items) >= count:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
                     break
-                # A list answers only when one of its items is among the best sentences or its own
-                # heading covers the question ("（二）未来产业的特征"): a numbered list about
-                # something else in a retrieved passage is not the answer.
-                if max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
+                # A list answers only when one of its items is among the best sentences, its own
+                # heading covers the question ("（二）未来产业的特征") or it has as many items as the
+                # question asks for ("哪三点"): a numbered list about something else is not the answer.
+                if count != sum(c.ordinal for c in items) and max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
                         cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99:
                     continue
                 return items
