@@ -27,10 +27,17 @@ _INLINE_LIST = re.compile(
 _CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+# How far below the best sentence's score a sentence may be and still be quoted, as a share of the
+# best score: data/answer_model.json "compose" (chosen on the dev splits), these when it has none.
+DEFAULT_MARGINS = {"answer": 0.45, "occasion": 0.45, "list": 0.3, "list_lead": 0.5, "typed": 0.4}
+
+
 class Composer:
-    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int, weights: dict | None = None):
+    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int, weights: dict | None = None,
+                 margins: dict | None = None):
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
         self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
+        self.margins = {**DEFAULT_MARGINS, **(margins or {})}
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
@@ -65,13 +72,13 @@ class Composer:
         subj = subject(query) if q.qtype == "definition" else ""
         if subj and best.text.startswith(subj[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
-        chosen = self._top(cands, best, limit)
-        chosen = self._typed_first(q, chosen, cands, best)
+        chosen = self._top(cands, best, limit, self.margins["answer"])
+        chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         chosen = self._explain(chosen, cands)
         return self._in_source_order(chosen)
 
     @staticmethod
-    def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand) -> list[Cand]:
+    def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand, margin: float) -> list[Cand]:
         """When the question expects a date, a quantity or a name and the best sentences hold none,
         the best sentence that does (if it is nearly as good) leads the answer."""
         # The answerability check reads the best sentence for who/where, the best two for dates and
@@ -79,7 +86,7 @@ class Composer:
         lead = chosen[: 1 if q.expect in ("person", "org", "place") else 2]
         if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
-        typed = next((c for c in cands if c.f.get("type") and c.score >= 0.6 * best.score), None)
+        typed = next((c for c in cands if c.f.get("type") and c.score >= (1 - margin) * best.score), None)
         if typed is None:
             return chosen
         typed.score = max(typed.score, best.score + 1e-6)  # the answerability check reads the best sentences
@@ -87,10 +94,10 @@ class Composer:
 
     # -- plain answers ----------------------------------------------------------------------
     @staticmethod
-    def _top(cands: list[Cand], best: Cand, limit: int) -> list[Cand]:
+    def _top(cands: list[Cand], best: Cand, limit: int, margin: float) -> list[Cand]:
         chosen: list[Cand] = []
         seen: set[str] = set()
-        floor = best.score - 0.45 * abs(best.score)
+        floor = best.score - margin * abs(best.score)
         for c in cands:
             if c.score < floor or len(chosen) >= limit:
                 break
@@ -156,7 +163,7 @@ class Composer:
         out: list[Cand] = []
         seen: set[str] = set()
         for c in cands:
-            if c.score < best.score - 0.45 * abs(best.score) or len(out) >= self.max_sentences:
+            if c.score < best.score - self.margins["occasion"] * abs(best.score) or len(out) >= self.max_sentences:
                 break
             key = c.passage.metadata.get("occasion") or c.passage.id
             if key not in seen:
@@ -181,7 +188,7 @@ class Composer:
         score_of: dict[str, float] = {}
         for c in cands:
             score_of.setdefault(c.text, c.score)
-        floor = best.score - 0.3 * abs(best.score)
+        floor = best.score - self.margins["list"] * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands)
             if len(items) >= 2 and sum(c.ordinal for c in items) >= count:
@@ -225,7 +232,7 @@ class Composer:
             return []
         items = items[: self.max_list_items]
         lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos
-                and c.score >= best.score - 0.5 * abs(best.score)]
+                and c.score >= best.score - self.margins["list_lead"] * abs(best.score)]
         return lead[:1] + items
 
     def _announced_items(self, anchor: Cand) -> list[Cand]:

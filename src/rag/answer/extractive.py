@@ -26,7 +26,7 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.model = model or answerability.load_model(settings.answer.model_path or None)
         self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items,
-                                 self.model["sentence_weights"])
+                                 self.model["sentence_weights"], self.model.get("compose"))
         self._chain = None
 
     # -- the chain ------------------------------------------------------------------------
