@@ -248,6 +248,40 @@ def chat(ctx) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Bind address (default api.host: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default api.port: 8800).")
+@click.pass_context
+def serve(ctx, host: str | None, port: int | None) -> None:
+    """Serve the knowledge base as an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions.
+
+    The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
+    a non-loopback address is refused without one.
+    """
+    import os
+
+    from .api import is_loopback, serve as run
+    from .preflight import StartupError, check_port
+
+    s = ctx.obj["settings"].api
+    host, port = host or s.host, port or s.port
+    keyed = bool(s.key_env and os.environ.get(s.key_env, "").strip())
+    try:
+        if not keyed and not is_loopback(host):
+            raise StartupError(f"在非本机地址 {host} 上提供服务必须设置 API 密钥：请设置环境变量 {s.key_env or 'RAG_API_KEY'}")
+        check_port(host, port)
+    except StartupError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    click.echo(f"预热完成 warmed up in {system.warm_up():.1f} s", err=True)
+    click.echo(f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
+               + (f"key: ${s.key_env}" if keyed else "no key (loopback only)"), err=True)
+    run(system, host, port)
+
+
+@cli.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), help="JSONL of questions (default: built-in set).")
 @click.option("--scale", type=int, default=100, help="Size factor of the synthetic corpus.")
 @click.option("--skip-ingest", is_flag=True, help="Skip the ingest timings (they embed the corpus twice).")
