@@ -218,3 +218,102 @@ def test_api_key_guards_every_route(corpus_system, monkeypatch):
         assert MARK.search(ChatOpenAI(base_url=running.base_url, api_key="s3cret-key", model=MODEL).invoke("什么是新质生产力？").content)
     finally:
         running.stop()
+
+
+# -- a chat model behind the API, and `rag serve` itself ----------------------------------------
+SILVER = "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+
+
+def _silver_docs(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "silver.md").write_text("# 发展银发经济利当前惠长远\n\n" + SILVER + "\n", encoding="utf-8")
+    return docs
+
+
+@pytest.mark.slow
+def test_chat_model_answers_are_verified_and_follow_ups_rewritten_by_it(settings, tmp_path, monkeypatch):
+    """With llm.provider set (the test double of a remote model on loopback), the API answers with
+    the app's LLM answerer: the checked answer and its citations, and a follow-up rewritten by the model."""
+    from rag import fake_llm_server
+    from rag.system import build_system
+
+    fake = fake_llm_server.start()
+    monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
+    docs = _silver_docs(tmp_path)
+
+    def serve_with(model: str) -> Background:
+        llm = settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": fake.base_url,
+                                              "api_key_env": "RAG_TEST_LLM_KEY", "timeout_s": 10.0, "max_retries": 0})
+        s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
+        system = build_system(s)
+        system.ingestor.ingest([docs], progress=False)
+        return Background(system).start()
+
+    running = serve_with("good")
+    try:
+        client = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0, timeout=60)
+        r = _ask(client, _user("银发经济是什么？"))
+        text = r.choices[0].message.content
+        assert text.startswith("银发经济是向老年人提供产品或服务") and "[1]" in text
+        assert [c["title"] for c in r.citations] == ["发展银发经济利当前惠长远"] and not r.refused
+        streamed = "".join(c.choices[0].delta.content or "" for c in _ask(client, _user("银发经济是什么？"), stream=True))
+        assert streamed == text
+        follow = _ask(client, _user("银发经济是什么？"), {"role": "assistant", "content": text}, _user("有什么意义？"))
+        assert follow.query == "银发经济是什么，有什么意义？"  # the fake model's rewrite of the follow-up
+        assert any("改写后的问题" in m["content"] for req in fake.requests for m in req["messages"])
+    finally:
+        running.stop()
+    running = serve_with("error")  # the model fails: the extractive answer, with the app's notice
+    try:
+        client = openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0, timeout=60)
+        r = _ask(client, _user("银发经济是什么？"))
+        assert r.choices[0].message.content.startswith("【提示】大模型服务不可用") and r.citations
+    finally:
+        running.stop()
+        fake.shutdown()
+
+
+@pytest.mark.slow
+def test_rag_serve_command(tmp_path):
+    """`rag serve` in its own process (a one-document corpus), with a key, answering the openai client."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, RAG_HOME=str(tmp_path / "home"), RAG_CORPUS__PATH=str(_silver_docs(tmp_path)),
+               RAG_API_KEY="serve-key")
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="serve-key", max_retries=0, timeout=30)
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                client.models.list()
+                break
+            except openai.APIConnectionError:
+                assert time.monotonic() < deadline, "rag serve did not start:\n" + log.read_text()
+                time.sleep(0.5)
+        r = _ask(client, _user("银发经济是什么？"))
+        assert r.choices[0].message.content.startswith("银发经济是") and r.citations[0]["document"] == "silver.md"
+        with pytest.raises(openai.AuthenticationError):
+            _ask(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="nope", max_retries=0), _user("银发经济是什么？"))
+        assert "http://127.0.0.1:%d/v1" % port in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
