@@ -56,6 +56,20 @@ def test_serve_refuses_an_open_address_without_a_key(monkeypatch, tmp_path):
     assert "必须设置 API 密钥" in result.output and "RAG_API_KEY" in result.output
 
 
+def test_serve_refuses_a_busy_port(monkeypatch, tmp_path):
+    import socket
+
+    from rag.cli import cli
+
+    monkeypatch.setenv("RAG_HOME", str(tmp_path))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--port", str(port)], obj={})
+    assert result.exit_code == 2 and f"端口 {port} 已被占用" in result.output
+
+
 # -- slow: the real server over the real corpus index ---------------------------------------------
 @pytest.fixture(scope="module")
 def server(corpus_system):

@@ -51,6 +51,23 @@ def error_json(status: int, message: str, code: str, param: str | None = None) -
     return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": code}}, status_code=status)
 
 
+def api_key(settings) -> str:
+    """The key requests must carry: the value of the environment variable ``api.key_env`` ("" = none)."""
+    name = settings.api.key_env
+    return os.environ.get(name, "").strip() if name else ""
+
+
+def check_address(settings, host: str, port: int) -> None:
+    """StartupError (one Chinese line) unless the API may listen on host:port: a non-loopback
+    address needs a key, and the port must be free."""
+    from .preflight import StartupError, check_port
+
+    if not api_key(settings) and not is_loopback(host):
+        raise StartupError(f"在非本机地址 {host} 上提供服务必须设置 API 密钥：请设置环境变量 "
+                           f"{settings.api.key_env or 'RAG_API_KEY'}（或改用 127.0.0.1）")
+    check_port(host, port)
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -219,7 +236,7 @@ class Chat:
 def build_api(system) -> FastAPI:
     """The FastAPI app over a built System (answerer, settings)."""
     s = system.settings.api
-    key = os.environ.get(s.key_env, "").strip() if s.key_env else ""
+    key = api_key(system.settings)
     app = FastAPI(title="学习助手 API", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")

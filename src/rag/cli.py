@@ -257,18 +257,14 @@ def serve(ctx, host: str | None, port: int | None) -> None:
     The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
     a non-loopback address is refused without one.
     """
-    import os
+    from .api import api_key, check_address, serve as run
+    from .preflight import StartupError
 
-    from .api import is_loopback, serve as run
-    from .preflight import StartupError, check_port
-
-    s = ctx.obj["settings"].api
+    settings = ctx.obj["settings"]
+    s = settings.api
     host, port = host or s.host, port or s.port
-    keyed = bool(s.key_env and os.environ.get(s.key_env, "").strip())
     try:
-        if not keyed and not is_loopback(host):
-            raise StartupError(f"在非本机地址 {host} 上提供服务必须设置 API 密钥：请设置环境变量 {s.key_env or 'RAG_API_KEY'}")
-        check_port(host, port)
+        check_address(settings, host, port)
     except StartupError as exc:
         error = click.ClickException(str(exc))
         error.exit_code = 2
@@ -277,7 +273,7 @@ def serve(ctx, host: str | None, port: int | None) -> None:
     _ensure_index(ctx, quiet=True)
     click.echo(f"预热完成 warmed up in {system.warm_up():.1f} s", err=True)
     click.echo(f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
-               + (f"key: ${s.key_env}" if keyed else "no key (loopback only)"), err=True)
+               + (f"key: ${s.key_env}" if api_key(settings) else "no key (loopback only)"), err=True)
     run(system, host, port)
 
 
