@@ -248,6 +248,36 @@ def chat(ctx) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Bind address (default api.host: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default api.port: 8800).")
+@click.pass_context
+def serve(ctx, host: str | None, port: int | None) -> None:
+    """Serve the knowledge base as an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions.
+
+    The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
+    a non-loopback address is refused without one.
+    """
+    from .api import api_key, check_address, serve as run
+    from .preflight import StartupError
+
+    settings = ctx.obj["settings"]
+    s = settings.api
+    host, port = host or s.host, port or s.port
+    try:
+        check_address(settings, host, port)
+    except StartupError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    click.echo(f"预热完成 warmed up in {system.warm_up():.1f} s", err=True)
+    click.echo(f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
+               + (f"key: ${s.key_env}" if api_key(settings) else "no key (loopback only)"), err=True)
+    run(system, host, port)
+
+
+@cli.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), help="JSONL of questions (default: built-in set).")
 @click.option("--scale", type=int, default=100, help="Size factor of the synthetic corpus.")
 @click.option("--skip-ingest", is_flag=True, help="Skip the ingest timings (they embed the corpus twice).")
