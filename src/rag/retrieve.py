@@ -581,6 +581,12 @@ class Retriever:
             )
         return out
 
+    def as_langchain(self, k: int | None = None, mode: str | None = None, filters: Filters | None = None):
+        """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s (rag.lc)."""
+        from .lc import KnowledgeBaseRetriever
+
+        return KnowledgeBaseRetriever(retriever=self, k=k, mode=mode, filters=filters)
+
     def confidence(self, query: str, passages: list[Passage]) -> float:
         """How likely the passages answer the query: term coverage and dense similarity of the best."""
         if not passages:
