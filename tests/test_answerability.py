@@ -87,3 +87,10 @@ def test_members_must_be_enumerated_not_only_mentioned():
     # Two sentences around the topic are not an enumeration of its members.
     assert not type_ok(q, _cands("团队初步攻克了一系列关键技术。", "这些成果得到了广泛应用。"))
     assert type_ok(q, _cands("一是高速传输技术。", "二是智能调度技术。"))
+
+
+def test_cited_scholars_answer_who():
+    who = analyze("这个说法最早是谁提出的？")
+    assert type_ok(who, _cands("这一说法最早是由Alec Ross(2016)提出。"))
+    assert type_ok(who, _cands("只有加快布局，才能赢得先机（胡拥军，2023）。"))
+    assert not type_ok(who, _cands("据Global Innovation Index显示，排名上升。"))

@@ -125,8 +125,9 @@ class LLMAnswerer:
     def _retrieve(self, question, top_k, mode, filters, query):
         question = check_question(question, self.s.answer.max_question_chars)
         query = query or question
-        passages = self.retriever.retrieve(query, top_k, mode, filters)
-        return question, query, passages, self.retriever.confidence(query, passages)
+        # the same retrieval as the extractive chain: names the question uses are linked
+        passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
+        return question, query, passages
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
             filters: Filters | None = None, query: str | None = None) -> Answer:
@@ -140,9 +141,14 @@ class LLMAnswerer:
                filters: Filters | None = None, query: str | None = None) -> Iterator[str | Answer]:
         """Yield text as the model writes it, then the verified Answer."""
         t0 = time.perf_counter()
-        question, query, passages, conf = self._retrieve(question, top_k, mode, filters, query)
-        if not passages or conf < self.s.retrieval.min_confidence:
-            ans = Answer(question, REFUSAL, True, [], passages, conf, query)
+        question, query, passages = self._retrieve(question, top_k, mode, filters, query)
+        # Whether the evidence answers is one calibrated decision, whatever writes the answer: the
+        # extractive answerer's (answer/answerability.py, fitted by `rag fit`). Its answer is also
+        # the fallback when the chat model cannot be reached.
+        offline = self.fallback.compose(question, passages, query)
+        conf = offline.confidence
+        if offline.refused:
+            ans = offline
         else:
             chunks: list[str] = []
             try:
@@ -153,7 +159,7 @@ class LLMAnswerer:
                         yield piece
                 ans = self._finish(question, query, "".join(chunks), passages, conf)
             except Exception as exc:  # unreachable endpoint, bad key, 5xx, timeout ...
-                ans = self.fallback.compose(question, passages, query)
+                ans = offline
                 ans.notice = f"大模型服务不可用（{describe_error(exc)}），以下为离线摘录式回答。"
         ans.latency_ms = (time.perf_counter() - t0) * 1000
         yield ans

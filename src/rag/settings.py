@@ -67,7 +67,6 @@ class RetrievalSettings(_Section):
     )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
-    min_confidence: float = Field(0.35, description="Below this passage-level confidence the answer is a refusal.")
     linked_weight: float = Field(
         2.0, description="Fusion weight of the search restricted to the authors/articles/occasions a question names (dev-tuned)."
     )

@@ -102,6 +102,7 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
     body = _no_attribution(text, meta or {})
     if expect == "person":
         found = names_in(body, ("nr",)) + [p for p in people if p in body]
+        found += [m.group(1) for r in vocabulary()["patterns"]["person_re"] for m in re.finditer(r, body)]
     elif expect == "org":
         # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
         # splits "战略协调机构"; a name ending in an organisation word counts too.
