@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, check_question
 from .chunking import split_sentences
+from .citation import meta_label
 from .llm import describe_error
 from .metrics import norm, support_score, supported
 from .prompts import as_data, load_prompt
@@ -43,9 +44,7 @@ def format_passages(passages: list[Passage]) -> str:
     model (safety.py) are left out, so the model never reads them."""
     out = []
     for i, p in enumerate(passages, 1):
-        m = p.metadata
-        where = f"{m.get('occasion')}（{m.get('speech_date')}）" if m.get("occasion") else m.get("section", "")
-        out.append(as_data(f"[{i}] 《{m.get('title', '')}》{m.get('authors', '')} {where}\n{without_injections(p.text)}"))
+        out.append(as_data(f"[{i}] {meta_label(p.metadata)}\n{without_injections(p.text)}"))
     return "\n\n".join(out)
 
 
@@ -170,11 +169,7 @@ class LLMAnswerer:
         checked, cited, marks = verify(text, passages, self.threshold, self.s.llm.unsupported)
         citations = []
         for n in sorted(cited):
-            p = passages[n - 1]
-            m = p.metadata
-            citations.append(Citation(n, m.get("source", ""), m.get("title", ""), m.get("authors", ""), m.get("section", ""),
-                                      m.get("occasion", ""), m.get("speech_date") or m.get("date", ""), p.text,
-                                      "".join(cited[n]), p.id))
+            citations.append(Citation.of(n, passages[n - 1], "".join(cited[n])))
         ans = Answer(question, checked or REFUSAL, not checked, citations if checked else [], passages, conf, query)
         ans.marks = [m.__dict__ for m in marks]
         return ans

@@ -29,6 +29,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .chunking import split_sentences
+from .citation import Ref, meta_label
 from .safety import is_injection, without_injections
 from .metrics import norm
 
@@ -74,6 +75,7 @@ class Citation:
     occasion: str
     date: str
     sentence: str
+    page: int | None = None  # where the passage starts (rag.citation labels it 第 N 页)
 
 
 @dataclass
@@ -110,8 +112,8 @@ def _term_kinds() -> dict[str, str]:
 
 
 def _citation(meta: dict, sentence: str) -> Citation:
-    return Citation(meta.get("source", ""), meta.get("title", ""), meta.get("authors", ""), meta.get("section", ""),
-                    meta.get("occasion", ""), meta.get("speech_date") or meta.get("date", ""), sentence)
+    r = Ref.of(meta)
+    return Citation(r.source, r.title, r.authors, r.section, r.occasion, r.date, sentence, r.page)
 
 
 class QuizBuilder:
@@ -296,7 +298,7 @@ class QuizBuilder:
         if not points:
             return None
         q = f"根据《{meta.get('title', '')}》，请简述“{head}”的主要内容。"
-        return QuizItem("short", q, reference, points=points, explanation=f"参考原文见《{meta.get('title', '')}》{section}",
+        return QuizItem("short", q, reference, points=points, explanation=f"参考原文见{meta_label(meta)}",
                         citation=_citation(meta, s.text))
 
     # -- items written by a chat model, checked like the rule-built ones ------------------------

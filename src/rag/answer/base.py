@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from ..citation import Ref
+from ..citation import label as citation_label
 from ..retrieve import Passage
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
@@ -26,18 +28,18 @@ class Citation:
     text: str
     quote: str
     passage_id: str
+    page: int | None = None  # where the passage starts; None for a document without pages
+
+    @classmethod
+    def of(cls, n: int, passage: Passage, quote: str) -> Citation:
+        """Citation ``n`` of a retrieved passage, quoting ``quote`` from it."""
+        ref = Ref.of(passage.metadata)
+        return cls(n, ref.source, ref.title, ref.authors, ref.section, ref.occasion, ref.date, passage.text,
+                   quote, passage.id, ref.page)
 
     def label(self) -> str:
-        parts = [f"《{self.title}》"]
-        if self.authors:
-            parts.append(self.authors)
-        if self.occasion:
-            parts.append(f"{self.occasion}（{self.date}）")
-        elif self.date:
-            parts.append(self.date)
-        if self.section and not self.occasion:
-            parts.append(self.section)
-        return "，".join(parts)
+        """《title》，authors，occasion（date），…，第 N 页 (rag.citation)."""
+        return citation_label(self)
 
 
 @dataclass

@@ -330,11 +330,5 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     by_id = {c.passage.id: c.passage for c in chosen}
     citations = []
     for pid, n in numbers.items():
-        p = by_id[pid]
-        m = p.metadata
-        citations.append(Citation(
-            n=n, source=m.get("source", ""), title=m.get("title", ""), authors=m.get("authors", ""),
-            section=m.get("section", ""), occasion=m.get("occasion", ""),
-            date=m.get("speech_date") or m.get("date", ""), text=p.text, quote="".join(quotes[pid]), passage_id=pid,
-        ))
+        citations.append(Citation.of(n, by_id[pid], "".join(quotes[pid])))
     return Answer(question, answer, False, citations, passages, confidence, query)
