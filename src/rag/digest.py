@@ -90,7 +90,10 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
     """The passages about ``topic`` (optionally only in ``docs``: file names or article titles)."""
     from .retrieve import FilterError, check_filters
 
-    topic = check_topic(system, topic)
+    try:
+        topic = check_topic(system, topic)
+    except TimelineError as exc:
+        raise DigestError(str(exc)) from exc
     filters = Filters(sources=list(docs or []))
     try:
         check_filters(filters, system.retriever.linker)
