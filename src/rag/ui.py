@@ -66,7 +66,7 @@ def build_ui(system) -> gr.Blocks:
     choices = doc_choices(system)
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
         gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab header stays visible on a phone (a second row)
             with gr.Tab("学习问答", id="chat"):
                 conv = gr.State(Conversation())
                 with gr.Row():
@@ -121,7 +121,7 @@ def build_ui(system) -> gr.Blocks:
                 with gr.Row():
                     with gr.Column(scale=3):
                         tl_table = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, elem_id="timeline-table",
-                                                max_height=420)
+                                                max_height=420, column_widths=["15%", "9%", "30%", "38%", "8%"])
                     with gr.Column(scale=2):
                         tl_detail = gr.HTML(TIMELINE_HINT, elem_id="timeline-detail")
                 tl_outs = [tl_status, tl_plot, tl_table, tl_entries, tl_detail]
