@@ -87,7 +87,9 @@ def test_outputs_md_docx_png(corpus_system, tmp_path):
     assert any("出处：《" in p.text for p in d.paragraphs)
     png = T.export(tl, tmp_path / "时间线.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
-    fig = T.figure(tl)
+    from rag.timeline_chart import figure
+
+    fig = figure(tl)
     assert {t.get_text() for t in fig.axes[0].get_yticklabels()} == set(tl.kinds())
     with pytest.raises(T.TimelineError):
         T.export(tl, tmp_path / "时间线.txt")
@@ -119,15 +121,14 @@ def test_tab_handlers(corpus_system):
     from rag.handlers import DigestHandlers, TimelineHandlers
 
     h = TimelineHandlers(corpus_system)
-    status, fig, rows, entries, detail = h.show("")
+    status, fig, rows, entries, _ = h.show("")
     assert isinstance(fig, matplotlib.figure.Figure) and len(rows) == len(entries) >= 36 and "共" in status
-    status, fig, rows, entries, detail = h.show("海洋")
+    status, fig, rows, entries, _ = h.show("海洋")
     assert "主题“海洋”" in status and rows[0][0] == entries[0].date_label
 
-    class Row:
-        index = [0, 2]
+    from types import SimpleNamespace
 
-    html = h.select(entries, Row())
+    html = h.select(entries, SimpleNamespace(index=(0, 2)))
     assert "<mark>" in html and entries[0].citations[0].title in html and "海洋" in html
     status, *_ = h.show("x" * 5000)
     assert status.startswith("⚠") and "过长" in status

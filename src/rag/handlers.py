@@ -329,7 +329,8 @@ class TimelineHandlers:
 
     def show(self, topic: str = ""):
         """(status line, figure, table rows, entries for the table's rows, detail panel)."""
-        from .timeline import TimelineError, build_timeline, figure
+        from .timeline import TimelineError, build_timeline
+        from .timeline_chart import figure
 
         topic = (topic or "").strip()
         try:
