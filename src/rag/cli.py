@@ -397,6 +397,50 @@ def fit_(ctx, max_false_refusal, out, quiet) -> None:
     click.echo(f"written: {out}")
 
 
+@cli.command()
+@click.option("--topic", default="", help="Only passages about this topic, e.g. 未来产业 (judged as chat retrieves and answers).")
+@click.option("--question", default="", help="Answer a date-order question (……是从什么时候开始提出的 / 前后有什么变化) in date order.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="时间线.md | .docx | .png (else printed).")
+@click.pass_context
+def timeline(ctx, topic: str, question: str, output: str | None) -> None:
+    """Timeline of dated passages (speech excerpts by occasion and date, dated articles)."""
+    from .timeline import TimelineError, build_timeline, date_order_answer, export, to_markdown
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        if question:
+            click.echo(date_order_answer(system, question, topic or None).markdown())
+            return
+        tl = build_timeline(system, topic or None)
+        if output:
+            click.echo(f"{tl.summary()} -> {export(tl, output)}")
+        else:
+            click.echo(to_markdown(tl))
+    except (TimelineError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="汇编.docx | .md")
+@click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
+@click.pass_context
+def digest(ctx, topic: str, output: str, docs: tuple[str, ...]) -> None:
+    """A topic digest (学习材料汇编): every passage about TOPIC, verbatim, grouped by document, cited."""
+    from .digest import DigestError, build_digest, export
+
+    if Path(output).suffix.lower() not in (".docx", ".md"):
+        raise click.UsageError(f"不支持的输出格式 {Path(output).suffix or '（无扩展名）'}（支持 .docx、.md）")
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        d = build_digest(system, topic, list(docs) or None)
+        click.echo(f"{d.summary()} -> {export(d, output)}")
+    except (DigestError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 def main() -> None:
     cli(obj={})
 
