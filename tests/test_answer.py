@@ -165,3 +165,10 @@ def test_each_member_of_a_coordination_gets_its_own_sentence(corpus_system):
     assert "具身智能是" in ans.answer and "脑机接口是指" in ans.answer
     ans = corpus_system.answerer.ask("政府资金和社会资金各要怎样投向未来产业？")
     assert "耐心投" in ans.answer and "放心投" in ans.answer
+
+
+def test_date_order_question_answered_in_date_order_in_chat(corpus_system):
+    ans = corpus_system.answerer.ask("新质生产力这一概念是从什么时候开始提出的？")
+    assert not ans.refused and ans.citations
+    dates = [c.date for c in ans.citations if c.date]
+    assert dates == sorted(dates) and "最早" in ans.answer

@@ -57,6 +57,15 @@ class ExtractiveAnswerer:
 
     def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
              t0: float) -> Answer:
+        from ..timeline import date_order_answer, date_order_topic  # timeline imports this package
+
+        topic = None if filters else date_order_topic(query)
+        if topic:  # "……是从什么时候开始提出的 / 前后有什么变化": the dated statements, in date order
+            from types import SimpleNamespace
+
+            ans = date_order_answer(SimpleNamespace(settings=self.s, retriever=self.retriever, answerer=self), question, topic)
+            ans.latency_ms = (time.perf_counter() - t0) * 1000
+            return ans
         q = self.analyze(query)
         if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
             top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
