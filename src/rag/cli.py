@@ -114,7 +114,7 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
     except FilterError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        if hasattr(system.answerer, "stream") and not as_json:
+        if system.answerer.streams and not as_json:
             ans = None
             for part in system.answerer.stream(question, top_k=top_k, mode=mode, filters=filters):
                 if isinstance(part, str):

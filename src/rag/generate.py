@@ -107,13 +107,31 @@ def verify(text: str, passages: list[Passage], threshold: float, mode: str = "ma
 
 
 class LLMAnswerer:
-    """Retrieval as in the extractive chain; the composing step is a chat model."""
+    """Retrieval as in the extractive chain; the composing step is a chat model (an ``Answerer``)."""
+
+    streams = True
 
     def __init__(self, settings, retriever, model, fallback: ExtractiveAnswerer, threshold: float = 0.84):
         self.s, self.retriever, self.model, self.fallback = settings, retriever, model, fallback
         self.threshold = threshold
         self.system_prompt = load_prompt("system").format()
         self.answer_prompt = load_prompt("answer")
+
+    @property
+    def settings(self):
+        return self.s
+
+    @property
+    def offline(self) -> ExtractiveAnswerer:
+        return self.fallback
+
+    @property
+    def unavailable(self) -> str:
+        return getattr(self.model, "reason", "")  # configured, but unusable (e.g. its key is not set)
+
+    @property
+    def chat_model(self):
+        return None if self.unavailable else self.model
 
     def messages(self, question: str, passages: list[Passage]) -> list:
         from langchain_core.messages import HumanMessage, SystemMessage

@@ -85,13 +85,13 @@ class ChatHandlers:
             return
         history.append({"role": "user", "content": md_text(message)})
         answerer = self.system.answerer
-        offline = answer_mode == EXTRACTIVE_MODE and hasattr(answerer, "fallback")
+        offline = answer_mode == EXTRACTIVE_MODE and answerer.offline is not answerer
         if offline:
-            answerer = answerer.fallback
+            answerer = answerer.offline
         try:
             query = conv.rewrite(message) if offline else rewrite(self.system, conv, message)
             kwargs = dict(top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
-            if hasattr(answerer, "stream"):  # an LLM: show its words as they arrive, then the checked answer
+            if answerer.streams:  # an LLM: show its words as they arrive, then the checked answer
                 history.append({"role": "assistant", "content": ""})
                 ans = None
                 for part in answerer.stream(message, **kwargs):

@@ -425,10 +425,10 @@ def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 
     keeps only items that pass the checks; ``stats`` (when given) receives kept/dropped counts."""
     model = None
     if writer == "llm":
-        model = getattr(system.answerer, "model", None)
-        if getattr(model, "reason", None):  # configured, but unusable (e.g. its key is not set)
-            raise QuizError(f"大模型不可用：{model.reason}")
-        if model is None or not hasattr(model, "invoke"):
+        if system.chat_unavailable:  # configured, but unusable (e.g. its key is not set)
+            raise QuizError(f"大模型不可用：{system.chat_unavailable}")
+        model = system.chat_model
+        if model is None:
             raise QuizError("用大模型出题需要先配置大模型（llm.provider、llm.model 及其密钥），见 README“接入大模型”。")
     builder = corpus_builder(system, model)
     items = builder.build(n, types, seed, docs, topic)

@@ -169,10 +169,7 @@ def _undated(retriever) -> list[str]:
 
 def extractive(system):
     """The offline answerer whose answerability stage judges relevance (also when chat uses a model)."""
-    from .answer import ExtractiveAnswerer
-
-    return getattr(system.answerer, "fallback", None) or (
-        system.answerer if isinstance(system.answerer, ExtractiveAnswerer) else ExtractiveAnswerer(system.settings, system.retriever))
+    return system.answerer.offline
 
 
 def check_topic(system, topic: str) -> str:

@@ -19,7 +19,11 @@ from .compose import Composer, render
 
 
 class ExtractiveAnswerer:
-    """Composes answers from verbatim sentences of the retrieved passages."""
+    """Composes answers from verbatim sentences of the retrieved passages (an ``Answerer``)."""
+
+    streams = False
+    chat_model = None
+    unavailable = ""
 
     def __init__(self, settings: Settings, retriever: Retriever, model: dict | None = None):
         self.s = settings
@@ -42,6 +46,18 @@ class ExtractiveAnswerer:
                 lambda x: self.compose(x["question"], x["passages"], x["query"], x.get("analysis"))
             )
         return self._chain
+
+    @property
+    def settings(self) -> Settings:
+        return self.s
+
+    @property
+    def offline(self) -> ExtractiveAnswerer:
+        return self
+
+    def stream(self, question: str, **kwargs):
+        """No text before the answer: the Answer itself."""
+        yield self.ask(question, **kwargs)
 
     def analyze(self, query: str) -> Query:
         return analyze(query, self.retriever.linker)
