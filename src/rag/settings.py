@@ -1,22 +1,28 @@
 """One typed settings object for the whole system.
 
 Values come, in increasing priority, from the defaults below, `settings.yaml` (or the file
-named by ``RAG_SETTINGS``), an optional profile file ``settings-<profile>.yaml`` chosen by
-``RAG_PROFILE``, and ``RAG_<SECTION>__<FIELD>`` environment variables. Every default works
-offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
+named by ``RAG_SETTINGS``) with an optional profile file ``settings-<profile>.yaml`` chosen by
+``RAG_PROFILE`` over it (pydantic-settings' YAML source), ``RAG_<SECTION>__<FIELD>`` environment
+variables, and last the values a caller passes (``load_settings(home=...)``): init > env > yaml >
+defaults, so a test that passes its own state folder gets it whatever the shell exports. Every
+default works offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
+
+Relative paths (``home``, ``corpus.path``, ``evals``) are relative to the project folder, the
+folder of the settings file, not to the working directory: ``rag --settings /proj/settings.yaml
+eval`` works from anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 
@@ -136,7 +142,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
 
+    root: Path = Field(
+        Path("."), description="Project folder that relative paths are resolved against; load_settings sets it to the settings file's folder."
+    )
     home: Path = Field(Path(".rag"), description="State folder: index, caches, logs.")
+    evals: Path = Field(Path("evals"), description="Question sets, evaluation configurations and committed reports.")
     corpus: CorpusSettings = CorpusSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
@@ -154,20 +164,31 @@ class Settings(BaseSettings):
     def catalog_path(self) -> Path:
         return self.corpus.path / self.corpus.catalog
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        """Relative paths become absolute against ``root`` (the project), whatever the working directory."""
+        root = self.root.expanduser().resolve()
+        at = lambda p: p if p.expanduser().is_absolute() else root / p  # noqa: E731
+        self.root, self.home, self.evals = root, at(self.home), at(self.evals)
+        self.corpus = self.corpus.model_copy(update={"path": at(self.corpus.path)})
+        return self
+
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_: Any):
-        # Environment beats explicit init values from YAML files; both beat defaults.
-        return (env_settings, init_settings)
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: what the caller passes, then RAG_* variables, then the YAML files that
+        # load_settings names (none when Settings is built directly), then the defaults.
+        files = _YAML_FILES.get()
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=list(files), deep_merge=True)
+        return (init_settings, env_settings, yaml_source)
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+# The YAML files of the load_settings call in progress (a context variable, not a global: two
+# threads loading different files do not see each other's).
+_YAML_FILES: ContextVar[tuple[Path, ...]] = ContextVar("rag_settings_files", default=())
 
 
 class ConfigError(ValueError):
@@ -233,8 +254,9 @@ def describe_settings_error(exc: Exception) -> str:
 
 
 def load_settings(path: str | Path | None = None, profile: str | None = None, **overrides: Any) -> Settings:
-    """Read settings from YAML files and environment; ``overrides`` win over the files. Bad values
-    raise ConfigError with one Chinese line saying which setting, what is wrong and where it came from."""
+    """Settings from ``overrides`` (first), RAG_* environment variables, the YAML file and its profile
+    file, and the defaults. Bad values raise ConfigError with one Chinese line saying which setting,
+    what is wrong and where it came from."""
     try:
         return _load(path, profile, overrides)
     except (ValidationError, SettingsError, yaml.YAMLError) as exc:
@@ -242,16 +264,18 @@ def load_settings(path: str | Path | None = None, profile: str | None = None, **
 
 
 def _load(path: str | Path | None, profile: str | None, overrides: dict) -> Settings:
-    path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml"))
+    path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml")).expanduser()
     profile = profile or os.environ.get("RAG_PROFILE")
-    data: dict = {}
     files = [path]
     if profile:
         files.append(path.with_name(f"{path.stem}-{profile}{path.suffix}"))
+        if not files[-1].is_file():
+            raise ConfigError(f"设置错误：找不到设置档案 {files[-1]}（RAG_PROFILE={profile}）")
     for file in files:
-        if file.exists():
-            data = _deep_merge(data, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-        elif file is not path:
-            raise ConfigError(f"设置错误：找不到设置档案 {file}（RAG_PROFILE={profile}）")
-    data = _deep_merge(data, overrides)
-    return Settings(**data)
+        if file.is_file() and not isinstance(yaml.safe_load(file.read_text(encoding="utf-8")) or {}, dict):
+            raise ConfigError(f"设置错误：设置文件 {file} 的顶层应为“设置项: 值”的映射")
+    token = _YAML_FILES.set(tuple(files))
+    try:
+        return Settings(**{"root": path.resolve().parent, **overrides})
+    finally:
+        _YAML_FILES.reset(token)
