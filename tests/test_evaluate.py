@@ -216,3 +216,32 @@ def test_evaluation_ignores_uploads_and_reuses_its_index(settings, tmp_path):
     assert {c["source"] for c in records[0]["citations"]} == {"silver.md"}
     _, again = run_config(cs, [q], progress=False)
     assert again["reused"] and again["embedded"] == 0 and again["fingerprint"] == index["fingerprint"]
+
+
+def test_rag_eval_runs_from_another_directory_with_the_projects_evals(tmp_path, monkeypatch):
+    """evals/ comes from the project (the settings file's folder), not the working directory: a
+    project whose question set has 3 dev questions is scored on those 3 from an unrelated folder."""
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "evals").mkdir(parents=True), elsewhere.mkdir()
+    dev = [q for q in _q() if q.split == "dev" and q.answerable][:3]
+    lines = [line for line in (ROOT / "evals/questions.jsonl").read_text(encoding="utf-8").splitlines()
+             if line.strip() and json.loads(line)["id"] in {q.id for q in dev}]
+    (project / "evals/questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("external.jsonl", "configs.yaml", "support_labels.jsonl"):
+        (project / "evals" / name).write_bytes((ROOT / "evals" / name).read_bytes())
+    (project / "settings.yaml").write_text(f"corpus:\n  path: {CORPUS}\n", encoding="utf-8")
+    answers = elsewhere / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"id": q.id, "question": q.question, "answer": q.answer, "refused": False,
+                                           "citations": [], "contexts": []}, ensure_ascii=False) + "\n" for q in dev),
+                       encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    r = CliRunner().invoke(cli, ["--settings", str(project / "settings.yaml"), "eval", "--split", "dev", "--answers",
+                                 str(answers), "--quiet", "--out", str(elsewhere / "reports")], obj={})
+    assert r.exit_code == 0, r.output
+    report = json.loads(next((elsewhere / "reports").glob("*/report.json")).read_text(encoding="utf-8"))
+    (config,) = report["configs"].values()
+    assert config["summary"]["n"] == 3 and config["summary"]["errors"] == 0

@@ -22,15 +22,15 @@ import numpy as np
 
 from .settings import Settings
 
-DEFAULT_QUESTIONS = Path("evals/bench_questions.txt")
+BENCH_QUESTIONS = "bench_questions.txt"  # in the project's evals/ (settings.evals)
 
 
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _questions(path: str | None) -> list[str]:
-    p = Path(path) if path else DEFAULT_QUESTIONS
+def _questions(path: str | None, evals: Path) -> list[str]:
+    p = Path(path) if path else evals / BENCH_QUESTIONS
     if p.suffix == ".jsonl":
         return [json.loads(line)["question"] for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -50,7 +50,7 @@ def run_bench(settings: Settings, questions_path: str | None = None, scale: int 
     from .system import build_system
 
     rows: list[tuple[str, str, str]] = []
-    questions = _questions(questions_path)
+    questions = _questions(questions_path, settings.evals)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         s = settings.model_copy(update={"home": Path(tmp) / "home"})
         system = build_system(s)
@@ -106,7 +106,9 @@ def _cli_rerun(settings: Settings) -> float:
 
     env = dict(os.environ, RAG_HOME=str(settings.home), RAG_CORPUS__PATH=str(settings.corpus.path))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", "--quiet"], env=env, check=True, capture_output=True)
+    # From the project folder, so the process reads the same settings.yaml whatever the working directory.
+    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", "--quiet"], env=env, check=True, capture_output=True,
+                   cwd=settings.root)
     return time.perf_counter() - t0
 
 

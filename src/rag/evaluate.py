@@ -19,14 +19,23 @@ from tqdm import tqdm
 from . import metrics as M
 from .settings import Settings
 
-EVALS = Path(__file__).resolve().parents[2] / "evals"  # the project's evals/, whatever the working directory
+
+
+def _default_evals() -> Path:
+    """evals/ for callers given no settings: the source checkout's when the package runs from one
+    (an editable install), else ./evals. evaluate() itself reads ``settings.evals``."""
+    checkout = Path(__file__).resolve().parents[2] / "evals"
+    return checkout if checkout.is_dir() else Path("evals")
+
+
+EVALS = _default_evals()
 # The question sets: ours, and one written independently (the external set); tune on dev, quote test.
 QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
 
 
 
-def question_files() -> dict[str, Path]:
-    return {name: EVALS / file for name, file in QUESTION_SETS.items()}
+def question_files(evals: Path | None = None) -> dict[str, Path]:
+    return {name: (evals or EVALS) / file for name, file in QUESTION_SETS.items()}
 
 
 def sets_of_answers(path: Path) -> list[str]:
@@ -93,9 +102,10 @@ def verify_questions(questions: list[Question], corpus_dir: Path) -> list[str]:
     return problems
 
 
-def support_threshold(path: Path = EVALS / "support_labels.jsonl") -> tuple[float, float]:
+def support_threshold(path: Path | None = None) -> tuple[float, float]:
     """The support threshold calibrated on the hand-labelled sentences (threshold, accuracy)."""
-    if not Path(path).exists():
+    path = Path(path or EVALS / "support_labels.jsonl")
+    if not path.exists():
         return M.DEFAULT_SUPPORT_THRESHOLD, float("nan")
     labels = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return M.calibrate_threshold(labels)
@@ -248,15 +258,16 @@ def index_fingerprint(system) -> dict:
             "chunks": sum(r[3] for r in records), "folder": str(system.settings.home)}
 
 
-def environment() -> dict:
-    """The commit, the machine and its load, for the report (runs on shared machines differ)."""
+def environment(project: Path | None = None) -> dict:
+    """The commit (of ``project``, the folder holding evals/), the machine and its load, for the
+    report (runs on shared machines differ)."""
     import os
     import platform
     import subprocess
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=EVALS.parent, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(["git", *args], cwd=project or EVALS.parent, capture_output=True, text=True, timeout=10)
             return out.stdout.strip() if out.returncode == 0 else ""
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -323,9 +334,9 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
     """
     if qset not in QUESTION_SETS:
         raise ValueError(f"unknown question set {qset!r}; known: {', '.join(QUESTION_SETS)}")
-    questions = load_questions(question_files()[qset], split)
-    threshold, accuracy = support_threshold()
-    run = Run(split, threshold, accuracy, qset=qset, env=environment())
+    questions = load_questions(question_files(settings.evals)[qset], split)
+    threshold, accuracy = support_threshold(settings.evals / "support_labels.jsonl")
+    run = Run(split, threshold, accuracy, qset=qset, env=environment(settings.evals.parent))
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
@@ -335,7 +346,7 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
             llm_judge(judge, rows, records, progress)
         run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
         return run
-    default, presets = load_configs(configs_path)
+    default, presets = load_configs(configs_path or settings.evals / "configs.yaml")
     for name in config_names or [default]:
         if name not in presets:
             raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
