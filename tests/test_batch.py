@@ -9,6 +9,11 @@ from rag.batch import answer_file
 pytestmark = pytest.mark.slow
 
 
+def _words(text: str) -> str:
+    """Text without whitespace: a quote joins sentences that a line break separates in the passage."""
+    return "".join(text.split())
+
+
 def test_batch_schema_and_bad_lines(corpus_system, tmp_path):
     src = tmp_path / "q.jsonl"
     src.write_text(
@@ -31,8 +36,10 @@ def test_batch_schema_and_bad_lines(corpus_system, tmp_path):
     ok = recs[0]
     assert set(ok) >= {"id", "question", "answer", "refused", "citations", "contexts", "latency_ms"}
     assert isinstance(ok["answer"], str) and ok["refused"] is False and ok["latency_ms"] > 0
+    assert ok["citations"]
     for c in ok["citations"]:
-        assert set(c) >= {"n", "source", "title", "text", "quote"} and c["quote"] in c["text"] or c["quote"]
+        assert set(c) >= {"n", "source", "title", "text", "quote"}
+        assert c["quote"] and _words(c["quote"]) in _words(c["text"]), c  # the quoted words are in the cited passage
     assert len(ok["contexts"]) >= 10
     assert [c["rank"] for c in ok["contexts"]] == list(range(1, len(ok["contexts"]) + 1))
     for c in ok["contexts"]:
@@ -75,7 +82,7 @@ def test_multiple_choice_picks_the_supported_option(corpus_system, tmp_path):
     out = tmp_path / "mc-out.jsonl"
     answer_file(corpus_system.answerer, src, out, progress=False)
     recs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    answered = [(r, key) for r, (_, key) in zip(recs, MC) if r["choice"]]
+    answered = [(r, key) for r, (_, key) in zip(recs, MC, strict=True) if r["choice"]]
     correct = sum(r["choice"] == key for r, key in answered)
     assert len(MC) >= 20 and correct / len(answered) >= 0.9 and len(answered) / len(MC) >= 0.85, (correct, len(answered))
     for r in recs:
