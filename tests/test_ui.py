@@ -24,14 +24,22 @@ def small_system(settings, tmp_path):
 
 
 def _run(gen):
-    out = None
-    for out in gen:
-        pass
-    return out
+    """The last update a handler yields."""
+    updates = list(gen)
+    return updates[-1] if updates else None
 
 
 def test_blocks_build(small_system):
-    assert isinstance(build_ui(small_system), gr.Blocks)
+    """The tabs are there and asking (Enter in the box or the 提问 button) updates the chat."""
+    blocks = build_ui(small_system)
+    assert isinstance(blocks, gr.Blocks)
+    config = blocks.config
+    tabs = {c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"}
+    assert tabs >= {"学习问答", "资料库", "出题", "评测"}
+    ids = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c["props"].get("elem_id")}
+    wired = {(target, event) for dep in config["dependencies"] if ids["chat"] in dep["outputs"] and ids["question"] in dep["inputs"]
+             for target, event in dep["targets"]}
+    assert {(ids["question"], "submit"), (ids["send"], "click")} <= wired
 
 
 def test_answer_with_markers_and_sources(small_system):
