@@ -27,6 +27,14 @@ def load_test_settings(**overrides):
 
 
 
+def pytest_collection_modifyitems(items):
+    """A test that uses the corpus index (corpus_system: the real embedder over the whole corpus) is
+    slow, whether or not its file says so; pure unit tests beside it stay in `pytest -m "not slow"`."""
+    for item in items:
+        if "corpus_system" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def read_corpus(prefix: str) -> str:
     return next(CORPUS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
 

@@ -6,7 +6,8 @@ import pytest
 
 from rag.answer import REFUSAL, QuestionError, check_question
 
-pytestmark = pytest.mark.slow
+# Every test that uses the corpus index (the corpus_system fixture) is marked slow by conftest.py;
+# the pure ones (test_bad_questions) run in `make test-fast` too.
 
 
 def _sentences(answer: str) -> list[str]:

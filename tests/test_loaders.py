@@ -40,7 +40,7 @@ def test_oversized_file_refused(tmp_path):
         load_file(big, max_mb=1)
 
 
-def test_docx_and_pdf_text(tmp_path):
+def test_docx_headings_and_text(tmp_path):
     import docx
 
     d = docx.Document()
