@@ -49,10 +49,27 @@ def test_streamed_answer_with_verified_citation(make_system, server):
 
 
 def test_non_streaming_call(make_system, server):
+    from rag.prompts import load_prompt
+
     system = make_system("good")
     model = build_chat_model(system.settings.llm)
-    reply = model.invoke([("user", "[1] 《标题》\n新质生产力是先进生产力质态。其他。")])
+    prompt = load_prompt("answer").format(question="什么是新质生产力？", passages="[1] 《标题》\n新质生产力是先进生产力质态。其他。")
+    reply = model.invoke([("user", prompt)])
     assert reply.content == "新质生产力是先进生产力质态。[1]"
+    assert model.invoke([("user", "新质生产力是什么？")]).content == fake_llm_server.UNKNOWN_PROMPT
+
+
+def test_fake_server_knows_every_prompt_file_by_its_structure():
+    """The double picks its task from the prompt file a request was rendered from (read live from
+    prompts/), so rewording any prompt cannot silently change what the tests exercise."""
+    from rag.prompts import PROMPTS, load_prompt
+
+    names = sorted(f.name.removesuffix(".yaml") for f in PROMPTS.iterdir() if f.name.endswith(".yaml"))
+    assert {"answer", "judge", "quiz", "rewrite", "system"} <= set(names)
+    for name in names:
+        prompt = load_prompt(name)
+        values = {v: f"〈{v}的值，含换行\n与“引号”〉" for v in prompt.variables}
+        assert fake_llm_server.rendered_from(prompt.format(**values)) == (name, values)
 
 
 def test_invented_quote_marked(make_system):
