@@ -146,7 +146,7 @@ def _hand_run(key_recall_shift: float = 0.0) -> Run:
          "citations": [{"n": 1, "text": "随便说一句。", "title": "某文", "section": ""}],
          "contexts": [{"rank": 1, "title": "某文", "text": "随便说一句。"}]},
     ]
-    rows = [score(q, r, 0.84) for q, r in zip([correct, partial, una], records)]
+    rows = [score(q, r, 0.84) for q, r in zip([correct, partial, una], records, strict=True)]
     for r in rows:
         if "key_recall" in r:
             r["key_recall"] = min(1.0, r["key_recall"] + key_recall_shift)

@@ -20,7 +20,6 @@ from . import metrics as M
 from .settings import Settings
 
 
-
 def _default_evals() -> Path:
     """evals/ for callers given no settings: the source checkout's when the package runs from one
     (an editable install), else ./evals. evaluate() itself reads ``settings.evals``."""
@@ -207,7 +206,7 @@ def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = Tru
     from .prompts import as_data, load_prompt
 
     prompt = load_prompt("judge")
-    todo = [(r, rec) for r, rec in zip(rows, records) if "error" not in r and r["type"] != "unanswerable" and not r["refused"]]
+    todo = [(r, rec) for r, rec in zip(rows, records, strict=True) if "error" not in r and r["type"] != "unanswerable" and not r["refused"]]
     for row, rec in tqdm(todo, desc="LLM judge", unit="q", disable=not progress):
         passages = "\n\n".join(f"[{c['n']}] {c['text']}" for c in rec.get("citations", []))
         try:
@@ -341,7 +340,7 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
         records = [recs.get(q.id, missing) for q in questions]
-        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        rows = [score(q, r, threshold) for q, r in zip(questions, records, strict=True)]
         if judge is not None:
             llm_judge(judge, rows, records, progress)
         run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
@@ -352,7 +351,7 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
             raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
         cs = config_settings(settings, presets[name])
         records, index = run_config(cs, questions, progress, callback)
-        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        rows = [score(q, r, threshold) for q, r in zip(questions, records, strict=True)]
         if judge is not None:
             llm_judge(judge, rows, records, progress)
         run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,

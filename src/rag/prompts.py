@@ -29,7 +29,7 @@ class Prompt(BaseModel):
     template: str
 
     @model_validator(mode="after")
-    def _check_variables(self) -> "Prompt":
+    def _check_variables(self) -> Prompt:
         used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
         if used != set(self.variables):
             raise ValueError(f"template uses {sorted(used)} but declares {sorted(self.variables)}")

@@ -165,7 +165,7 @@ class Settings(BaseSettings):
         return self.corpus.path / self.corpus.catalog
 
     @model_validator(mode="after")
-    def _resolve_paths(self) -> "Settings":
+    def _resolve_paths(self) -> Settings:
         """Relative paths become absolute against ``root`` (the project), whatever the working directory."""
         root = self.root.expanduser().resolve()
         at = lambda p: p if p.expanduser().is_absolute() else root / p  # noqa: E731
