@@ -168,7 +168,10 @@ class Settings(BaseSettings):
     def _resolve_paths(self) -> Settings:
         """Relative paths become absolute against ``root`` (the project), whatever the working directory."""
         root = self.root.expanduser().resolve()
-        at = lambda p: p if p.expanduser().is_absolute() else root / p  # noqa: E731
+
+        def at(path: Path) -> Path:
+            return path.expanduser() if path.expanduser().is_absolute() else root / path
+
         self.root, self.home, self.evals = root, at(self.home), at(self.evals)
         self.corpus = self.corpus.model_copy(update={"path": at(self.corpus.path)})
         return self
