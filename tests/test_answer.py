@@ -157,3 +157,19 @@ def test_near_miss_questions_are_refused(corpus_system):
               "《新产业标准化领航工程实施方案》围绕的九大领域，除脑机接口外其余八个分别是什么？"):
         ans = corpus_system.answerer.ask(q)
         assert ans.refused and ans.why in ("type", "constraint", "model"), (q, ans.answer)
+
+
+def test_each_member_of_a_coordination_gets_its_own_sentence(corpus_system):
+    # Questions written for this test: "A和B分别/各自…" is answered for A and for B.
+    ans = corpus_system.answerer.ask("具身智能和脑机接口分别是什么？")
+    assert not ans.refused
+    assert "具身智能是" in ans.answer and "脑机接口是指" in ans.answer
+    ans = corpus_system.answerer.ask("政府资金和社会资金各要怎样投向未来产业？")
+    assert "耐心投" in ans.answer and "放心投" in ans.answer
+
+
+def test_date_order_question_answered_in_date_order_in_chat(corpus_system):
+    ans = corpus_system.answerer.ask("新质生产力这一概念是从什么时候开始提出的？")
+    assert not ans.refused and ans.citations
+    dates = [c.date for c in ans.citations if c.date]
+    assert dates == sorted(dates) and "最早" in ans.answer

@@ -52,3 +52,45 @@ def test_count_of_items():
     # "the fourth measure besides the three": a lead sentence and three items are not four items
     fourth = analyze("三大举措之外的第四项是什么？")
     assert not type_ok(fourth, _cands("需重点推进以下三大举措。", "一是甲。", "二是乙。", "三是丙。"))
+
+
+def test_members_of_a_set_must_be_named():
+    # Asked which ones, the text gives only how many there are: a near miss.
+    q = analyze("文中说有15个省份提出了发展方向，具体是哪15个？")
+    assert q.count == 15
+    assert not type_ok(q, _cands("在规划中明确提及发展方向的有15个省份。"))
+    some = analyze("这些关键技术具体是哪几项？")
+    assert some.count == 2
+    assert not type_ok(some, _cands("团队初步攻克了一系列关键技术。"))
+    assert type_ok(some, _cands("团队攻克了高速传输、智能调度、安全防护等关键技术。"))
+
+
+def test_a_year_the_question_names_must_be_answered():
+    from rag.answer.answerability import constraint_ok
+
+    q = analyze("这项专项资金在2021年以后每年安排多少？")
+    assert q.years == ["2021"]
+    assert not constraint_ok(q.text, q, _cands("该市于2014—2020年每年安排10亿元设立专项资金。"))
+    assert constraint_ok(q.text, q, _cands("该市自2021年起每年安排12亿元设立专项资金。"))
+
+
+def test_a_person_the_catalog_knows_answers_who():
+    # The tagger does not know every scholar; the catalog's authors are persons.
+    q = analyze("这一观点引自哪位学者？")
+    q.people = ["柯遵义"]
+    assert type_ok(q, _cands("只有加快前瞻布局，才能赢得先机（柯遵义，2023）。"))
+    assert not type_ok(q, _cands("只有加快前瞻布局，才能赢得先机。"))
+
+
+def test_members_must_be_enumerated_not_only_mentioned():
+    q = analyze("这些关键技术具体是哪几项？")
+    # Two sentences around the topic are not an enumeration of its members.
+    assert not type_ok(q, _cands("团队初步攻克了一系列关键技术。", "这些成果得到了广泛应用。"))
+    assert type_ok(q, _cands("一是高速传输技术。", "二是智能调度技术。"))
+
+
+def test_cited_scholars_answer_who():
+    who = analyze("这个说法最早是谁提出的？")
+    assert type_ok(who, _cands("这一说法最早是由Alec Ross(2016)提出。"))
+    assert type_ok(who, _cands("只有加快布局，才能赢得先机（胡拥军，2023）。"))
+    assert not type_ok(who, _cands("据Global Innovation Index显示，排名上升。"))

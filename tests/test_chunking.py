@@ -1,8 +1,9 @@
-from rag.catalog import load_catalog
+from rag.catalog import ArticleMeta, DocMeta, load_catalog
 from rag.chunking import Chunker, count_tokens, split_sentences
 from rag.settings import ChunkingSettings
 
-from conftest import CORPUS
+from conftest import CORPUS, read_corpus
+from minipdf import make_pdf
 
 
 def _chunks(prefix: str, **kw):
@@ -87,3 +88,82 @@ def test_every_chunk_has_citation_metadata():
         for key in ("source", "title", "authors", "section", "occasion", "speech_date", "order"):
             assert key in c.metadata
     assert {(c.metadata["source"], bool(c.metadata["title"])) for c in _chunks("001")} == {(next(CORPUS.glob("001_*")).name, True)}
+
+
+# -- the page where each passage starts ---------------------------------------------------------
+# (start of a passage in corpus/001_…txt, its page): 1 + the number of `---` lines above the line
+# where the passage's first sentence is, counted by hand in the raw file (awk over the line numbers
+# in the comments). The file's own contents list agrees: its printed page numbers are one less,
+# the cover being unnumbered (新华社第一工作室 16 -> 17, 李乐成 24 -> 25, 魏楚 52 -> 53, 盛朝迅 59 -> 60).
+HAND_CHECKED_PAGES = [
+    ("要抓住产业数字化、数字产业化赋予的机遇", 2),  # l.38; the excerpt runs over `---` (l.40) onto p.3
+    ("推动东北全面振兴，根基在实体经济", 3),  # l.50, the first excerpt after that break
+    ("培育发展未来产业，对于抢占科技和产业制高点", 15),  # l.184, right after `---` (l.182)
+    ("2月9日上午，习近平总书记来到位于北京亦庄", 17),  # l.214: 新华社 article, mid-page
+    ("人工智能是新一轮科技革命和产业变革的重要驱动力量", 25),  # l.354: 李乐成
+    ("用好金砖、G20等多双边机制", 32),  # l.418: its paragraph starts on p.31, this sentence on p.32
+    ("到2030—2031年，人工智能将比全人类集体智能还聪明", 34),  # l.438: paragraph from p.33
+    ("(4) 制造技术向数字化、智能化、绿色化方向发展", 35),  # l.446: 王一鸣
+    ("党的十八大以来，我国把发展新兴产业和未来产业摆在突出位置", 53),  # l.598: 魏楚
+    ("世界各国纷纷前瞻布局未来产业，目的是抢占全球科技和产业竞争的", 75),  # l.834: the last page
+]
+
+
+def test_corpus_passages_start_on_the_pages_counted_by_hand():
+    chunks = _chunks("001")
+    for start, page in HAND_CHECKED_PAGES:
+        (c,) = [c for c in chunks if c.text.startswith(start)]
+        assert c.metadata["page"] == page, start
+    assert all(isinstance(c.metadata["page"], int) for c in chunks)
+    zj = next(c for c in chunks if c.metadata["occasion"] == "在浙江考察时强调")
+    assert zj.metadata["page"] == 2 and zj.text.endswith("（2020年4月1日）")  # attribution on p.3
+
+
+def test_documents_without_page_breaks_have_no_pages():
+    for prefix in ("000", "002", "003", "004"):
+        raw = read_corpus(prefix)
+        assert "\f" not in raw and not any(line.strip() in ("---", "***", "___") for line in raw.split("\n"))
+        assert all("page" not in c.metadata for c in _chunks(prefix)), prefix
+    text = "# 标题\n\n未来产业是新一轮科技革命的产物。\n\n---\n\n它具有前沿性。\n"
+    assert all("page" not in c.metadata for c in Chunker().chunk_text(text, "upload.md"))  # --- is a rule
+    assert all("page" not in c.metadata for c in Chunker().chunk_text(text.replace("---", ""), "upload.txt"))
+    assert {c.metadata["page"] for c in Chunker().chunk_text(text, "upload.txt")} == {1}
+
+
+PDF_PAGES = [
+    ["关于培育未来产业的学习材料", "一、总体要求", "培育未来产业是发展新质生产力的重要途径。各地要因地制宜，",
+     "坚持创新驱动，这一句从第一页开始"],
+    ["一直写到第二页才结束。第二页的第一个新句子讲量子科技和生物制造。", "二、重点任务",
+     "加快生物制造和氢能产业发展，建设一批中试平台。"],
+    [],  # a blank page
+    ["完善脑机接口标准体系，推动具身智能应用落地。"],
+]
+
+
+def test_pdf_passages_carry_the_page_where_they_start(tmp_path):
+    from rag.loaders import load_file
+
+    (tmp_path / "t.pdf").write_bytes(make_pdf(PDF_PAGES))
+    doc = load_file(tmp_path / "t.pdf")
+    chunker = Chunker(ChunkingSettings(chunk_tokens=40, min_tokens=5, overlap_sentences=0))
+    got = [(c.text, c.metadata["page"]) for c in chunker.chunk_text(doc.text, doc.source)]
+    assert got == [
+        ("培育未来产业是发展新质生产力的重要途径。", 1),
+        ("各地要因地制宜，坚持创新驱动，这一句从第一页开始一直写到第二页才结束。", 1),  # rejoined across pages
+        ("第二页的第一个新句子讲量子科技和生物制造。", 2),  # its paragraph starts on p.1
+        ("加快生物制造和氢能产业发展，建设一批中试平台。", 2),
+        ("完善脑机接口标准体系，推动具身智能应用落地。", 4),  # p.3 is blank
+    ]
+    (tmp_path / "one.pdf").write_bytes(make_pdf([["只有一页的文件也有页码。"]]))
+    (c,) = Chunker().chunk_text(load_file(tmp_path / "one.pdf").text, "one.pdf")
+    assert c.metadata["page"] == 1
+
+
+def test_speech_excerpt_starting_after_a_page_break_gets_the_later_page():
+    text = ("# 论述摘编\n\n第一则的正文在第一页。\n\n——在第一次会议上的讲话（2020年1月1日）\n\n"
+            "第二则的正文从第一页开始，\n\n---\n\n写到第二页。\n\n——在第二次会议上的讲话（2021年2月2日）\n\n---\n\n"
+            "第三则的正文在第三页。\n\n——在第三次会议上的讲话（2022年3月3日）\n")
+    meta = DocMeta(title="论述摘编", kind="collection",
+                   articles=[ArticleMeta(title="论述摘编", kind="speech_excerpts", starts="第一则")])
+    chunks = Chunker().chunk_text(text, "speech.txt", meta)
+    assert [(c.metadata["excerpt"], c.metadata["page"]) for c in chunks] == [(1, 1), (2, 1), (3, 3)]

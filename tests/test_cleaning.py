@@ -91,3 +91,24 @@ def test_gbk_bytes_are_cleaned_like_utf8(tmp_path):
     f.write_bytes("新质生产力是创新起主导作用的先进生产力质态。".encode("gbk"))
     doc = load_file(f)
     assert doc.encoding == "gb18030" and clean_text(doc.text).startswith("新质生产力")
+
+
+def test_paragraphs_keep_their_pages_through_the_repairs():
+    raw = ("### **一、标题**\n\n第一页的句子[1] 在这里，\n\n---\n\n第二页[2] 接着写完。第二页的新句子。\n\n"
+           "---\n\n---\n\n- 第四页的列表项。\n")
+    head, body, item = clean(raw)
+    assert (head.text, head.pages) == ("一、标题", [(0, 1)])
+    assert body.text == "第一页的句子在这里，第二页接着写完。第二页的新句子。" and body.footnotes == ["1", "2"]
+    assert body.pages == [(0, 1), (body.text.index("第二页接着"), 2)]  # offsets moved with the footnotes
+    assert (item.kind, item.text, item.page) == ("list", "第四页的列表项。", 4)  # p.3 is empty
+
+
+def test_form_feeds_are_page_breaks_and_unpaged_text_has_no_pages():
+    (p,) = clean("第一页的句子，\f第二页写完。")
+    assert p.text == "第一页的句子，第二页写完。" and p.pages == [(0, 1), (7, 2)]
+    (p,) = clean("\f第二页开头的句子。\n")  # a form feed at the start of a line is not stripped away
+    assert p.page == 2
+    (p,) = clean("没有分页的文字。")
+    assert p.pages == [] and p.page is None
+    (p,) = clean("没有分页的 PDF 也在第一页。", paged=True)
+    assert p.page == 1

@@ -2,6 +2,8 @@ import pytest
 
 from rag.loaders import LoadError, decode_bytes, discover, load_file
 
+from minipdf import make_pdf
+
 
 def test_utf8_gbk_and_bom(tmp_path):
     text = "未来产业具有前瞻性、战略性、颠覆性等特点。"
@@ -49,6 +51,10 @@ def test_docx_headings_and_text(tmp_path):
     d.save(tmp_path / "t.docx")
     doc = load_file(tmp_path / "t.docx")
     assert "# 一、测试标题" in doc.text and "新质生产力" in doc.text
+    # a real PDF with a text layer (written by tests/minipdf.py): one form feed between pages
+    (tmp_path / "t.pdf").write_bytes(make_pdf([["第一页：新质生产力。"], [], ["第三页：未来产业。"]]))
+    doc = load_file(tmp_path / "t.pdf")
+    assert [page.strip() for page in doc.text.split("\f")] == ["第一页：新质生产力。", "", "第三页：未来产业。"]
 
 
 def test_discover_expands_folders(tmp_path):

@@ -62,3 +62,11 @@ def test_expected_answer_types():
     # A unit after 多少/几 must be stated; 近几年, 这几个, 哪几个 ask no quantity.
     assert analyze("国家基金的总规模是多少亿元？").unit == "亿元"
     assert analyze("近几年来取得了什么成就？").unit == "" and analyze("这几个方面分别是什么？").unit == ""
+
+
+def test_members_of_a_coordination_are_the_sides():
+    # Questions written here, not taken from an evaluation set.
+    assert analyze("人工智能、量子科技和生物制造分别面临什么瓶颈？").sides == ["人工智能", "量子科技", "生物制造"]
+    assert analyze("在这一领域，中央财政资金和地方配套资金各应发挥什么作用？").sides == ["中央财政资金", "地方配套资金"]
+    assert analyze("未来产业的六大方向分别是哪些？").sides == []  # no coordination: a list question
+    assert analyze("政府应当如何引导社会资本？").sides == []  # no 分别/各自

@@ -211,3 +211,15 @@ def test_markdown_preview_numbers_items_in_sequence():
         depth += t.nesting if t.type in ("ordered_list_open", "ordered_list_close") else 0
         top_items += t.type == "list_item_open" and depth == 1 and t.level == 1
     assert top_items == 16
+
+
+def test_quiz_citations_name_the_page_of_their_passage(corpus_system, tmp_path):
+    source = "001_2cece7cd2193842f.txt"
+    items = build_quiz(corpus_system, n=8, seed=5, docs=[source])
+    stored = corpus_system.store.chunks.get(where={"source": source}, include=["documents", "metadatas"])
+    for it in items:  # the page of a passage that holds the cited sentence
+        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"]) if it.citation.sentence in d}
+        assert it.citation.page in pages, it.citation.sentence
+    (md,) = export(items, tmp_path / "q.md")
+    text = md.read_text(encoding="utf-8")
+    assert len(items) == 8 and all(f"，第 {it.citation.page} 页" in text for it in items)

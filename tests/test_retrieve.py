@@ -47,11 +47,12 @@ def test_filters(corpus_system):
 
 
 @pytest.mark.slow
-def test_confidence_separates_off_corpus_questions(corpus_system):
-    r = corpus_system.retriever
-    on = [r.confidence(q, r.retrieve(q)) for q, _ in KNOWN]
-    off = [r.confidence(q, r.retrieve(q)) for q in ("如何做红烧肉", "明天北京天气怎么样", "梅西在哪个俱乐部踢球")]
-    assert min(on) > corpus_system.settings.retrieval.min_confidence > max(off)
+def test_answerability_separates_off_corpus_questions(corpus_system):
+    # Retrieval always returns passages; whether they answer is the fitted answerability decision
+    # (there is no separate retrieval-confidence constant to drift with another embedder).
+    a = corpus_system.answerer
+    assert not any(a.ask(q).refused for q, _ in KNOWN)
+    assert all(a.ask(q).refused for q in ("如何做红烧肉", "明天北京天气怎么样", "梅西在哪个俱乐部踢球"))
 
 
 @pytest.mark.slow

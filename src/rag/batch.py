@@ -212,7 +212,7 @@ def answer_row(answerer, rid: str, rec: dict) -> dict:
     """One output record: the batch-interface fields, plus for a choice or true/false item the
     chosen option (letter and text), its confidence and a low-confidence flag; 无法确定 and no
     letter when the corpus does not decide."""
-    question = check_question(rec["question"], answerer.s.answer.max_question_chars)
+    question = check_question(rec["question"], answerer.settings.answer.max_question_chars)
     stem, options = parse_options(question)
     options = rec.get("options") or options
     if options:

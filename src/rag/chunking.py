@@ -5,6 +5,9 @@ headings (一、 / （一） / 1. / markdown), then into sentences (。！？；
 about ``chunk_tokens`` tokens that end at sentence ends, with a small sentence overlap. In a
 collection of dated speech excerpts each excerpt stays together with its attribution line
 (——在…（2020年4月1日）) and the occasion and date become metadata of that chunk.
+
+Every chunk of a paged document (a PDF; a text extraction with page-break lines) carries ``page``,
+the page where its own text starts: sentences keep the pages of the paragraph they come from.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from .catalog import ArticleMeta, DocMeta, default_meta
-from .cleaning import ATTRIBUTION, Paragraph, clean, heading_level
+from .cleaning import ATTRIBUTION, Pages, Paragraph, clean, heading_level, slice_pages
 from .settings import ChunkingSettings
 
 _SENT_END = "。！？!?；;…"
@@ -78,6 +82,42 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+@dataclass
+class _Unit:
+    """A sentence (or a part of one) and the pages its text comes from (as ``Paragraph.pages``)."""
+
+    text: str
+    pages: Pages = field(default_factory=list)
+
+    @property
+    def page(self) -> int | None:
+        return self.pages[0][1] if self.pages else None
+
+
+def _units(text: str, pages: Pages) -> list[_Unit]:
+    """``split_sentences`` of a paragraph, each sentence with the pages of its own text."""
+    out: list[_Unit] = []
+    pos = 0
+    for sentence in split_sentences(text):
+        at = text.find(sentence, pos)
+        at = pos if at < 0 else at  # a sentence is a stripped piece of the text: always found
+        out.append(_Unit(sentence, slice_pages(pages, at, at + len(sentence))))
+        pos = at + len(sentence)
+    return out
+
+
+def _joined(paragraphs: list[Paragraph], sep: str = "\n") -> tuple[str, Pages]:
+    """The paragraphs' texts joined by ``sep``, and the pages of the joined text."""
+    pages: Pages = []
+    offset = 0
+    for p in paragraphs:
+        for o, n in p.pages:
+            if not pages or n != pages[-1][1]:
+                pages.append((offset + o, n))
+        offset += len(p.text) + len(sep)
+    return sep.join(p.text for p in paragraphs), pages
+
+
 def heading_rank(text: str, level: str) -> int:
     """1 for 一、 and unnumbered subheads, 2 for （一）, 3 for 1. ; markdown headings by their text."""
     if level == "md":
@@ -110,9 +150,10 @@ def _cut(paragraphs: list[Paragraph], marker: str, start: int = 0) -> tuple[int,
 
 def _split_at(paragraphs: list[Paragraph], i: int, pos: int) -> tuple[list[Paragraph], list[Paragraph]]:
     p = paragraphs[i]
-    before, after = p.text[:pos].strip(), p.text[pos:].strip()
-    head = paragraphs[:i] + ([Paragraph(before, p.kind, p.level)] if before else [])
-    tail = [Paragraph(after, p.kind, p.level, p.footnotes)] + paragraphs[i + 1 :]
+    before, after = p.part(0, pos), p.part(pos)
+    after.footnotes = p.footnotes
+    head = paragraphs[:i] + ([before] if before.text else [])
+    tail = [after] + paragraphs[i + 1 :]
     return head, tail
 
 
@@ -165,7 +206,7 @@ def _tidy(article: ArticleMeta, paragraphs: list[Paragraph], titles: set[str]) -
 # Part of every chunk id: a change of what the embedder sees (the contextual header) or of the
 # metadata stored with a chunk gives new ids, so the next ingest re-embeds instead of keeping stale
 # vectors under the old ids.
-CONTEXT_VERSION = "ctx2"
+CONTEXT_VERSION = "ctx3"  # ctx3: the page where a passage starts
 
 
 def context_header(meta: dict) -> str:
@@ -206,6 +247,12 @@ def _speech_date(y: str, m: str, d: str) -> str:
     return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
 
 
+# Whether a file's page breaks are pages, by extension: a PDF always has pages (one per form feed,
+# even a single one); a .txt extraction has them when it has page-break lines; in Markdown ``---``
+# is a thematic break, and a Word file's text carries no pages.
+_PAGED: dict[str, bool | None] = {".pdf": True, ".txt": None}
+
+
 class Chunker:
     """Turns a cleaned document into chunks; sizes come from ``ChunkingSettings``."""
 
@@ -217,7 +264,7 @@ class Chunker:
 
     def chunk_text(self, text: str, source: str, meta: DocMeta | None = None, sha256: str = "") -> list[Chunk]:
         self._made: dict[str, Chunk] = {}  # a passage a file repeats is made once (a 49 MiB file of 3)
-        paragraphs = clean(text)
+        paragraphs = clean(text, paged=_PAGED.get(Path(source).suffix.lower(), False))
         if meta is None:
             first = next((p.text for p in paragraphs if p.kind == "heading"), "")
             meta = default_meta(source, first[:60])
@@ -241,12 +288,14 @@ class Chunker:
         self._made = {}
         return unique
 
-    def _make(self, base: dict, section: str, sentences: list[str], extra: dict | None = None) -> Chunk:
-        text = "".join(sentences).strip()
+    def _make(self, base: dict, section: str, units: list[_Unit], extra: dict | None = None) -> Chunk:
+        text = "".join(u.text for u in units).strip()
         cid = _chunk_id(base["source"], section, text)
         if cid in self._made:
             return self._made[cid]
         meta = dict(base, section=section, occasion="", speech_date="", n_tokens=self.tokens(text))
+        if units[0].page is not None:  # the page where the passage starts (no key: no pages)
+            meta["page"] = units[0].page
         meta.update(extra or {})
         self._made[cid] = Chunk(cid, text, meta)
         return self._made[cid]
@@ -269,56 +318,57 @@ class Chunker:
                 "attribution": p.text,
                 "excerpt": number,
             }
-            body = "\n".join(x.text for x in pending)
+            body, pages = _joined(pending)
             pending = []
             section = f"第{number}则 {m.group(1)}（{m.group(2)}年{int(m.group(3))}月{int(m.group(4))}日）"
             budget = self.s.chunk_tokens * 2 - self.tokens(p.text)
-            for piece in self._pack(split_sentences(body), budget):
-                out.append(self._make(base, section, piece + ["\n" + p.text], extra))
+            for piece in self._pack(_units(body, pages), budget):
+                out.append(self._make(base, section, piece + [_Unit("\n" + p.text, p.pages)], extra))
         return out
 
-    def _pack(self, sentences: list[str], budget: int) -> list[list[str]]:
+    def _pack(self, sentences: list[_Unit], budget: int) -> list[list[_Unit]]:
         """Greedy packing of sentences into groups under ``budget`` tokens, with overlap."""
-        groups: list[list[str]] = []
-        cur: list[str] = []
+        groups: list[list[_Unit]] = []
+        cur: list[_Unit] = []
         size = 0
         for s in self._split_long(sentences, budget):
-            t = self.tokens(s)
+            t = self.tokens(s.text)
             if cur and size + t > budget:
                 groups.append(cur)
                 cur = cur[-self.s.overlap_sentences :] if self.s.overlap_sentences else []
-                size = sum(self.tokens(x) for x in cur)
+                size = sum(self.tokens(x.text) for x in cur)
             cur.append(s)
             size += t
         overlap = self.s.overlap_sentences if groups else 0
         if len(cur) > overlap:
-            if groups and self.tokens("".join(cur[overlap:])) < self.s.min_tokens:
+            if groups and self.tokens("".join(x.text for x in cur[overlap:])) < self.s.min_tokens:
                 groups[-1].extend(cur[overlap:])  # too small to stand alone
             else:
                 groups.append(cur)
         return groups
 
-    def _split_long(self, sentences: list[str], budget: int) -> list[str]:
+    def _split_long(self, sentences: list[_Unit], budget: int) -> list[_Unit]:
         """Split a sentence longer than the budget at its commas (semicolons are already ends)."""
-        out: list[str] = []
+        out: list[_Unit] = []
         for s in sentences:
-            if self.tokens(s) <= budget:
+            if self.tokens(s.text) <= budget:
                 out.append(s)
                 continue
-            piece = ""
-            for part in re.split(r"(?<=[，,、：:])", s):
+            piece, start = "", 0
+            for part in re.split(r"(?<=[，,、：:])", s.text):
                 if piece and self.tokens(piece + part) > budget:
-                    out.append(piece)
+                    out.append(_Unit(piece, slice_pages(s.pages, start, start + len(piece))))
+                    start += len(piece)
                     piece = ""
                 piece += part
             if piece:
-                out.append(piece)
+                out.append(_Unit(piece, slice_pages(s.pages, start, start + len(piece))))
         return out
 
     def _section_chunks(self, paras: list[Paragraph], base: dict) -> list[Chunk]:
         out: list[Chunk] = []
         path: list[tuple[int, str]] = []
-        block: list[str] = []  # sentences of the current section, paragraph ends marked by "\n"
+        block: list[_Unit] = []  # sentences of the current section, paragraph ends marked by "\n"
 
         def flush() -> None:
             if not block:
@@ -337,9 +387,12 @@ class Chunker:
                 path.append((rank, p.text))
                 continue
             if p.kind == "table":
-                block.extend(row + "\n" for row in p.text.split("\n"))
-            elif sentences := split_sentences(p.text):
-                sentences[-1] += "\n"  # paragraph end
+                offset = 0
+                for row in p.text.split("\n"):
+                    block.append(_Unit(row + "\n", slice_pages(p.pages, offset, offset + len(row))))
+                    offset += len(row) + 1
+            elif sentences := _units(p.text, p.pages):
+                sentences[-1].text += "\n"  # paragraph end
                 block.extend(sentences)
         flush()
         return out

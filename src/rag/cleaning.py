@@ -10,7 +10,9 @@ The repairs, in order:
 - doubled names in the masthead (``刘泉红刘泉红``, ``林林/宝宝``) undoubled;
 - footnote markers (``[12]``) taken out of the text and returned separately.
 
-``clean`` returns paragraphs; ``chunking`` turns them into passages.
+Each paragraph keeps the pages its text comes from (``Paragraph.pages``): the page-break lines and
+form feeds are counted before they are removed, so a passage cut from a paragraph knows the page
+where it starts. ``clean`` returns paragraphs; ``chunking`` turns them into passages.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ _FOOTNOTE = re.compile(r"\s*\[(\d{1,3}(?:[,，\-–]\s*\d{1,3})*)\]\s*")
 _TITLE_MARK = re.compile(r"[∗*]+$")
 _PAGE_NUMBER = re.compile(r"^(?:第\s*\d+\s*页|-\s*\d+\s*-|\d{1,4}|·\s*\d+\s*·|page\s*\d+)$", re.I)
 _BULLET = re.compile(r"^[●•▪◆■]\s*")
+_STRIP = re.compile(r"^\s+|\s+$")  # str.strip() as a pattern, for Paragraph.remove
 
 # Headings: 一、 （一） 1. 1． 第一章 ### ; and attribution lines ——在…（2020年4月1日）
 HEADING_PATTERNS = [
@@ -49,14 +52,79 @@ ATTRIBUTION = re.compile(r"^——\s*(.+?)\s*[（(]\s*(\d{4})\s*年\s*(\d{1,2})\
 LIST_ITEM = re.compile(r"^[-*]\s+")
 
 
+Pages = list[tuple[int, int]]  # (offset in the text, page number from there on); the first at 0
+
+
+def page_at(pages: Pages, offset: int) -> int | None:
+    """The page of the character at ``offset`` (None when the text has no pages)."""
+    page = None
+    for start, number in pages:
+        if start > offset:
+            break
+        page = number
+    return page
+
+
+def slice_pages(pages: Pages, start: int, end: int) -> Pages:
+    """The pages of ``text[start:end]``, with offsets relative to ``start``."""
+    if not pages:
+        return []
+    out = [(0, page_at(pages, start))]
+    out += [(o - start, n) for o, n in pages if start < o < end]
+    return out
+
+
+def _moved(pages: Pages, spans: list[tuple[int, int]], length: int) -> Pages:
+    """Page offsets after the ``spans`` of a text were deleted (``length``: the new text's length).
+    An offset inside a deleted span moves to where the span was; a page left with no text goes."""
+    out: Pages = []
+    for offset, number in pages:
+        new = offset - sum(min(end, offset) - start for start, end in spans if start < offset)
+        if out and (new >= length or new <= out[-1][0]):
+            if new <= out[-1][0] and new < length:
+                out[-1] = (out[-1][0], number)  # the earlier page lost all its text
+            continue
+        out.append((new, number))
+    if out:
+        out[0] = (0, out[0][1])
+    return out
+
+
 @dataclass
 class Paragraph:
-    """A repaired paragraph; ``kind`` is body, heading, attribution, bullet or list."""
+    """A repaired paragraph; ``kind`` is body, heading, attribution, bullet or list. ``pages``:
+    where each page's text starts in ``text`` (empty when the document has no pages)."""
 
     text: str
     kind: str = "body"
     level: str = ""  # heading pattern: md, cn1, cn2, num, plain
     footnotes: list[str] = field(default_factory=list)
+    pages: Pages = field(default_factory=list)
+
+    @property
+    def page(self) -> int | None:
+        """The page where the paragraph starts."""
+        return self.pages[0][1] if self.pages else None
+
+    def remove(self, pattern: re.Pattern | str) -> list[re.Match]:
+        """Delete every match of ``pattern`` from the text, keeping the page offsets in step."""
+        found = list(re.finditer(pattern, self.text))
+        if found:
+            spans = [m.span() for m in found]
+            kept, pos = [], 0
+            for start, end in spans:
+                kept.append(self.text[pos:start])
+                pos = end
+            self.text = "".join(kept) + self.text[pos:]
+            self.pages = _moved(self.pages, spans, len(self.text))
+        return found
+
+    def part(self, start: int, end: int | None = None) -> Paragraph:
+        """``text[start:end]`` stripped, as a paragraph of the same kind with its own pages."""
+        end = len(self.text) if end is None else end
+        out = Paragraph(self.text[start:end], self.kind, self.level, [], slice_pages(self.pages, start, end))
+        out.remove(_STRIP)
+        return out
 
 
 def normalize(text: str) -> str:
@@ -196,6 +264,9 @@ def _drop_tables(lines: list[str]) -> list[str]:
             i += 1
     out = []
     for ln, k in zip(lines, keep):
+        if ln == PAGE_BREAK:
+            out.append(ln)  # counted for the page numbers; a table run across pages stays dropped
+            continue
         if not k or re.match(r"^(数据来源|资料来源)[:：]", ln) or re.match(r"^[图表]\s*\d+[\s　]", ln):
             continue
         out.append(ln)
@@ -234,16 +305,18 @@ def _merge_overlap(a: str, b: str) -> str:
     return _join(a, b)
 
 
-def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
-    """Repair extraction artifacts; return paragraphs in reading order."""
+def clean(text: str, *, masthead_lines: int = 8, paged: bool | None = None) -> list[Paragraph]:
+    """Repair extraction artifacts; return paragraphs in reading order. ``paged``: whether the
+    page breaks are pages (a PDF: always; default: when the text has any), so every paragraph
+    carries its pages; a text without pages (False) gives paragraphs without."""
     text = normalize(text)
     lines: list[str] = []
-    for ln in text.split("\n"):
-        ln = ln.strip()
+    for raw in text.split("\n"):
+        ln = raw.strip()
         if re.fullmatch(r"-{3,}|\*{3,}|_{3,}", ln):
             lines.append(PAGE_BREAK)
-        else:
-            parts = [part.strip() for part in ln.split(PAGE_BREAK)]
+        else:  # split before stripping: strip() would take a form feed at either end with it
+            parts = [part.strip() for part in raw.split(PAGE_BREAK)]
             for k, part in enumerate(parts):
                 if k:
                     lines.append(PAGE_BREAK)
@@ -253,16 +326,23 @@ def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
     lines = _move_callouts(lines)
     lines = _drop_tables(lines)
     lines = _mark_tables(lines)
-    # Keep, for each content line, whether a page break separates it from the previous one.
+    if paged is None:
+        paged = PAGE_BREAK in lines
+    # Keep, for each content line, whether a page break separates it from the previous one, and
+    # its page (1 + the page breaks before it).
     nonblank: list[str] = []
     after_break: list[bool] = []
+    line_page: list[int | None] = []
     pending = False
+    page = 1
     for ln in lines:
         if ln == PAGE_BREAK:
             pending = True
+            page += 1
         elif ln:
             nonblank.append(ln)
             after_break.append(pending)
+            line_page.append(page if paged else None)
             pending = False
     for i in range(min(masthead_lines, len(nonblank))):
         if len(nonblank[i]) <= 40:
@@ -276,20 +356,34 @@ def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
     def flush() -> None:
         nonlocal cur
         if cur and cur.text.strip():
-            cur.text, cur.footnotes = strip_footnotes(cur.text.strip())
-            cur.text = _TITLE_MARK.sub("", cur.text).strip()
+            cur.remove(_STRIP)
+            cur.footnotes = [m.group(1) for m in cur.remove(_FOOTNOTE)]
+            cur.remove(_TITLE_MARK)
+            cur.remove(_STRIP)
             if cur.text:
                 paragraphs.append(cur)
         cur = None
+
+    def extend(text: str, idx: int) -> None:
+        """Make ``text`` (from line ``idx`` on) the paragraph's text; note a new page."""
+        assert cur is not None
+        before = len(cur.text)
+        cur.text = text
+        if line_page[idx] is not None and cur.pages and line_page[idx] != cur.pages[-1][1]:
+            cur.pages.append((min(before, len(text)), line_page[idx]))
+
+    def start(idx: int, **kw) -> Paragraph:
+        """A new paragraph from line ``idx`` on."""
+        return Paragraph(**kw, pages=[(0, line_page[idx])] if line_page[idx] is not None else [])
 
     for idx, raw in enumerate(nonblank):
         if raw.startswith(TABLE_ROW):
             row = raw[len(TABLE_ROW):]
             if cur is not None and cur.kind == "table":
-                cur.text += "\n" + row
+                extend(cur.text + "\n" + row, idx)
             else:
                 flush()
-                cur = Paragraph(text=row, kind="table")
+                cur = start(idx, text=row, kind="table")
             continue
         line = remove_cjk_spaces(raw)
         line = re.sub(r"^(#{1,6}\s+)?\*\*(.+)\*\*$", r"\1\2", line)
@@ -327,7 +421,7 @@ def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
             and cur.level != "md"
             and (len(cur.text) >= 0.7 * width or cur.text[-1] in "与和及的、，")
         ):
-            cur.text = _join(cur.text, line)  # a numbered heading wrapped onto a second line
+            extend(_join(cur.text, line), idx)  # a numbered heading wrapped onto a second line
             continue
         if cur is None or kind != "body":
             starts_new = True
@@ -341,19 +435,20 @@ def clean(text: str, *, masthead_lines: int = 8) -> list[Paragraph]:
             starts_new = len(remove_cjk_spaces(nonblank[idx - 1])) < 0.8 * width
         if starts_new:
             flush()
-            cur = Paragraph(text=line, kind=kind, level=level if kind == "heading" else "")
+            cur = start(idx, text=line, kind=kind, level=level if kind == "heading" else "")
         elif after_break[idx]:
-            cur.text = _merge_overlap(cur.text, line)
+            extend(_merge_overlap(cur.text, line), idx)
             if cur.kind == "heading":
                 cur.kind, cur.level = "body", ""
         else:
-            cur.text = _join(cur.text, line)
+            extend(_join(cur.text, line), idx)
     flush()
     for p in paragraphs:
-        if p.kind == "heading":
-            p.text = re.sub(r"^#{1,6}\s+", "", p.text).strip().strip("*").strip()
+        if p.kind == "heading":  # what .strip().strip("*").strip() did, with the pages kept in step
+            for pattern in (r"^#{1,6}\s+", _STRIP, r"^\*+|\*+$", _STRIP):
+                p.remove(pattern)
         elif p.kind == "list":
-            p.text = LIST_ITEM.sub("", p.text)
+            p.remove(LIST_ITEM)
     return paragraphs
 
 

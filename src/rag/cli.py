@@ -114,7 +114,7 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
     except FilterError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
-        if hasattr(system.answerer, "stream") and not as_json:
+        if system.answerer.streams and not as_json:
             ans = None
             for part in system.answerer.stream(question, top_k=top_k, mode=mode, filters=filters):
                 if isinstance(part, str):
@@ -248,6 +248,36 @@ def chat(ctx) -> None:
 
 
 @cli.command()
+@click.option("--host", help="Bind address (default api.host: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default api.port: 8800).")
+@click.pass_context
+def serve(ctx, host: str | None, port: int | None) -> None:
+    """Serve the knowledge base as an OpenAI-compatible API: GET /v1/models, POST /v1/chat/completions.
+
+    The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
+    a non-loopback address is refused without one.
+    """
+    from .api import api_key, check_address, serve as run
+    from .preflight import StartupError
+
+    settings = ctx.obj["settings"]
+    s = settings.api
+    host, port = host or s.host, port or s.port
+    try:
+        check_address(settings, host, port)
+    except StartupError as exc:
+        error = click.ClickException(str(exc))
+        error.exit_code = 2
+        raise error from exc
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    click.echo(f"预热完成 warmed up in {system.warm_up():.1f} s", err=True)
+    click.echo(f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
+               + (f"key: ${s.key_env}" if api_key(settings) else "no key (loopback only)"), err=True)
+    run(system, host, port)
+
+
+@cli.command()
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), help="JSONL of questions (default: built-in set).")
 @click.option("--scale", type=int, default=100, help="Size factor of the synthetic corpus.")
 @click.option("--skip-ingest", is_flag=True, help="Skip the ingest timings (they embed the corpus twice).")
@@ -365,6 +395,50 @@ def fit_(ctx, max_false_refusal, out, quiet) -> None:
     click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")
     click.echo(f"dev: false refusal {a['fitted']['dev_false_refusal']}  refusal recall {a['fitted']['dev_refusal_recall']}")
     click.echo(f"written: {out}")
+
+
+@cli.command()
+@click.option("--topic", default="", help="Only passages about this topic, e.g. 未来产业 (judged as chat retrieves and answers).")
+@click.option("--question", default="", help="Answer a date-order question (……是从什么时候开始提出的 / 前后有什么变化) in date order.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="时间线.md | .docx | .png (else printed).")
+@click.pass_context
+def timeline(ctx, topic: str, question: str, output: str | None) -> None:
+    """Timeline of dated passages (speech excerpts by occasion and date, dated articles)."""
+    from .timeline import TimelineError, build_timeline, date_order_answer, export, to_markdown
+
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        if question:
+            click.echo(date_order_answer(system, question, topic or None).markdown())
+            return
+        tl = build_timeline(system, topic or None)
+        if output:
+            click.echo(f"{tl.summary()} -> {export(tl, output)}")
+        else:
+            click.echo(to_markdown(tl))
+    except (TimelineError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="汇编.docx | .md")
+@click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
+@click.pass_context
+def digest(ctx, topic: str, output: str, docs: tuple[str, ...]) -> None:
+    """A topic digest (学习材料汇编): every passage about TOPIC, verbatim, grouped by document, cited."""
+    from .digest import DigestError, build_digest, export
+
+    if Path(output).suffix.lower() not in (".docx", ".md"):
+        raise click.UsageError(f"不支持的输出格式 {Path(output).suffix or '（无扩展名）'}（支持 .docx、.md）")
+    system = _system(ctx)
+    _ensure_index(ctx, quiet=True)
+    try:
+        d = build_digest(system, topic, list(docs) or None)
+        click.echo(f"{d.summary()} -> {export(d, output)}")
+    except (DigestError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 def main() -> None:

@@ -132,7 +132,7 @@ def llm_rewrite(model, turns: list[Turn], question: str, max_tokens: int = 600) 
 
 def rewrite(system, conv: Conversation, question: str) -> str:
     """The query to search: an LLM rewrite when a chat model is configured, else the rules."""
-    model = getattr(system.answerer, "model", None)
-    if conv.turns and model is not None and hasattr(model, "invoke"):
+    model = system.chat_model
+    if conv.turns and model is not None:
         return llm_rewrite(model, conv.turns, question, system.settings.llm.history_tokens)
     return conv.rewrite(question)

@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .citation import label
 from .quiz import TYPE_NAMES, QuizItem
 
 SUPPORTED = (".docx", ".xlsx", ".md", ".json")
 
 
 def _source(item: QuizItem) -> str:
-    c = item.citation
-    if c is None:
-        return ""
-    where = f"{c.occasion}（{c.date}）" if c.occasion else c.section
-    return f"《{c.title}》{('，' + c.authors) if c.authors else ''}{('，' + where) if where else ''}"
+    return label(item.citation) if item.citation is not None else ""
 
 
 def _grouped(items: list[QuizItem]) -> list[tuple[str, list[tuple[int, QuizItem]]]]:

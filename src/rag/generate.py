@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, check_question
 from .chunking import split_sentences
+from .citation import meta_label
 from .llm import describe_error
 from .metrics import norm, support_score, supported
 from .prompts import as_data, load_prompt
@@ -43,9 +44,7 @@ def format_passages(passages: list[Passage]) -> str:
     model (safety.py) are left out, so the model never reads them."""
     out = []
     for i, p in enumerate(passages, 1):
-        m = p.metadata
-        where = f"{m.get('occasion')}（{m.get('speech_date')}）" if m.get("occasion") else m.get("section", "")
-        out.append(as_data(f"[{i}] 《{m.get('title', '')}》{m.get('authors', '')} {where}\n{without_injections(p.text)}"))
+        out.append(as_data(f"[{i}] {meta_label(p.metadata)}\n{without_injections(p.text)}"))
     return "\n\n".join(out)
 
 
@@ -108,13 +107,31 @@ def verify(text: str, passages: list[Passage], threshold: float, mode: str = "ma
 
 
 class LLMAnswerer:
-    """Retrieval as in the extractive chain; the composing step is a chat model."""
+    """Retrieval as in the extractive chain; the composing step is a chat model (an ``Answerer``)."""
+
+    streams = True
 
     def __init__(self, settings, retriever, model, fallback: ExtractiveAnswerer, threshold: float = 0.84):
         self.s, self.retriever, self.model, self.fallback = settings, retriever, model, fallback
         self.threshold = threshold
         self.system_prompt = load_prompt("system").format()
         self.answer_prompt = load_prompt("answer")
+
+    @property
+    def settings(self):
+        return self.s
+
+    @property
+    def offline(self) -> ExtractiveAnswerer:
+        return self.fallback
+
+    @property
+    def unavailable(self) -> str:
+        return getattr(self.model, "reason", "")  # configured, but unusable (e.g. its key is not set)
+
+    @property
+    def chat_model(self):
+        return None if self.unavailable else self.model
 
     def messages(self, question: str, passages: list[Passage]) -> list:
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -125,8 +142,9 @@ class LLMAnswerer:
     def _retrieve(self, question, top_k, mode, filters, query):
         question = check_question(question, self.s.answer.max_question_chars)
         query = query or question
-        passages = self.retriever.retrieve(query, top_k, mode, filters)
-        return question, query, passages, self.retriever.confidence(query, passages)
+        # the same retrieval as the extractive chain: names the question uses are linked
+        passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
+        return question, query, passages
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
             filters: Filters | None = None, query: str | None = None) -> Answer:
@@ -140,9 +158,14 @@ class LLMAnswerer:
                filters: Filters | None = None, query: str | None = None) -> Iterator[str | Answer]:
         """Yield text as the model writes it, then the verified Answer."""
         t0 = time.perf_counter()
-        question, query, passages, conf = self._retrieve(question, top_k, mode, filters, query)
-        if not passages or conf < self.s.retrieval.min_confidence:
-            ans = Answer(question, REFUSAL, True, [], passages, conf, query)
+        question, query, passages = self._retrieve(question, top_k, mode, filters, query)
+        # Whether the evidence answers is one calibrated decision, whatever writes the answer: the
+        # extractive answerer's (answer/answerability.py, fitted by `rag fit`). Its answer is also
+        # the fallback when the chat model cannot be reached.
+        offline = self.fallback.compose(question, passages, query)
+        conf = offline.confidence
+        if offline.refused:
+            ans = offline
         else:
             chunks: list[str] = []
             try:
@@ -153,7 +176,7 @@ class LLMAnswerer:
                         yield piece
                 ans = self._finish(question, query, "".join(chunks), passages, conf)
             except Exception as exc:  # unreachable endpoint, bad key, 5xx, timeout ...
-                ans = self.fallback.compose(question, passages, query)
+                ans = offline
                 ans.notice = f"大模型服务不可用（{describe_error(exc)}），以下为离线摘录式回答。"
         ans.latency_ms = (time.perf_counter() - t0) * 1000
         yield ans
@@ -164,11 +187,7 @@ class LLMAnswerer:
         checked, cited, marks = verify(text, passages, self.threshold, self.s.llm.unsupported)
         citations = []
         for n in sorted(cited):
-            p = passages[n - 1]
-            m = p.metadata
-            citations.append(Citation(n, m.get("source", ""), m.get("title", ""), m.get("authors", ""), m.get("section", ""),
-                                      m.get("occasion", ""), m.get("speech_date") or m.get("date", ""), p.text,
-                                      "".join(cited[n]), p.id))
+            citations.append(Citation.of(n, passages[n - 1], "".join(cited[n])))
         ans = Answer(question, checked or REFUSAL, not checked, citations if checked else [], passages, conf, query)
         ans.marks = [m.__dict__ for m in marks]
         return ans

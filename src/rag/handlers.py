@@ -85,13 +85,13 @@ class ChatHandlers:
             return
         history.append({"role": "user", "content": md_text(message)})
         answerer = self.system.answerer
-        offline = answer_mode == EXTRACTIVE_MODE and hasattr(answerer, "fallback")
+        offline = answer_mode == EXTRACTIVE_MODE and answerer.offline is not answerer
         if offline:
-            answerer = answerer.fallback
+            answerer = answerer.offline
         try:
             query = conv.rewrite(message) if offline else rewrite(self.system, conv, message)
             kwargs = dict(top_k=int(top_k), filters=Filters(sources=list(docs or [])), query=query)
-            if hasattr(answerer, "stream"):  # an LLM: show its words as they arrive, then the checked answer
+            if answerer.streams:  # an LLM: show its words as they arrive, then the checked answer
                 history.append({"role": "assistant", "content": ""})
                 ans = None
                 for part in answerer.stream(message, **kwargs):
@@ -314,3 +314,70 @@ def feedback_records(system) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+TIMELINE_HEADERS = ["日期", "类别", "场合 / 文章", "首句（有主题时为最相关的一句）", "段数"]
+TIMELINE_HINT = '<div class="sources hint">点击右侧表格中的一行，这里显示该条原文及其出处。</div>'
+
+
+class TimelineHandlers:
+    """The 时间线 tab: the chart (gr.Plot of a matplotlib figure), a table of the entries beside it,
+    and the passages of the entry chosen in the table with their citations."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def show(self, topic: str = ""):
+        """(status line, figure, table rows, entries for the table's rows, detail panel)."""
+        from .timeline import TimelineError, build_timeline
+        from .timeline_chart import figure
+
+        topic = (topic or "").strip()
+        try:
+            tl = build_timeline(self.system, topic or None)
+        except TimelineError as exc:
+            keep = gr.update()
+            return f"⚠ {_esc(str(exc))}", keep, keep, keep, keep
+        rows = [[e.date_label, e.kind, e.where, e.sentence, len(e.passages)] for e in tl.entries]
+        status = _esc(tl.summary()) + ("" if tl.entries else " 没有与该主题相关的带日期原文。")
+        return status, figure(tl), rows, tl.entries, TIMELINE_HINT
+
+    def select(self, entries, evt: gr.SelectData):
+        """The passages of the chosen row, each with its citation and the representative sentence marked."""
+        from .render import highlight, source_label
+
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if not entries or row is None or not 0 <= int(row) < len(entries):
+            return TIMELINE_HINT
+        e = entries[int(row)]
+        items = [f'<div class="entry-head"><b>{_esc(e.date_label)}</b> ［{_esc(e.kind)}］ {_esc(e.where)}</div>']
+        for c, q in zip(e.citations, e.quotes):
+            items.append(f'<details class="source" open><summary>{source_label(c)}</summary>'
+                         f'<div class="passage">{highlight(c.text, q)}</div></details>')
+        return '<div class="sources">' + "".join(items) + "</div>"
+
+
+class DigestHandlers:
+    """The 汇编 button of the 出题 tab: a topic digest as Word (or Markdown) to download."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def digest(self, topic, docs, fmt, request: gr.Request = None):
+        from .digest import DigestError, build_digest, export
+
+        if _role(self.system.settings, getattr(request, "username", None)) not in ("admin", "trainer"):
+            return "当前账号无权生成汇编（需要培训师或管理员账号）。", None, ""
+        topic = (topic or "").strip()
+        if not topic:
+            return "**请先在“主题”中填写汇编的主题，例如：新质生产力。**", None, ""
+        try:
+            d = build_digest(self.system, topic, list(docs or []) or None)
+        except DigestError as exc:
+            return f"**{_esc(str(exc))}**", None, ""
+        ext = "md" if fmt == "md" else "docx"
+        path = export(d, Path(tempfile.mkdtemp(prefix="rag-digest-")) / f"学习材料汇编-{topic[:20]}.{ext}")
+        from .digest import _toc
+
+        preview = "\n".join([d.summary(), "", "目录", *_toc(d)])
+        return (f"已生成汇编（{'Markdown' if ext == 'md' else 'Word'}）：{_esc(d.summary())}", [str(path)], plain_html(preview))

@@ -61,12 +61,16 @@ class Query:
     qtype: str = "fact"
     expect: str = ""  # day | month | year | person | org | place | amount | count | ""
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
+    members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
     authors: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # linked by title or author
     titled: bool = False  # an article was named by its title (not only by its author)
     occasions: list[str] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)  # "2024", "2024-10", "2024-10-09"
+    years: list[str] = field(default_factory=list)  # every year the question names ("2021年以后")
+    people: list[str] = field(default_factory=list)  # persons the index knows (catalog authors)
+    sides: list[str] = field(default_factory=list)  # "A、B和C分别…": A, B, C
 
     @property
     def constrained(self) -> bool:
@@ -161,6 +165,42 @@ def occasion_core(occasion: str) -> str:
     return re.sub(r"(?:时|上)$", "", core)
 
 
+def coordinated(text: str) -> list[str]:
+    """The members of the coordination a "分别 / 各自" question asks about, each a noun phrase:
+    "数字技术、网络技术和新能源技术分别遵循…" -> [数字技术, 网络技术, 新能源技术]. The closest
+    coordination before the marker."""
+    voc = vocabulary()
+    at = min((i for m in voc["sides_markers"] if (i := text.find(m)) >= 0), default=-1)
+    if at < 0:
+        return []
+    from .retrieve import pos_tagger  # retrieve imports this module
+
+    conj = set(voc["conjunctions"])
+    runs: list[list[str]] = [[]]  # noun runs of the current chain, newest last
+    chains: list[list[list[str]]] = []
+    for word, flag in pos_tagger().cut(text[:at]):
+        if word in conj and runs[-1]:
+            runs.append([])
+        elif flag[:1] in ("n", "a", "b", "j") or flag == "eng":
+            runs[-1].append(word)
+        else:
+            if len([r for r in runs if r]) >= 2:
+                chains.append(runs)
+            runs = [[]]
+    if len([r for r in runs if r]) >= 2:
+        chains.append(runs)
+    if not chains:
+        return []
+    members = [r for r in chains[-1] if r]
+    last, head = members[-1], members[0][-1][-1]
+    # Only the last member can run on past its end ("民间资金投向前沿产业，分别…"): it ends at the
+    # word that ends like the first member ("资金"), or after as many words as the first member has.
+    cut = next((i + 1 for i, w in enumerate(last) if w.endswith(head)), len(members[0]))
+    members[-1] = last[:cut]
+    sides = ["".join(r) for r in members]
+    return [x for x in dict.fromkeys(sides) if len(x) >= 2] if len(set(sides)) >= 2 else []
+
+
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
     for name, cues in table.items():
         if any(c in text for c in cues):
@@ -181,6 +221,14 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
             q.count = _cn_number(m.group(1))
             expect = expect or "count"
             break
+    if not q.count:  # "具体是哪几项": the members of a set, at least two of them
+        for pattern in voc["members_re"]:
+            m = re.search(pattern, text)
+            if m:
+                q.count = _cn_number(m.group(1)) if m.groups() and m.group(1) else 2
+                q.members = True
+                expect = expect or "count"
+                break
     q.expect = expect
     not_quantity = "".join(voc["ji_not_quantity_after"])
     m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
@@ -188,14 +236,18 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     for m in _DATE_IN_Q.finditer(text):
         y, mo, d = m.groups()
+        q.years.append(y)
         q.dates.append(y + (f"-{int(mo):02d}" if mo else "") + (f"-{int(d):02d}" if mo and d else ""))
     if linker is not None:
         q.authors = linker.authors_in(text)
+        q.people = linker.authors
         titled = linker.titles_in(text)
         q.titled = bool(titled)
         by_author = [a for a in linker.articles if any(x in a.authors for x in q.authors)]
         q.articles = list(dict.fromkeys(titled or by_author))
         q.occasions = linker.occasions_in(text)
+    if len(q.authors) < 2:  # named authors are the sides of their own comparison
+        q.sides = coordinated(text)
     # A date in the question constrains the answer only together with an occasion (a speech's
     # date); otherwise "2022年我国…" is part of what is asked about, not a filter.
     if not q.occasions:

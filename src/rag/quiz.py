@@ -29,6 +29,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .chunking import split_sentences
+from .citation import Ref, meta_label
 from .safety import is_injection, without_injections
 from .metrics import norm
 
@@ -74,6 +75,7 @@ class Citation:
     occasion: str
     date: str
     sentence: str
+    page: int | None = None  # where the passage starts (rag.citation labels it 第 N 页)
 
 
 @dataclass
@@ -110,8 +112,8 @@ def _term_kinds() -> dict[str, str]:
 
 
 def _citation(meta: dict, sentence: str) -> Citation:
-    return Citation(meta.get("source", ""), meta.get("title", ""), meta.get("authors", ""), meta.get("section", ""),
-                    meta.get("occasion", ""), meta.get("speech_date") or meta.get("date", ""), sentence)
+    r = Ref.of(meta)
+    return Citation(r.source, r.title, r.authors, r.section, r.occasion, r.date, sentence, r.page)
 
 
 class QuizBuilder:
@@ -296,7 +298,7 @@ class QuizBuilder:
         if not points:
             return None
         q = f"根据《{meta.get('title', '')}》，请简述“{head}”的主要内容。"
-        return QuizItem("short", q, reference, points=points, explanation=f"参考原文见《{meta.get('title', '')}》{section}",
+        return QuizItem("short", q, reference, points=points, explanation=f"参考原文见{meta_label(meta)}",
                         citation=_citation(meta, s.text))
 
     # -- items written by a chat model, checked like the rule-built ones ------------------------
@@ -423,10 +425,10 @@ def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 
     keeps only items that pass the checks; ``stats`` (when given) receives kept/dropped counts."""
     model = None
     if writer == "llm":
-        model = getattr(system.answerer, "model", None)
-        if getattr(model, "reason", None):  # configured, but unusable (e.g. its key is not set)
-            raise QuizError(f"大模型不可用：{model.reason}")
-        if model is None or not hasattr(model, "invoke"):
+        if system.chat_unavailable:  # configured, but unusable (e.g. its key is not set)
+            raise QuizError(f"大模型不可用：{system.chat_unavailable}")
+        model = system.chat_model
+        if model is None:
             raise QuizError("用大模型出题需要先配置大模型（llm.provider、llm.model 及其密钥），见 README“接入大模型”。")
     builder = corpus_builder(system, model)
     items = builder.build(n, types, seed, docs, topic)

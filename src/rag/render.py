@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer, Citation
+from .citation import label
 
 _MARK = re.compile(r"\[(\d+)\]")
 # ASCII punctuation that Markdown may read as syntax; & < > " ' are left to html.escape.
@@ -89,17 +90,8 @@ def _renumbered(text: str, renumber: dict[int, int]) -> str:
 
 
 def source_label(c: Citation, esc=_esc) -> str:
-    """One line per source: title, authors, occasion and date or section (escaped with ``esc``)."""
-    parts = [f"《{esc(c.title or c.source)}》"]
-    if c.authors:
-        parts.append(esc(c.authors))
-    if c.occasion:
-        parts.append(f"{esc(c.occasion)}（{esc(c.date)}）")
-    elif c.date:
-        parts.append(esc(c.date))
-    if c.section and not c.occasion:
-        parts.append(esc(c.section))
-    return " · ".join(parts)
+    """One line per source: the citation label (rag.citation), escaped with ``esc``."""
+    return label(c, esc)
 
 
 def highlight(passage: str, quote: str) -> str:

@@ -581,12 +581,8 @@ class Retriever:
             )
         return out
 
-    def confidence(self, query: str, passages: list[Passage]) -> float:
-        """How likely the passages answer the query: term coverage and dense similarity of the best."""
-        if not passages:
-            return 0.0
-        best = 0.0
-        for p in passages[:3]:
-            dense = min(max((p.dense_sim - 0.78) / 0.12, 0.0), 1.0) if p.dense_sim else 0.0
-            best = max(best, 0.65 * p.coverage + 0.35 * dense)
-        return round(best, 4)
+    def as_langchain(self, k: int | None = None, mode: str | None = None, filters: Filters | None = None):
+        """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s (rag.lc)."""
+        from .lc import KnowledgeBaseRetriever
+
+        return KnowledgeBaseRetriever(retriever=self, k=k, mode=mode, filters=filters)

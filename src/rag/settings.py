@@ -73,7 +73,6 @@ class RetrievalSettings(_Section):
     )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
-    min_confidence: float = Field(0.35, description="Below this passage-level confidence the answer is a refusal.")
     linked_weight: float = Field(
         2.0, description="Fusion weight of the search restricted to the authors/articles/occasions a question names (dev-tuned)."
     )
@@ -134,6 +133,24 @@ class AppSettings(_Section):
         return users
 
 
+class ApiSettings(_Section):
+    """`rag serve`: the knowledge base as an OpenAI-compatible chat API."""
+
+    host: str = Field("127.0.0.1", description="Bind address (loopback by default; another address needs a key).")
+    port: int = Field(8800, ge=1, le=65535, description="Port.")
+    key_env: str = Field(
+        "RAG_API_KEY", description="Name of the environment variable holding the API key (never stored); when it is set, "
+        "requests need `Authorization: Bearer <key>`."
+    )
+    model: str = Field("rag-kb", description="The model id clients name (GET /v1/models lists it).")
+    sources_in_content: bool = Field(
+        True, description="Append the numbered sources to the message text, for chat clients that show only the text; "
+        "the structured list is in the `citations` field either way."
+    )
+    max_body_kb: int = Field(256, ge=1, description="Larger request bodies are refused (413).")
+    max_history: int = Field(20, ge=1, description="Earlier user turns read for follow-ups (older ones are ignored).")
+
+
 ROLES = ("admin", "trainer", "participant")
 
 
@@ -155,6 +172,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     app: AppSettings = AppSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def chroma_path(self) -> Path:

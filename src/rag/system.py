@@ -36,6 +36,16 @@ class System:
 
         return build_answerer(self.settings, self.retriever)
 
+    @property
+    def chat_model(self):
+        """The configured chat model (LangChain), or None when answers are extractive or the model
+        cannot be used (``chat_unavailable`` says why)."""
+        return self.answerer.chat_model
+
+    @property
+    def chat_unavailable(self) -> str:
+        return self.answerer.unavailable
+
     def warm_up(self) -> float:
         """Load what the first question would otherwise wait for (BM25 index, embedding model, the
         POS tagger of the answerer) by answering one question; returns the seconds it took."""

@@ -12,8 +12,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from .conversation import Conversation  # noqa: E402
-from .handlers import (EXTRACTIVE_MODE, ChatHandlers, EvalHandlers, KBHandlers, TrainerHandlers, _auth, _role,  # noqa: E402
-                       answer_modes, doc_choices, feedback_records)
+from .handlers import (EXTRACTIVE_MODE, TIMELINE_HEADERS, TIMELINE_HINT, ChatHandlers, DigestHandlers,  # noqa: E402
+                       EvalHandlers, KBHandlers, TimelineHandlers, TrainerHandlers, _auth, _role, answer_modes,
+                       doc_choices, feedback_records)
 from .render import CLICK_JS, sources_html  # noqa: E402
 
 CSS = """
@@ -24,6 +25,10 @@ CSS = """
 #sources .source.flash{outline:2px solid var(--color-accent);background:var(--background-fill-secondary)}
 #sources .hint,#sources .empty{color:var(--body-text-color-subdued);font-size:0.9em}
 #sources a.back{font-size:0.85em}
+#timeline-detail .source{border:1px solid var(--border-color-primary);border-radius:6px;margin:6px 0;padding:4px 8px}
+#timeline-detail mark{background:#fde68a;padding:0 1px}
+#timeline-detail .passage{font-size:0.92em;line-height:1.7;margin:6px 0}
+#timeline-detail .hint{color:var(--body-text-color-subdued);font-size:0.9em}
 #back-to-answer{position:fixed;right:12px;bottom:16px;z-index:1000;padding:8px 14px;border-radius:18px;border:none;
   background:var(--button-primary-background-fill);color:var(--button-primary-text-color);box-shadow:0 2px 8px rgba(0,0,0,.25)}
 #chat-status:empty{display:none}
@@ -57,10 +62,11 @@ def build_ui(system) -> gr.Blocks:
     """The whole app; ``system`` comes from ``rag.system.build_system``."""
     settings = system.settings
     chat, kb, ev, tr = ChatHandlers(system), KBHandlers(system), EvalHandlers(system), TrainerHandlers(system)
+    tlh, dg = TimelineHandlers(system), DigestHandlers(system)
     choices = doc_choices(system)
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
         gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab header stays visible on a phone (a second row)
             with gr.Tab("学习问答", id="chat"):
                 conv = gr.State(Conversation())
                 with gr.Row():
@@ -102,6 +108,26 @@ def build_ui(system) -> gr.Blocks:
                 copy.click(None, [plain], None, js=COPY_JS)
                 # Documents uploaded (in any session) since the page loaded can be chosen at once.
                 docs.focus(lambda: gr.update(choices=doc_choices(system)), None, docs, show_progress="hidden")
+            with gr.Tab("时间线", id="timeline"):
+                gr.Markdown("带日期的原文（重要论述的场合与日期、文章的发表日期）按时间排列，按场合类别着色。"
+                            "输入主题可只看论及该主题的原文（与问答相同的检索与判定）；点击表格中的一行查看原文与出处。")
+                with gr.Row(equal_height=True):
+                    tl_topic = gr.Textbox(placeholder="主题，例如：新质生产力、人工智能、海洋（留空显示全部）", show_label=False,
+                                          scale=5, min_width=160, elem_id="timeline-topic", max_lines=1)
+                    tl_btn = gr.Button("筛选", variant="primary", scale=1, min_width=64, elem_id="timeline-filter")
+                tl_status = gr.Markdown(elem_id="timeline-status")
+                tl_plot = gr.Plot(label="论述时间线", elem_id="timeline-plot", format="png")
+                tl_entries = gr.State([])
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        tl_table = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, elem_id="timeline-table",
+                                                max_height=420, column_widths=["15%", "9%", "30%", "38%", "8%"])
+                    with gr.Column(scale=2):
+                        tl_detail = gr.HTML(TIMELINE_HINT, elem_id="timeline-detail")
+                tl_outs = [tl_status, tl_plot, tl_table, tl_entries, tl_detail]
+                for trigger in (tl_topic.submit, tl_btn.click):
+                    trigger(tlh.show, [tl_topic], tl_outs, show_progress_on=[tl_plot])
+                tl_table.select(tlh.select, [tl_entries], [tl_detail])
             with gr.Tab("资料库", id="kb", visible=False) as kb_tab:
                 gr.Markdown("已索引的文档。可上传 .txt / .md / .pdf / .docx（单个文件上限 "
                             f"{settings.app.max_upload_mb:g} MB），选择文件后立即入库；删除文档会同时删除其全部文本块，需确认。")
@@ -132,12 +158,16 @@ def build_ui(system) -> gr.Blocks:
                     q_topic = gr.Textbox(label="主题（可选）", placeholder="例如：新质生产力")
                     q_writer = gr.Radio([("规则（离线）", "rules"), ("大模型出题（逐题核对原文）", "llm")], value="rules",
                                         label="出题方式", visible=settings.llm.provider != "extractive")
-                q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
+                with gr.Row():
+                    q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
+                    d_btn = gr.Button("生成汇编（按主题）", elem_id="make-digest")
                 q_status = gr.Markdown(elem_id="quiz-status")
                 q_files = gr.File(label="下载（Word 为试卷与答案两份文件）", file_count="multiple")
                 with gr.Accordion("预览", open=False):
                     q_preview = gr.HTML(elem_id="quiz-preview")
                 q_btn.click(tr.quiz, [q_n, q_types, q_seed, q_docs, q_topic, q_fmt, q_writer], [q_status, q_files, q_preview])
+                # 汇编: every passage about the topic, verbatim with citations (Word, or Markdown when md is chosen).
+                d_btn.click(dg.digest, [q_topic, q_docs, q_fmt], [q_status, q_files, q_preview])
                 q_docs.focus(lambda: gr.update(choices=doc_choices(system)), None, q_docs, show_progress="hidden")
                 gr.Markdown("#### 批量答题\n上传题目清单：.jsonl / .csv / .xlsx（题目列表头为 question、题目或问题）/ .txt（每行一题）。"
                             "选择题（题干后写 A. … B. …，或 A–D 列）会给出所选选项。")
@@ -172,6 +202,7 @@ def build_ui(system) -> gr.Blocks:
             return (gr.update(visible=allowed), gr.update(visible=allowed), *kb.refresh(), *ev.latest())
 
         demo.load(on_load, None, [kb_tab, trainer_tab, *listed, report_md, chart1, chart2])
+        demo.load(tlh.show, None, tl_outs)  # the whole timeline; a topic narrows it
     return demo
 
 

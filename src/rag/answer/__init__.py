@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from ..retrieve import Retriever
 from ..settings import Settings
-from .base import REFUSAL, Answer, Citation, QuestionError, check_question
+from .base import REFUSAL, Answer, Answerer, Citation, QuestionError, check_question
 from .extractive import ExtractiveAnswerer
 
-__all__ = ["REFUSAL", "Answer", "Citation", "ExtractiveAnswerer", "QuestionError", "build_answerer", "check_question"]
+__all__ = ["REFUSAL", "Answer", "Answerer", "Citation", "ExtractiveAnswerer", "QuestionError", "build_answerer", "check_question"]
 
 
-def build_answerer(settings: Settings, retriever: Retriever):
+def build_answerer(settings: Settings, retriever: Retriever) -> Answerer:
     """The one place an answer backend is chosen: extractive, or a chat model with the
     extractive answerer as its fallback."""
     extractive = ExtractiveAnswerer(settings, retriever)

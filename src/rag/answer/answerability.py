@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..query import Query, occasion_core, vocabulary
-from .candidates import Cand, holds, names_in
+from .candidates import Cand, holds, names, names_in
 
 MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked",
                   "focus_missing", "sem_margin", "premise", "novelty"]
@@ -80,10 +80,13 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def items_in(chosen: list[Cand]) -> int:
-    """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence)."""
+def items_in(chosen: list[Cand], enumerated: bool = False) -> int:
+    """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence).
+    Unless ``enumerated`` is asked for, N sentences count as N points."""
     listed = sum(c.ordinal for c in chosen)
     inline = max((len(re.findall(r"[、；;]", c.text)) + 1 for c in chosen), default=0)
+    if enumerated:
+        return max(listed, inline if inline > 1 else 0)
     if listed:  # a numbered list counts its items (not its lead sentence)
         return max(listed, inline if inline > 1 else 0)
     return max(inline if inline > 1 else 0, len(chosen))  # else N sentences can make N points
@@ -93,23 +96,27 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     if not q.expect:
         return True
     if q.expect == "count":
-        return items_in(chosen) >= q.count
+        return items_in(chosen, q.members) >= q.count
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
     lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place") else 2]
-    ok = any(holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text) for c in lead)
+    ok = any(holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people) for c in lead)
     if ok and q.unit:
         ok = any(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text) for c in lead)
-    if ok and q.count:
-        ok = items_in(chosen) >= q.count
+    if ok and q.count:  # "分别位于哪些城市": the names count as items ("北京和上海")
+        found = {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)} \
+            if q.expect in ("person", "org", "place") else set()
+        ok = max(items_in(chosen, q.members), len(found)) >= q.count
     return ok
 
 
-def _haystack(chosen: list[Cand]) -> str:
+_META_FIELDS = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
+
+
+def _haystack(chosen: list[Cand], fields: tuple[str, ...] = _META_FIELDS) -> str:
     """The chosen sentences with their passages' metadata: where a name the question uses must be.
     (Not the whole passage: "深圳…多少" is not answered by a sentence about 上海 in a passage that
     lists 北京、上海、深圳.)"""
-    fields = ("title", "authors", "section", "occasion", "speech_date", "date", "attribution", "outlet")
     return re.sub(r"\s+", "", "".join(c.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
 
 
@@ -131,7 +138,10 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     if q.occasions and not any(q.matches_occasion(c.passage.metadata) for c in chosen) and not any(
             occasion_core(o) in hay for o in q.occasions):
         return False  # neither the speech itself nor a passage that speaks of that occasion
-    return all(n in hay for n in named(query) + q.authors)
+    # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
+    # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
+    when = _haystack(chosen, ("speech_date", "attribution"))
+    return all(n in hay for n in named(query) + q.authors) and all(y in when for y in q.years)
 
 
 def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict,

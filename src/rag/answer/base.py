@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
+from ..citation import Ref
+from ..citation import label as citation_label
 from ..retrieve import Passage
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
+
+
+@runtime_checkable
+class Answerer(Protocol):
+    """What the app, the CLI, the API, batch answering and quizzes use of an answer backend
+    (build_answerer chooses it): the extractive answerer, or a chat model that writes the answer
+    with the extractive one as its fallback. Callers use only this, never a backend's internals."""
+
+    settings: Any  # rag.settings.Settings
+    retriever: Any  # rag.retrieve.Retriever
+    streams: bool  # whether stream() yields text before the Answer (a chat model does)
+    chat_model: Any  # the configured LangChain chat model, or None (offline, or not usable)
+    unavailable: str  # why a configured chat model cannot be used ("" when it can, or none is set)
+
+    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
+            query: str | None = None) -> "Answer": ...
+
+    def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
+               query: str | None = None) -> Iterator["str | Answer"]:
+        """Text pieces as they are written (none offline), then the checked Answer."""
+        ...
+
+    @property
+    def offline(self) -> "Answerer":
+        """The extractive answerer (itself, or a chat answerer's fallback)."""
+        ...
 
 
 class QuestionError(ValueError):
@@ -26,18 +56,18 @@ class Citation:
     text: str
     quote: str
     passage_id: str
+    page: int | None = None  # where the passage starts; None for a document without pages
+
+    @classmethod
+    def of(cls, n: int, passage: Passage, quote: str) -> Citation:
+        """Citation ``n`` of a retrieved passage, quoting ``quote`` from it."""
+        ref = Ref.of(passage.metadata)
+        return cls(n, ref.source, ref.title, ref.authors, ref.section, ref.occasion, ref.date, passage.text,
+                   quote, passage.id, ref.page)
 
     def label(self) -> str:
-        parts = [f"《{self.title}》"]
-        if self.authors:
-            parts.append(self.authors)
-        if self.occasion:
-            parts.append(f"{self.occasion}（{self.date}）")
-        elif self.date:
-            parts.append(self.date)
-        if self.section and not self.occasion:
-            parts.append(self.section)
-        return "，".join(parts)
+        """《title》，authors，occasion（date），…，第 N 页 (rag.citation)."""
+        return citation_label(self)
 
 
 @dataclass

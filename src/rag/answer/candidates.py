@@ -75,10 +75,12 @@ def _amount_pattern() -> re.Pattern:
     return _amount_re()
 
 
-def holds(expect: str, text: str, meta: dict | None = None, question: str = "") -> bool:
+def holds(expect: str, text: str, meta: dict | None = None, question: str = "", people=()) -> bool:
     """Does ``text`` hold an answer of the expected type? (a date as precise as asked, a person,
     an organisation, a place, an amount). Dates of a speech excerpt count from its metadata. A
-    person, organisation or place must be one the question does not already name."""
+    person, organisation or place must be one the question does not already name. ``people``: the
+    persons the index knows (its catalog's authors), a person whatever the tagger says ("（胡拥军，
+    2023）" cites one)."""
     meta = meta or {}
     date = meta.get("speech_date", "") if meta.get("attribution") and meta["attribution"] in text else ""
     match expect:
@@ -90,21 +92,28 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "") 
             return bool(_YEAR.search(text) or date)
         case "amount":
             return bool(_amount_pattern().search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
-        case "person":
-            return any(w not in question for w in names_in(_no_attribution(text, meta), ("nr",)))
-        case "org":
-            # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
-            # splits "战略协调机构"; a name ending in an organisation word counts too.
-            body = _no_attribution(text, meta)
-            suffixes = vocabulary()["org_suffixes"]
-            long = "|".join(map(re.escape, [s for s in suffixes if len(s) >= 2]))
-            found = names_in(body, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(body)
-                                                          if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))]
-            found += re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{long})", body)
-            return any(w not in question for w in found)
-        case "place":
-            return any(w not in question for w in names_in(_no_attribution(text, meta), ("ns",)))
+        case "person" | "org" | "place":
+            return bool(names(expect, text, meta, question, people))
     return True
+
+
+def names(expect: str, text: str, meta: dict | None = None, question: str = "", people=()) -> list[str]:
+    """The persons, organisations or places ``text`` names that the question does not already name."""
+    body = _no_attribution(text, meta or {})
+    if expect == "person":
+        found = names_in(body, ("nr",)) + [p for p in people if p in body]
+        found += [m.group(1) for r in vocabulary()["patterns"]["person_re"] for m in re.finditer(r, body)]
+    elif expect == "org":
+        # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
+        # splits "战略协调机构"; a name ending in an organisation word counts too.
+        suffixes = vocabulary()["org_suffixes"]
+        long = "|".join(map(re.escape, [s for s in suffixes if len(s) >= 2]))
+        found = names_in(body, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(body)
+                                                      if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))]
+        found += re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{long})", body)
+    else:
+        found = names_in(body, ("ns",))
+    return list(dict.fromkeys(w for w in found if w not in question))
 
 
 def _no_attribution(text: str, meta: dict) -> str:
@@ -176,7 +185,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
             defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}{defines_re}", sent)))
-            typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query))
+            typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query, q.people))
             out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
     if not out:
         return out

@@ -27,9 +27,17 @@ _INLINE_LIST = re.compile(
 _CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+# How far below the best sentence's score a sentence may be and still be quoted, as a share of the
+# best score: data/answer_model.json "compose" (chosen on the dev splits), these when it has none.
+DEFAULT_MARGINS = {"answer": 0.45, "occasion": 0.45, "list": 0.3, "list_lead": 0.5, "typed": 0.4}
+
+
 class Composer:
-    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int):
+    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int, weights: dict | None = None,
+                 margins: dict | None = None):
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
+        self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
+        self.margins = {**DEFAULT_MARGINS, **(margins or {})}
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
@@ -42,6 +50,10 @@ class Composer:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
             return self._sides(q, cands)  # two or more named authors: each side with its own sentences
+        if len(q.sides) >= 2:  # "A、B和C分别…": each member with the sentence that best answers for it
+            chosen = self._members(query, q, cands)
+            if chosen:
+                return chosen
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
         announced = [c for c in cands if (m := _announce().search(c.text)) and m.group(2)[-2:] in query]
@@ -50,7 +62,7 @@ class Composer:
             if items:
                 return items
         if q.qtype == "list" or q.count:
-            items = self._list(cands, cover)
+            items = self._list(cands, cover, q.count)
             if items:
                 return items
         if q.qtype == "occasion":
@@ -60,13 +72,13 @@ class Composer:
         subj = subject(query) if q.qtype == "definition" else ""
         if subj and best.text.startswith(subj[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
-        chosen = self._top(cands, best, limit)
-        chosen = self._typed_first(q, chosen, cands, best)
+        chosen = self._top(cands, best, limit, self.margins["answer"])
+        chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         chosen = self._explain(chosen, cands)
         return self._in_source_order(chosen)
 
     @staticmethod
-    def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand) -> list[Cand]:
+    def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand, margin: float) -> list[Cand]:
         """When the question expects a date, a quantity or a name and the best sentences hold none,
         the best sentence that does (if it is nearly as good) leads the answer."""
         # The answerability check reads the best sentence for who/where, the best two for dates and
@@ -74,7 +86,7 @@ class Composer:
         lead = chosen[: 1 if q.expect in ("person", "org", "place") else 2]
         if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
-        typed = next((c for c in cands if c.f.get("type") and c.score >= 0.6 * best.score), None)
+        typed = next((c for c in cands if c.f.get("type") and c.score >= (1 - margin) * best.score), None)
         if typed is None:
             return chosen
         typed.score = max(typed.score, best.score + 1e-6)  # the answerability check reads the best sentences
@@ -82,10 +94,10 @@ class Composer:
 
     # -- plain answers ----------------------------------------------------------------------
     @staticmethod
-    def _top(cands: list[Cand], best: Cand, limit: int) -> list[Cand]:
+    def _top(cands: list[Cand], best: Cand, limit: int, margin: float) -> list[Cand]:
         chosen: list[Cand] = []
         seen: set[str] = set()
-        floor = best.score - 0.45 * abs(best.score)
+        floor = best.score - margin * abs(best.score)
         for c in cands:
             if c.score < floor or len(chosen) >= limit:
                 break
@@ -124,13 +136,34 @@ class Composer:
             out += self._in_source_order(mine)
         return out or cands[:1]
 
+    def _members(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
+        """One sentence per member of the coordination the question asks about, each chosen by the
+        same sentence model for the question asked of that member alone ("数字技术、网络技术和新
+        能源技术分别遵循什么规律" -> "数字技术分别遵循什么规律", ...)."""
+        from .candidates import build
+
+        text = re.sub(r"\s+", "", query)
+        start, end = text.find(q.sides[0]), text.rfind(q.sides[-1])
+        if start < 0 or end < start:
+            return []
+        end += len(q.sides[-1])
+        passages = list({c.passage.id: c.passage for c in cands}.values())
+        out: list[Cand] = []
+        for side in q.sides:
+            sub = text[:start] + side + text[end:]
+            pick = next((c for c in build(sub, q, passages, self.retriever, self.weights)
+                         if all(c.text != o.text for o in out)), None)
+            if pick is not None:
+                out.append(pick)
+        return out if len(out) >= 2 else []
+
     def _occasions(self, cands: list[Cand]) -> list[Cand]:
         """One sentence per speech excerpt (its attribution is appended when rendered)."""
         best = cands[0]
         out: list[Cand] = []
         seen: set[str] = set()
         for c in cands:
-            if c.score < best.score - 0.45 * abs(best.score) or len(out) >= self.max_sentences:
+            if c.score < best.score - self.margins["occasion"] * abs(best.score) or len(out) >= self.max_sentences:
                 break
             key = c.passage.metadata.get("occasion") or c.passage.id
             if key not in seen:
@@ -139,7 +172,8 @@ class Composer:
         return out
 
     # -- lists ------------------------------------------------------------------------------
-    def _list(self, cands: list[Cand], cover) -> list[Cand]:
+    def _list(self, cands: list[Cand], cover, count: int = 0) -> list[Cand]:
+        """The list that answers: ``count`` items at least when the question says how many."""
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
@@ -154,16 +188,16 @@ class Composer:
         score_of: dict[str, float] = {}
         for c in cands:
             score_of.setdefault(c.text, c.score)
-        floor = best.score - 0.3 * abs(best.score)
+        floor = best.score - self.margins["list"] * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands)
-            if len(items) >= 2:
+            if len(items) >= 2 and sum(c.ordinal for c in items) >= count:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
                     break
-                # A list answers only when one of its items is among the best sentences or its own
-                # heading covers the question ("（二）未来产业的特征"): a numbered list about
-                # something else in a retrieved passage is not the answer.
-                if max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
+                # A list answers only when one of its items is among the best sentences, its own
+                # heading covers the question ("（二）未来产业的特征") or it has as many items as the
+                # question asks for ("哪三点"): a numbered list about something else is not the answer.
+                if count != sum(c.ordinal for c in items) and max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
                         cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99:
                     continue
                 return items
@@ -198,7 +232,7 @@ class Composer:
             return []
         items = items[: self.max_list_items]
         lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos
-                and c.score >= best.score - 0.5 * abs(best.score)]
+                and c.score >= best.score - self.margins["list_lead"] * abs(best.score)]
         return lead[:1] + items
 
     def _announced_items(self, anchor: Cand) -> list[Cand]:
@@ -296,11 +330,5 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     by_id = {c.passage.id: c.passage for c in chosen}
     citations = []
     for pid, n in numbers.items():
-        p = by_id[pid]
-        m = p.metadata
-        citations.append(Citation(
-            n=n, source=m.get("source", ""), title=m.get("title", ""), authors=m.get("authors", ""),
-            section=m.get("section", ""), occasion=m.get("occasion", ""),
-            date=m.get("speech_date") or m.get("date", ""), text=p.text, quote="".join(quotes[pid]), passage_id=pid,
-        ))
+        citations.append(Citation.of(n, by_id[pid], "".join(quotes[pid])))
     return Answer(question, answer, False, citations, passages, confidence, query)

@@ -19,13 +19,18 @@ from .compose import Composer, render
 
 
 class ExtractiveAnswerer:
-    """Composes answers from verbatim sentences of the retrieved passages."""
+    """Composes answers from verbatim sentences of the retrieved passages (an ``Answerer``)."""
+
+    streams = False
+    chat_model = None
+    unavailable = ""
 
     def __init__(self, settings: Settings, retriever: Retriever, model: dict | None = None):
         self.s = settings
         self.retriever = retriever
         self.model = model or answerability.load_model(settings.answer.model_path or None)
-        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items)
+        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items,
+                                 self.model["sentence_weights"], self.model.get("compose"))
         self._chain = None
 
     # -- the chain ------------------------------------------------------------------------
@@ -42,6 +47,18 @@ class ExtractiveAnswerer:
             )
         return self._chain
 
+    @property
+    def settings(self) -> Settings:
+        return self.s
+
+    @property
+    def offline(self) -> ExtractiveAnswerer:
+        return self
+
+    def stream(self, question: str, **kwargs):
+        """No text before the answer: the Answer itself."""
+        yield self.ask(question, **kwargs)
+
     def analyze(self, query: str) -> Query:
         return analyze(query, self.retriever.linker)
 
@@ -56,6 +73,15 @@ class ExtractiveAnswerer:
 
     def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
              t0: float) -> Answer:
+        from ..timeline import date_order_answer, date_order_topic  # timeline imports this package
+
+        topic = None if filters else date_order_topic(query)
+        if topic:  # "……是从什么时候开始提出的 / 前后有什么变化": the dated statements, in date order
+            from types import SimpleNamespace
+
+            ans = date_order_answer(SimpleNamespace(settings=self.s, retriever=self.retriever, answerer=self), question, topic)
+            ans.latency_ms = (time.perf_counter() - t0) * 1000
+            return ans
         q = self.analyze(query)
         if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
             top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
