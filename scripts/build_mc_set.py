@@ -112,7 +112,7 @@ def main() -> None:
         out.append({
             "id": f"mc-{n + 1:03d}",
             "question": stem,
-            "options": dict(zip("ABCD", options)),
+            "options": dict(zip("ABCD", options, strict=False)),
             "answer": letter,
             "kind": kind,
             "split": split,

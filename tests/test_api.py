@@ -323,7 +323,7 @@ def test_rag_serve_command(tmp_path):
         assert r.choices[0].message.content.startswith("银发经济是") and r.citations[0]["document"] == "silver.md"
         with pytest.raises(openai.AuthenticationError):
             _ask(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="nope", max_retries=0), _user("银发经济是什么？"))
-        assert "http://127.0.0.1:%d/v1" % port in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
+        assert f"http://127.0.0.1:{port}/v1" in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
     finally:
         proc.terminate()
         try:

@@ -1,9 +1,9 @@
+from minipdf import make_pdf
 from rag.catalog import ArticleMeta, DocMeta, load_catalog
 from rag.chunking import Chunker, count_tokens, split_sentences
 from rag.settings import ChunkingSettings
 
 from conftest import CORPUS, read_corpus
-from minipdf import make_pdf
 
 
 def _chunks(prefix: str, **kw):

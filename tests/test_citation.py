@@ -3,9 +3,8 @@ sources and a quiz export."""
 
 import pytest
 
-from rag.citation import Ref, label, meta_label, page_label
-
 from minipdf import make_pdf
+from rag.citation import Ref, label, meta_label, page_label
 
 
 def test_label_parts_in_order_with_the_page():
@@ -54,7 +53,7 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     summary = system.ingestor.ingest([docs], progress=False)
     assert not summary.failed and summary.added == ["silver.pdf"]
     stored = system.store.chunks.get(include=["documents", "metadatas"])
-    pages = {d: m["page"] for d, m in zip(stored["documents"], stored["metadatas"])}
+    pages = {d: m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False)}
     assert pages == {"本报告介绍银发经济的概念和意义。": 1,
                      "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。": 2,
                      "发展银发经济是积极应对人口老龄化的客观要求。": 3}  # ints, as Chroma stores them
@@ -67,7 +66,7 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     assert "第 2 页" in answer_markdown(ans) and "第 2 页" in message_markdown(ans, 0)
     assert ans.to_record("x")["citations"][0]["page"] == 2
 
-    meta = next(m for d, m in zip(stored["documents"], stored["metadatas"]) if m["page"] == 3)
+    meta = next(m for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if m["page"] == 3)
     item = QuizItem("judge", "发展银发经济是积极应对人口老龄化的客观要求。", "正确",
                     citation=_citation(meta, "发展银发经济是积极应对人口老龄化的客观要求。"))
     (md,) = export([item], tmp_path / "q.md")

@@ -1,8 +1,7 @@
 import pytest
 
-from rag.loaders import LoadError, decode_bytes, discover, load_file
-
 from minipdf import make_pdf
+from rag.loaders import LoadError, decode_bytes, discover, load_file
 
 
 def test_utf8_gbk_and_bom(tmp_path):

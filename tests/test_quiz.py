@@ -218,7 +218,7 @@ def test_quiz_citations_name_the_page_of_their_passage(corpus_system, tmp_path):
     items = build_quiz(corpus_system, n=8, seed=5, docs=[source])
     stored = corpus_system.store.chunks.get(where={"source": source}, include=["documents", "metadatas"])
     for it in items:  # the page of a passage that holds the cited sentence
-        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"]) if it.citation.sentence in d}
+        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if it.citation.sentence in d}
         assert it.citation.page in pages, it.citation.sentence
     (md,) = export(items, tmp_path / "q.md")
     text = md.read_text(encoding="utf-8")

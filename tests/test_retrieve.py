@@ -87,7 +87,7 @@ def _rounded(hits):
 def test_incremental_update_scores_as_a_full_build():
     ids = list("abcd")
     full = BM25Index(ids, TEXTS, METAS)
-    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:])), set())
+    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:], strict=False)), set())
     shrunk = full.updated([], {"b"})
     ref = BM25Index(["a", "c", "d"], [TEXTS[0], TEXTS[2], TEXTS[3]], [METAS[0], METAS[2], METAS[3]])
     assert sorted(shrunk.vocab) == sorted(ref.vocab)  # terms only the removed passage held are gone
@@ -142,7 +142,7 @@ def test_new_process_tokenises_only_the_new_chunks(settings, monkeypatch):
     import rag.retrieve as retrieve
 
     store, vecs = _small_store(settings)
-    retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
+    _ = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
     store.delete(["a"])
     store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
     store.bump_generation()

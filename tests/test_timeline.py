@@ -71,7 +71,7 @@ def test_date_order_answer(corpus_system):
     assert len(lines) == len(ans.citations) >= 5
     dates = [c.date for c in ans.citations]
     assert dates == sorted(dates, key=lambda d: T.Entry(d, "", "", "", "").when)
-    for line, c in zip(lines, ans.citations):
+    for line, c in zip(lines, ans.citations, strict=False):
         assert T.date_text(c.date) in line and f"[{c.n}]" in line and (c.occasion or c.title) in line
     assert "2023年9月8日，在黑龙江考察时强调" in ans.answer
     assert T.date_order_answer(corpus_system, "红烧肉是从什么时候开始提出的？").refused

@@ -325,7 +325,7 @@ class Background:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.base_url = ""
 
-    def start(self, timeout_s: float = 30.0) -> "Background":
+    def start(self, timeout_s: float = 30.0) -> Background:
         self.thread.start()
         deadline = time.monotonic() + timeout_s
         while not self.server.started:

@@ -172,7 +172,7 @@ def read_rows(path: Path, column: str | None = None) -> list[Row]:
             out.append((rid, None, f"第 {n} 行缺少 question 字段或其不是字符串。"))
             continue
         if isinstance(rec.get("options"), list):  # ["甲", "乙", …] in order A, B, …
-            rec["options"] = dict(zip("ABCD", map(str, rec["options"])))
+            rec["options"] = dict(zip("ABCD", map(str, rec["options"]), strict=False))
         out.append((rid, rec, None))
     return out
 

@@ -23,9 +23,9 @@ from importlib import resources
 import yaml
 
 from .chunking import split_sentences
-from .safety import is_injection
 from .metrics import norm
 from .retrieve import tokenize
+from .safety import is_injection
 
 UNDETERMINED = "无法确定"
 _OPT = re.compile(r"[（(]([A-DＡ-Ｄ])[)）]\s*|(?:^|(?<=[\s\n？?。：:；;，,）)]))([A-Da-dＡ-Ｄ])\s*[.．、:：)）]\s*")
@@ -67,7 +67,7 @@ def parse_options(text: str) -> tuple[str, dict[str, str]]:
     if start is None:
         return text.strip(), {}
     run = [marks[start]]
-    for m, ltr in zip(marks[start + 1 :], letters[start + 1 :]):
+    for m, ltr in zip(marks[start + 1 :], letters[start + 1 :], strict=False):
         if len(run) >= 4 or ltr != "ABCD"[len(run)]:
             break
         run.append(m)

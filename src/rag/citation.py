@@ -9,8 +9,9 @@ passage starts, and is left out for a document without pages (a Word or Markdown
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 SEP = "，"
 

@@ -263,7 +263,7 @@ def _drop_tables(lines: list[str]) -> list[str]:
         else:
             i += 1
     out = []
-    for ln, k in zip(lines, keep):
+    for ln, k in zip(lines, keep, strict=False):
         if ln == PAGE_BREAK:
             out.append(ln)  # counted for the page numbers; a table run across pages stays dropped
             continue

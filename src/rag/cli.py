@@ -257,7 +257,8 @@ def serve(ctx, host: str | None, port: int | None) -> None:
     The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
     a non-loopback address is refused without one.
     """
-    from .api import api_key, check_address, serve as run
+    from .api import api_key, check_address
+    from .api import serve as run
     from .preflight import StartupError
 
     settings = ctx.obj["settings"]
@@ -301,7 +302,7 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @click.option("--judge", is_flag=True, help="Also score faithfulness with the configured chat model (llm.*) as judge.")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False), help="Score a batch-format answers file instead.")
 @click.option("--gate", type=click.Path(exists=True, dir_okay=False), help="Exit 1 when a metric misses its threshold.")
-@click.option("--out", type=click.Path(file_okay=False), default="evals/reports", show_default=True, help="Reports folder.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Reports folder.  [default: the project's evals/reports]")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, gate, out, quiet) -> None:
@@ -315,12 +316,14 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
                                       ("--judge", judge), ("--answers", answers), ("--gate", gate)) if v]
         if unsupported:
             raise click.UsageError(f"--set mc 不支持 {'、'.join(unsupported)}（选择题评测只有默认配置，结果见 summary.json）")
-        return _eval_mc(ctx, split, Path(out), quiet)
+        return _eval_mc(ctx, split, Path(out) if out else ctx.obj["settings"].evals / "reports", quiet)
     from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs, sets_of_answers
     from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
 
-    presets = load_configs(configs_file)[1]
+    evals = ctx.obj["settings"].evals
+    out = out or evals / "reports"
+    presets = load_configs(configs_file or evals / "configs.yaml")[1]
     names = [n for n, o in presets.items() if "llm" not in o] if all_configs else list(configs) or None
     model = None
     if judge:
@@ -359,15 +362,14 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
 
 
 def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
-    from .mc_eval import evaluate_mc, write_mc_report
-
     from .evaluate import config_settings
+    from .mc_eval import evaluate_mc, write_mc_report
     from .system import build_system
 
     settings = ctx.obj["settings"]
     system = build_system(config_settings(settings, {}))  # the evaluation's own index of corpus/, not the app's
     system.ingestor.ingest([settings.corpus.path], prune=True, progress=False)
-    summary, rows = evaluate_mc(system.retriever, split, progress=not quiet)
+    summary, rows = evaluate_mc(system.retriever, split, settings.evals / "mc.jsonl", progress=not quiet)
     folder = write_mc_report(summary, rows, split, out)
     click.echo(f"mc/{split}: items {summary['items']}  accuracy(answered) {summary['accuracy']}  "
                f"abstention {summary['abstention']}  overall {summary['overall_accuracy']}  "

@@ -168,7 +168,7 @@ def to_xlsx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
         opts = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(it.options))
         ws.append([i, TYPE_NAMES[it.type], it.question, opts, _key_text(it), _source(it),
                    it.citation.sentence if it.citation else "", it.explanation[:500]])
-    for col, width in zip("ABCDEFGH", (6, 8, 60, 30, 30, 40, 60, 40)):
+    for col, width in zip("ABCDEFGH", (6, 8, 60, 30, 30, 40, 60, 40), strict=False):
         ws.column_dimensions[col].width = width
     wb.save(str(path))
     return [path]

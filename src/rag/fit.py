@@ -99,7 +99,7 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
             ys.append(float(any(k and k in norm(c.text) for k in keys)))
     x, y = np.array(xs), np.array(ys)
     w, b = logistic_regression(x, y, choose_l2(x, y))
-    return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w)}}
+    return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w, strict=False)}}
 
 
 def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
@@ -121,7 +121,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         ans = answerer.ask(q.question)
         rows.append((q, ans))
     feats = [a.features for _, a in rows]
-    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not a.refused]
+    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows, strict=False)) if f and not a.refused]
     x = np.array([[feats[i][k] for k in MODEL_FEATURES] for i in keep])
     y = np.array([rows[i][0].answerable for i in keep], dtype=float)
     l2 = choose_l2(x, y)
@@ -136,7 +136,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     refused = hard | (probs_all < t)
     model["answerability"] = {
         "bias": round(b, 6),
-        "weights": {k: round(float(v), 6) for k, v in zip(MODEL_FEATURES, w)},
+        "weights": {k: round(float(v), 6) for k, v in zip(MODEL_FEATURES, w, strict=False)},
         "threshold": round(t, 4),
         "features": MODEL_FEATURES,
         "fitted": {

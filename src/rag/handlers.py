@@ -280,8 +280,8 @@ class TrainerHandlers:
 class EvalHandlers:
     """The 评测 tab: the latest report's tables and charts; a run on the dev split."""
 
-    def __init__(self, system, reports: Path = Path("evals/reports")):
-        self.system, self.reports = system, reports
+    def __init__(self, system, reports: Path | None = None):
+        self.system, self.reports = system, reports or system.settings.evals / "reports"
 
     def latest(self):
         folders = sorted(p for p in self.reports.glob("*") if (p / "report.md").exists()) if self.reports.exists() else []
@@ -351,7 +351,7 @@ class TimelineHandlers:
             return TIMELINE_HINT
         e = entries[int(row)]
         items = [f'<div class="entry-head"><b>{_esc(e.date_label)}</b> ［{_esc(e.kind)}］ {_esc(e.where)}</div>']
-        for c, q in zip(e.citations, e.quotes):
+        for c, q in zip(e.citations, e.quotes, strict=False):
             items.append(f'<details class="source" open><summary>{source_label(c)}</summary>'
                          f'<div class="passage">{highlight(c.text, q)}</div></details>')
         return '<div class="sources">' + "".join(items) + "</div>"

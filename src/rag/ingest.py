@@ -22,10 +22,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 
@@ -71,14 +71,14 @@ class WriteLock:
     """One writer per state folder: a re-entrant lock for this process's threads around an
     ``flock`` on ``<home>/ingest.lock`` for other processes (the kernel frees it if one is killed)."""
 
-    _all: dict[str, "WriteLock"] = {}
+    _all: dict[str, WriteLock] = {}
     _guard = threading.Lock()
 
     def __init__(self, path: Path):
         self.path, self._rlock, self._depth, self._fd = path, threading.RLock(), 0, -1
 
     @classmethod
-    def of(cls, home: Path) -> "WriteLock":
+    def of(cls, home: Path) -> WriteLock:
         path = Path(home).resolve() / "ingest.lock"
         with cls._guard:
             return cls._all.setdefault(str(path), cls(path))

@@ -30,8 +30,8 @@ from importlib import resources
 
 from .chunking import split_sentences
 from .citation import Ref, meta_label
-from .safety import is_injection, without_injections
 from .metrics import norm
+from .safety import is_injection, without_injections
 
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
@@ -442,7 +442,7 @@ def corpus_builder(system, model=None) -> QuizBuilder:
     from .metrics import DEFAULT_SUPPORT_THRESHOLD
 
     index = system.retriever.bm25  # one consistent snapshot of the index (an upload may be landing)
-    passages = list(zip(index.texts, index.metas))
+    passages = list(zip(index.texts, index.metas, strict=False))
     passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
     return QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
 

@@ -49,7 +49,7 @@ def _answered_against_corpus(item: QuizItem, retriever, out: ItemCheck) -> None:
     from .choice import choose, judge
 
     if item.type == "choice":
-        c = choose(retriever, item.question, dict(zip("ABCD", item.options)))
+        c = choose(retriever, item.question, dict(zip("ABCD", item.options, strict=False)))
         if c.letter and c.letter != item.answer:
             out.problems.append(f"资料支持干扰项“{c.option}”（选择题作答器选了 {c.letter}）")
     elif item.type == "judge":

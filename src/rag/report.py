@@ -15,8 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .evaluate import (ANSWER_KEYS, CAUSES, EVALS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions,
-                       question_files)
+from .evaluate import ANSWER_KEYS, CAUSES, EVALS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions, question_files
 
 TYPE_NAMES = {"fact": "事实", "definition": "定义", "list": "列举", "paraphrase": "换说法", "synthesis": "综合",
               "metadata": "文献信息", "unanswerable": "无答案"}
@@ -189,7 +188,7 @@ def _failures(run: Run, worst: int) -> list[str]:
         out += [f"## 失败的题目（按原因） Failed questions by cause — `{name}` ({run.qset})", "",
                 f"Up to {worst} per cause, the lowest-scoring first; only failures are listed.", ""]
         for cause, label in CAUSES.items():
-            pairs = [(r, rec) for r, rec in zip(c["rows"], c["records"]) if r.get("cause") == cause]
+            pairs = [(r, rec) for r, rec in zip(c["rows"], c["records"], strict=False) if r.get("cause") == cause]
             pairs.sort(key=lambda p: (p[0].get("key_recall", 0) or 0) + (p[0].get("recall@10", 0) or 0))
             out += [f"### {label} ({len(pairs)})", ""]
             if not pairs:
@@ -233,7 +232,7 @@ def _correct_without_evidence(run: Run) -> list[str]:
     """Correct answers whose annotated evidence was not in the top 5: not failures; say why."""
     name = next(iter(run.configs))
     c = run.configs[name]
-    rows = [(r, rec) for r, rec in zip(c["rows"], c["records"])
+    rows = [(r, rec) for r, rec in zip(c["rows"], c["records"], strict=False)
             if not r.get("cause") and r["type"] != "unanswerable" and "error" not in r and r.get("recall@5", 1.0) < 1.0]
     out = [f"## 答对但证据不在前 5 Correct answers with evidence outside the top 5 — `{name}` ({len(rows)})", "",
            "All key strings are in the answer, so these are not failures; recall@5 is below 1 because the annotated "
@@ -334,7 +333,7 @@ def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]
     width = 0.8 / len(keys)
     for i, (k, label) in enumerate(keys):
         vals = [by[t].get(k) for t in types]
-        pos = [xx + i * width - 0.4 + width / 2 for xx, v in zip(x, vals) if v is not None]
+        pos = [xx + i * width - 0.4 + width / 2 for xx, v in zip(x, vals, strict=False) if v is not None]
         shown = [v for v in vals if v is not None]
         if shown:
             _labels(ax, ax.bar(pos, shown, width, label=label))

@@ -172,7 +172,7 @@ def index_text(text: str, meta: dict) -> str:
 def _count_rows(texts: list[str], metas: list[dict], vocab: dict[str, int]) -> sparse.csr_matrix:
     """Raw term counts of these passages (one row each) over ``vocab``, which grows as new terms appear."""
     indptr, cols, vals = [0], [], []
-    for text, meta in zip(texts, metas):
+    for text, meta in zip(texts, metas, strict=False):
         counts: dict[int, int] = {}
         for t in tokenize(index_text(text, meta)):
             c = vocab.setdefault(t, len(vocab))
@@ -223,7 +223,7 @@ class BM25Index:
         self.__dict__.update(state)
         self._derive()
 
-    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> "BM25Index":
+    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> BM25Index:
         """A new index without the ``remove`` ids and with ``add`` appended; only ``add`` is tokenised.
         Terms no passage holds any more leave the vocabulary, so the result scores exactly as an index
         built from scratch over the same passages."""
@@ -475,7 +475,7 @@ class Retriever:
             got.update(self.store.sentence_vectors(want))
             missing = [s for s, i in ids.items() if i not in got]
             if missing:
-                got.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing)))
+                got.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing), strict=False))
             if len(cache) > 100_000:  # bounded: a long-running server sees every sentence eventually
                 cache.clear()
             cache.update({i: got[i] for i in want})

@@ -155,7 +155,7 @@ class Timeline:
 def _scope(retriever) -> list[Passage]:
     """Every dated passage of the current index, in document order."""
     index = retriever.bm25
-    out = [Passage(cid, text, meta) for cid, text, meta in zip(index.ids, index.texts, index.metas) if passage_date(meta)]
+    out = [Passage(cid, text, meta) for cid, text, meta in zip(index.ids, index.texts, index.metas, strict=False) if passage_date(meta)]
     return sorted(out, key=lambda p: (p.metadata.get("source", ""), p.metadata.get("order", 0)))
 
 
@@ -328,7 +328,7 @@ def to_markdown(tl: Timeline) -> str:
         lines += [f"## {year}年", ""]
         for e in (e for e in tl.entries if e.when.year == year):
             lines.append(f"- **{md_text(e.date_label)}** ［{md_text(e.kind)}］ {md_text(e.where)}")
-            for c, q in zip(e.citations, e.quotes):
+            for c, q in zip(e.citations, e.quotes, strict=False):
                 lines.append(f"  > {md_text(q)}  ")
                 lines.append(f"  > —— {source_label(c, md_text)}")
         lines.append("")
@@ -349,7 +349,7 @@ def to_docx(tl: Timeline, path: Path) -> Path:
         _para(d, f"{year}年", bold=True, size=14)
         for e in (e for e in tl.entries if e.when.year == year):
             _para(d, f"{e.date_label}　［{e.kind}］　{e.where}", bold=True)
-            for c, q in zip(e.citations, e.quotes):
+            for c, q in zip(e.citations, e.quotes, strict=False):
                 _para(d, q, indent_mm=6)
                 _para(d, f"出处：{source_label(c, str)}", indent_mm=6, size=9)
     d.save(str(path))

@@ -12,9 +12,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from .conversation import Conversation  # noqa: E402
-from .handlers import (EXTRACTIVE_MODE, TIMELINE_HEADERS, TIMELINE_HINT, ChatHandlers, DigestHandlers,  # noqa: E402
-                       EvalHandlers, KBHandlers, TimelineHandlers, TrainerHandlers, _auth, _role, answer_modes,
-                       doc_choices, feedback_records)
+from .handlers import (  # noqa: E402
+    EXTRACTIVE_MODE,
+    TIMELINE_HEADERS,
+    TIMELINE_HINT,
+    ChatHandlers,
+    DigestHandlers,
+    EvalHandlers,
+    KBHandlers,
+    TimelineHandlers,
+    TrainerHandlers,
+    _auth,
+    _role,
+    answer_modes,
+    doc_choices,
+    feedback_records,
+)
 from .render import CLICK_JS, sources_html  # noqa: E402
 
 CSS = """

@@ -38,9 +38,7 @@ def _ask(chat, question: str) -> tuple[str, float, float, str]:
     """One chat turn through the handler the web page calls: (final answer, start, end, error)."""
     t0 = time.perf_counter()
     try:
-        last = None
-        for last in chat.respond(question, [], None, 10, [], ""):
-            pass
+        *_, last = chat.respond(question, [], None, 10, [], "")  # the handler's final yield
         history = last[0]
         return history[-1]["content"], t0, time.perf_counter(), ""
     except Exception as exc:  # what Gradio would show the user

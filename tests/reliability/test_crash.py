@@ -13,9 +13,8 @@ from rag.chunking import Chunker
 from rag.kb import list_documents
 from rag.system import build_system
 
-from conftest import read_corpus
-
 from .conftest import assert_agrees, cli_env, kill_when, run_cli
+from conftest import read_corpus
 
 pytestmark = pytest.mark.slow
 

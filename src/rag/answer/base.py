@@ -27,15 +27,15 @@ class Answerer(Protocol):
     unavailable: str  # why a configured chat model cannot be used ("" when it can, or none is set)
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
-            query: str | None = None) -> "Answer": ...
+            query: str | None = None) -> Answer: ...
 
     def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
-               query: str | None = None) -> Iterator["str | Answer"]:
+               query: str | None = None) -> Iterator[str | Answer]:
         """Text pieces as they are written (none offline), then the checked Answer."""
         ...
 
     @property
-    def offline(self) -> "Answerer":
+    def offline(self) -> Answerer:
         """The extractive answerer (itself, or a chat answerer's fallback)."""
         ...
 

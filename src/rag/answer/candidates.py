@@ -193,7 +193,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     vecs = retriever.sentence_vectors([c.text for c in out])
     sims = np.array([float(vecs[c.text] @ qv) for c in out])
     z = (sims - sims.mean()) / (sims.std() + 1e-6)
-    for c, s, zz in zip(out, sims, z):
+    for c, s, zz in zip(out, sims, z, strict=False):
         c.f["sem_raw"] = float(s)
         c.f["sem"] = float(zz)
         c.score = score(c.f, weights)

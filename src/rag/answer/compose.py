@@ -15,9 +15,9 @@ import re
 from functools import lru_cache
 
 from ..chunking import split_sentences
-from ..safety import is_injection
 from ..query import Article, Query, vocabulary
 from ..retrieve import Passage, Retriever
+from ..safety import is_injection
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family, subject
 
@@ -305,7 +305,7 @@ def _is(p: Passage, art: Article) -> bool:
 
 def _cn_date(date: str) -> str:
     parts = [int(x) for x in re.findall(r"\d+", date)]
-    return "".join(f"{v}{u}" for v, u in zip(parts, "年月日"))
+    return "".join(f"{v}{u}" for v, u in zip(parts, "年月日", strict=False))
 
 
 def render(question: str, query: str, chosen: list[Cand], passages: list[Passage], confidence: float) -> Answer:

@@ -144,6 +144,6 @@ class ExtractiveAnswerer:
         cards = [self.composer.card(a) for a in q.articles[:3]]
         chosen = [candidates.Cand(line, card, i, False, {}, 1.0)
                   for card in cards for i, line in enumerate(card.text.split("\n")) if line]
-        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards)):
+        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards, strict=False)):
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")  # the catalog does not say
         return render(question, query, chosen, passages, 1.0)
