@@ -40,6 +40,7 @@ test: $(TEST_STAMP)
 # Lint only (no reformatting); the rules and their reasons are in pyproject.toml [tool.ruff].
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 eval: install
 	$(BIN)/rag eval --split dev

@@ -26,7 +26,6 @@ def load_test_settings(**overrides):
     return load_settings(SETTINGS, "test", **overrides)
 
 
-
 def pytest_collection_modifyitems(items):
     """A test that uses the corpus index (corpus_system: the real embedder over the whole corpus) is
     slow, whether or not its file says so; pure unit tests beside it stay in `pytest -m "not slow"`."""

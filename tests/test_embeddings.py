@@ -27,8 +27,14 @@ def build_tiny_model(folder):
     vocab = folder / "vocab.txt"
     vocab.parent.mkdir(parents=True, exist_ok=True)
     vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    config = BertConfig(vocab_size=len(tokens), hidden_size=len(tokens), num_hidden_layers=0, num_attention_heads=1,
-                        intermediate_size=4, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(tokens),
+        hidden_size=len(tokens),
+        num_hidden_layers=0,
+        num_attention_heads=1,
+        intermediate_size=4,
+        max_position_embeddings=512,
+    )
     bert = BertModel(config, add_pooling_layer=False)
     with torch.no_grad():
         bert.embeddings.word_embeddings.weight.copy_(torch.eye(len(tokens)))
@@ -56,17 +62,22 @@ def test_sentence_transformers_backend_ingests_and_retrieves(tmp_path):
     docs.mkdir()
     for name, text in DOCS.items():
         (docs / name).write_text(text, encoding="utf-8")
-    s = load_test_settings(home=str(tmp_path / "home"), corpus={"path": str(docs)},
-                           embedding={"provider": "sentence-transformers", "model": str(model),
-                                      "query_prefix": "", "passage_prefix": ""})
+    s = load_test_settings(
+        home=str(tmp_path / "home"),
+        corpus={"path": str(docs)},
+        embedding={"provider": "sentence-transformers", "model": str(model), "query_prefix": "", "passage_prefix": ""},
+    )
     system = build_system(s)
     assert isinstance(system.embedder, SentenceTransformerEmbedder) and system.embedder.dim == dim
     summary = system.ingestor.ingest([docs], progress=False)
     assert not summary.failed and system.store.count() == 3
     vectors = system.embedder.embed_passages(list(DOCS.values()))
     assert vectors.shape == (3, dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    for question, source in [("量子比特的叠加是什么", "quantum.txt"), ("农民合作社和粮食产量", "farm.txt"),
-                             ("海上风电和深海装备", "ocean.txt")]:
+    for question, source in [
+        ("量子比特的叠加是什么", "quantum.txt"),
+        ("农民合作社和粮食产量", "farm.txt"),
+        ("海上风电和深海装备", "ocean.txt"),
+    ]:
         dense = system.retriever.retrieve(question, top_k=3, mode="dense")
         assert [p.metadata["source"] for p in dense][0] == source, (question, [(p.metadata["source"], p.score) for p in dense])
     # Ingesting the unchanged folder again embeds nothing: the index knows it was built by this model.

@@ -6,7 +6,11 @@ from rag.loaders import LoadError, decode_bytes, discover, load_file
 
 def test_utf8_gbk_and_bom(tmp_path):
     text = "未来产业具有前瞻性、战略性、颠覆性等特点。"
-    for enc, data in {"utf-8": text.encode(), "gb18030": text.encode("gbk"), "utf-8-sig": b"\xef\xbb\xbf" + text.encode()}.items():
+    for enc, data in {
+        "utf-8": text.encode(),
+        "gb18030": text.encode("gbk"),
+        "utf-8-sig": b"\xef\xbb\xbf" + text.encode(),
+    }.items():
         decoded, found = decode_bytes(data)
         assert decoded == text and found == enc
 

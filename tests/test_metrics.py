@@ -37,7 +37,8 @@ def test_split_answer_assigns_markers_to_sentences():
     parts = M.split_answer("甲句。[1]乙句。丙句。[2][3]\n- 项目一[1]")
     assert parts == [("甲句。", [1]), ("乙句。", []), ("丙句。", [2, 3]), ("项目一", [1])]
     assert M.split_answer("要抓住机遇。——在浙江考察时强调（2020年4月1日）[1]") == [
-        ("要抓住机遇。——在浙江考察时强调（2020年4月1日）", [1])]
+        ("要抓住机遇。——在浙江考察时强调（2020年4月1日）", [1])
+    ]
 
 
 def test_faithful_answer_scores_one():

@@ -31,8 +31,12 @@ def test_wheel_ships_prompts_and_data_and_loads_them_outside_the_project(tmp_pat
         shutil.copytree(ROOT / name, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
-    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "-w", str(tmp_path / "dist"), "--no-deps", "-q"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "-w", str(tmp_path / "dist"), "--no-deps", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     (wheel,) = (tmp_path / "dist").glob("rag-*.whl")
     prompts = sorted(p.stem for p in (ROOT / "prompts").glob("*.yaml"))
@@ -42,6 +46,12 @@ def test_wheel_ships_prompts_and_data_and_loads_them_outside_the_project(tmp_pat
     zipfile.ZipFile(wheel).extractall(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    r = subprocess.run([sys.executable, "-c", CHECK, str(site), *prompts], cwd=elsewhere, capture_output=True, text=True,
-                       timeout=120, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
+    r = subprocess.run(
+        [sys.executable, "-c", CHECK, str(site), *prompts],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+    )
     assert r.stdout.strip() == "ok", r.stdout + r.stderr

@@ -73,8 +73,14 @@ def test_a_shell_rag_home_never_receives_what_the_tests_write(tmp_path):
     real = tmp_path / "real-state"
     env = dict(os.environ, RAG_HOME=str(real), RAG_CORPUS__PATH=str(tmp_path), RAG_LLM__PROVIDER="openai")
     test = "tests/test_settings.py::test_fixture_state_folder_is_temporary"
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
     assert not real.exists()
 

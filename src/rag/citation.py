@@ -44,9 +44,13 @@ class Ref:
     def of(cls, meta: dict) -> Ref:
         """From chunk metadata: a speech excerpt's date is its ``speech_date``."""
         return cls(
-            source=meta.get("source", ""), title=meta.get("title", ""), authors=meta.get("authors", ""),
-            section=meta.get("section", ""), occasion=meta.get("occasion", ""),
-            date=meta.get("speech_date") or meta.get("date", ""), page=page_of(meta.get("page")),
+            source=meta.get("source", ""),
+            title=meta.get("title", ""),
+            authors=meta.get("authors", ""),
+            section=meta.get("section", ""),
+            occasion=meta.get("occasion", ""),
+            date=meta.get("speech_date") or meta.get("date", ""),
+            page=page_of(meta.get("page")),
         )
 
 

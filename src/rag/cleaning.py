@@ -378,7 +378,7 @@ def clean(text: str, *, masthead_lines: int = 8, paged: bool | None = None) -> l
 
     for idx, raw in enumerate(nonblank):
         if raw.startswith(TABLE_ROW):
-            row = raw[len(TABLE_ROW):]
+            row = raw[len(TABLE_ROW) :]
             if cur is not None and cur.kind == "table":
                 extend(cur.text + "\n" + row, idx)
             else:

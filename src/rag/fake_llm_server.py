@@ -68,18 +68,28 @@ def _quiz(model: str, passage: str, ask: str) -> str:
     from .quiz_llm import LLM_TYPE_ASK
 
     if model == "invented":
-        return json.dumps({"question": "银发经济已经占到国内生产总值的________。", "options": [], "answer": "一半",
-                           "quote": "银发经济已经占到国内生产总值的一半。", "points": []}, ensure_ascii=False)
+        return json.dumps(
+            {
+                "question": "银发经济已经占到国内生产总值的________。",
+                "options": [],
+                "answer": "一半",
+                "quote": "银发经济已经占到国内生产总值的一半。",
+                "points": [],
+            },
+            ensure_ascii=False,
+        )
     kind = next((k for k, text in LLM_TYPE_ASK.items() if text == ask), None)
     sents = [x for x in re.split(r"(?<=[。！？])", passage) if len(x.strip()) >= 10]
     if not sents or kind is None:
         return "无法出题"
     s = sents[0].strip()
     key, blanked = s[2:6], s[:2] + "________" + s[6:]
-    item = {"fill": {"question": blanked, "options": [], "answer": key},
-            "choice": {"question": blanked, "options": ["示例选项甲", key, "示例选项乙", "示例选项丙"], "answer": "B"},
-            "judge": {"question": s, "options": [], "answer": "正确"},
-            "short": {"question": "请简述这段资料的主要内容。", "options": [], "answer": s, "points": [s[:4], s[4:8]]}}[kind]
+    item = {
+        "fill": {"question": blanked, "options": [], "answer": key},
+        "choice": {"question": blanked, "options": ["示例选项甲", key, "示例选项乙", "示例选项丙"], "answer": "B"},
+        "judge": {"question": s, "options": [], "answer": "正确"},
+        "short": {"question": "请简述这段资料的主要内容。", "options": [], "answer": s, "points": [s[:4], s[4:8]]},
+    }[kind]
     return "```json\n" + json.dumps({"points": [], **item, "quote": s}, ensure_ascii=False) + "\n```"
 
 
@@ -130,16 +140,31 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             for i in range(0, len(text), 6):
-                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
-                         "choices": [{"index": 0, "delta": {"content": text[i : i + 6]}, "finish_reason": None}]}
+                chunk = {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": model,
+                    "choices": [{"index": 0, "delta": {"content": text[i : i + 6]}, "finish_reason": None}],
+                }
                 self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
-            end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": model,
-                   "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            end = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
             return
-        out = {"id": "c", "object": "chat.completion", "created": 0, "model": model,
-               "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-               "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        out = {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
         data = json.dumps(out, ensure_ascii=False).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

@@ -94,7 +94,9 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
         a = answerer.analyze(q.question)
         passages = answerer.retriever.retrieve(q.question, analysis=a)
         keys = [norm(k) for k in q.must_contain]
-        for c in candidates.build(q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]):
+        for c in candidates.build(
+            q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]
+        ):
             xs.append([c.f[k] for k in candidates.FEATURES])
             ys.append(float(any(k and k in norm(c.text) for k in keys)))
     x, y = np.array(xs), np.array(ys)
@@ -140,9 +142,13 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         "threshold": round(t, 4),
         "features": MODEL_FEATURES,
         "fitted": {
-            "on": [f"evals/{Path(p).name}" for p in question_files], "split": "dev", "questions": len(rows),
-            "answerable": int(answerable.sum()), "unanswerable": int((~answerable).sum()),
-            "max_false_refusal": max_false_refusal, "l2": l2,
+            "on": [f"evals/{Path(p).name}" for p in question_files],
+            "split": "dev",
+            "questions": len(rows),
+            "answerable": int(answerable.sum()),
+            "unanswerable": int((~answerable).sum()),
+            "max_false_refusal": max_false_refusal,
+            "l2": l2,
             "dev_false_refusal": round(float((refused & answerable).sum() / max(answerable.sum(), 1)), 4),
             "dev_refusal_recall": round(float((refused & ~answerable).sum() / max((~answerable).sum(), 1)), 4),
             "when": time.strftime("%Y-%m-%d %H:%M"),

@@ -135,5 +135,10 @@ def check_seeds(system, seeds: list[int], n: int = 20, types=None) -> dict:
         total += len(checks)
         passed += ok
         failures += [(seed, c.item, c.problems) for c in checks if not c.passed]
-    return {"share": passed / total if total else 0.0, "passed": passed, "items": total, "per_seed": per_seed,
-            "failures": failures}
+    return {
+        "share": passed / total if total else 0.0,
+        "passed": passed,
+        "items": total,
+        "per_seed": per_seed,
+        "failures": failures,
+    }

@@ -69,7 +69,8 @@ class RetrievalSettings(_Section):
     dense_weight: float = Field(0.5, description="Weight of the dense list in fusion (tuned on the dev split).")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 list in fusion.")
     sentence_weight: float = Field(
-        0.5, description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned)."
+        0.5,
+        description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned).",
     )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
@@ -83,7 +84,8 @@ class AnswerSettings(_Section):
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
     model_path: str = Field(
-        "", description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json."
+        "",
+        description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json.",
     )
 
 
@@ -120,7 +122,6 @@ class AppSettings(_Section):
         description="Example questions shown on first load.",
     )
 
-
     @field_validator("users")
     @classmethod
     def _check_users(cls, users: dict[str, str]) -> dict[str, str]:
@@ -139,13 +140,15 @@ class ApiSettings(_Section):
     host: str = Field("127.0.0.1", description="Bind address (loopback by default; another address needs a key).")
     port: int = Field(8800, ge=1, le=65535, description="Port.")
     key_env: str = Field(
-        "RAG_API_KEY", description="Name of the environment variable holding the API key (never stored); when it is set, "
-        "requests need `Authorization: Bearer <key>`."
+        "RAG_API_KEY",
+        description="Name of the environment variable holding the API key (never stored); when it is set, "
+        "requests need `Authorization: Bearer <key>`.",
     )
     model: str = Field("rag-kb", description="The model id clients name (GET /v1/models lists it).")
     sources_in_content: bool = Field(
-        True, description="Append the numbered sources to the message text, for chat clients that show only the text; "
-        "the structured list is in the `citations` field either way."
+        True,
+        description="Append the numbered sources to the message text, for chat clients that show only the text; "
+        "the structured list is in the `citations` field either way.",
     )
     max_body_kb: int = Field(256, ge=1, description="Larger request bodies are refused (413).")
     max_history: int = Field(20, ge=1, description="Earlier user turns read for follow-ups (older ones are ignored).")
@@ -160,7 +163,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
 
     root: Path = Field(
-        Path("."), description="Project folder that relative paths are resolved against; load_settings sets it to the settings file's folder."
+        Path("."),
+        description="Project folder that relative paths are resolved against; load_settings sets it to the settings file's folder.",
     )
     home: Path = Field(Path(".rag"), description="State folder: index, caches, logs.")
     evals: Path = Field(Path("evals"), description="Question sets, evaluation configurations and committed reports.")
@@ -196,8 +200,11 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # First wins: what the caller passes, then RAG_* variables, then the YAML files that
@@ -218,9 +225,15 @@ class ConfigError(ValueError):
 
 
 _KINDS = {
-    "int_parsing": "应为整数", "int_type": "应为整数", "float_parsing": "应为数字", "float_type": "应为数字",
-    "bool_parsing": "应为 true 或 false", "dict_type": "应为 JSON 对象，例如 {\"student\": \"pw:participant\"}",
-    "list_type": "应为 JSON 列表", "extra_forbidden": "没有这个设置项", "missing": "缺少",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": '应为 JSON 对象，例如 {"student": "pw:participant"}',
+    "list_type": "应为 JSON 列表",
+    "extra_forbidden": "没有这个设置项",
+    "missing": "缺少",
 }
 
 
@@ -267,7 +280,7 @@ def describe_settings_error(exc: Exception) -> str:
         return "设置错误：" + "；".join(parts)
     if isinstance(exc, SettingsError):  # an environment value that is not valid JSON where JSON is expected
         bad = [var for var in sorted(os.environ) if var in _json_vars() and not _is_json(os.environ[var])]
-        example = "，例如 RAG_APP__USERS='{\"student\": \"pw:participant\"}'" if "RAG_APP__USERS" in bad else ""
+        example = '，例如 RAG_APP__USERS=\'{"student": "pw:participant"}\'' if "RAG_APP__USERS" in bad else ""
         return f"设置错误：环境变量 {'、'.join(bad) or 'RAG_…'} 不是合法的 JSON（{exc.__cause__ or exc}）{example}"
     if isinstance(exc, yaml.YAMLError):
         return f"设置错误：设置文件不是合法的 YAML（{str(exc).splitlines()[0]}）"

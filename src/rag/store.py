@@ -75,9 +75,7 @@ def make_client(settings: Settings):
         try:
             return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(
-                f"无法连接 Chroma 服务器 {settings.store.host}:{settings.store.port}（{exc}）"
-            ) from exc
+            raise StoreError(f"无法连接 Chroma 服务器 {settings.store.host}:{settings.store.port}（{exc}）") from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -150,8 +148,9 @@ class Store:
         n = self.chunks.count()
         if n == 0:
             return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=min(k + len(self._adding()), n), where=where or None,
-                                include=["distances"])
+        res = self.chunks.query(
+            query_embeddings=[vector], n_results=min(k + len(self._adding()), n), where=where or None, include=["distances"]
+        )
         adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
         hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=False) if cid not in adding]
         return hits[:k]
@@ -178,7 +177,9 @@ class Store:
             if not res["ids"]:
                 return
             adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
-            yield from ((i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False) if i not in adding)
+            yield from (
+                (i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False) if i not in adding
+            )
             offset += len(res["ids"])
 
     # -- sentence vectors --------------------------------------------------------------
@@ -237,8 +238,9 @@ class Store:
     # -- the write journal -------------------------------------------------------------
     def begin(self, p: Pending) -> None:
         """Journal a write before any chunk of it is stored."""
-        self.files.upsert(ids=[f"{_PENDING}{p.source}"], metadatas=[_pending_meta(p)], embeddings=[[0.0]],
-                          documents=[json.dumps(p.ids)])
+        self.files.upsert(
+            ids=[f"{_PENDING}{p.source}"], metadatas=[_pending_meta(p)], embeddings=[[0.0]], documents=[json.dumps(p.ids)]
+        )
 
     def end(self, source: str) -> None:
         self.files.delete(ids=[f"{_PENDING}{source}"])
