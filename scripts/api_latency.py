@@ -57,10 +57,12 @@ def main() -> None:
                 first.append((time.perf_counter() - t0) * 1000)
                 seen = True
 
-    rows = [("API, first asking (cold)", [_timed(lambda q=q: ask(q)) for q in questions]),
-            ("answerer alone (asked again)", [_timed(lambda q=q: system.answerer.ask(q)) for q in questions]),
-            ("API non-streaming (asked again)", [_timed(lambda q=q: ask(q)) for q in questions]),
-            ("API streaming, whole reply", [_timed(lambda q=q: ask_streaming(q)) for q in questions])]
+    rows = [
+        ("API, first asking (cold)", [_timed(lambda q=q: ask(q)) for q in questions]),
+        ("answerer alone (asked again)", [_timed(lambda q=q: system.answerer.ask(q)) for q in questions]),
+        ("API non-streaming (asked again)", [_timed(lambda q=q: ask(q)) for q in questions]),
+        ("API streaming, whole reply", [_timed(lambda q=q: ask_streaming(q)) for q in questions]),
+    ]
     with ThreadPoolExecutor(4) as pool:
         t0 = time.perf_counter()
         concurrent = list(pool.map(lambda q: _timed(lambda: ask(q)), questions * 4))
@@ -70,10 +72,14 @@ def main() -> None:
     print(f"{'measure':44} {'requests':>8} {'errors':>6} {'p50 ms':>7} {'p95 ms':>7}")
     for name, results in rows:
         ms = [r[0] for r in results]
-        print(f"{name:44} {len(results):>8} {sum(not r[1] for r in results):>6} "
-              f"{np.percentile(ms, 50):>7.0f} {np.percentile(ms, 95):>7.0f}")
-    print(f"{'API streaming, first text':44} {len(first):>8} {'':>6} {np.percentile(first, 50):>7.0f} "
-          f"{np.percentile(first, 95):>7.0f}")
+        print(
+            f"{name:44} {len(results):>8} {sum(not r[1] for r in results):>6} "
+            f"{np.percentile(ms, 50):>7.0f} {np.percentile(ms, 95):>7.0f}"
+        )
+    print(
+        f"{'API streaming, first text':44} {len(first):>8} {'':>6} {np.percentile(first, 50):>7.0f} "
+        f"{np.percentile(first, 95):>7.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+SETTINGS = ROOT / "settings.yaml"
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# Tests are hermetic: what a developer's shell exports (RAG_HOME, RAG_SETTINGS, RAG_LLM__PROVIDER…)
+# reaches neither the tests nor the servers and CLIs they start, so no test can write into the real
+# state folder or answer with a configured chat model. RAG_TEST_* (e.g. RAG_TEST_CORPUS_CACHE) stay.
+for _var in [v for v in os.environ if v.startswith("RAG_") and not v.startswith("RAG_TEST_")]:
+    del os.environ[_var]
+
+
+def load_test_settings(**overrides):
+    """The project's settings under the test profile (settings-test.yaml), ``overrides`` first."""
+    from rag.settings import load_settings
+
+    return load_settings(SETTINGS, "test", **overrides)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the corpus index (corpus_system: the real embedder over the whole corpus) is
+    slow, whether or not its file says so; pure unit tests beside it stay in `pytest -m "not slow"`."""
+    for item in items:
+        if "corpus_system" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
 
 
 def read_corpus(prefix: str) -> str:
@@ -20,16 +41,13 @@ def read_corpus(prefix: str) -> str:
 @pytest.fixture()
 def settings(tmp_path, monkeypatch):
     """Settings whose state folder is a fresh temporary directory."""
-    from rag.settings import load_settings
-
     monkeypatch.chdir(ROOT)
-    return load_settings(home=str(tmp_path / "home"), corpus={"path": str(CORPUS)})
+    return load_test_settings(home=str(tmp_path / "home"), corpus={"path": str(CORPUS)})
 
 
 @pytest.fixture(scope="session")
 def corpus_system(tmp_path_factory):
     """The real corpus ingested once with the real embedding model into embedded Chroma."""
-    from rag.settings import load_settings
     from rag.system import build_system
 
     home = tmp_path_factory.mktemp("corpus-home")
@@ -39,7 +57,7 @@ def corpus_system(tmp_path_factory):
     cache = os.environ.get("RAG_TEST_CORPUS_CACHE")
     if cache and Path(cache, "chroma").is_dir():
         shutil.copytree(cache, home, dirs_exist_ok=True)
-    s = load_settings(home=str(home), corpus={"path": str(CORPUS)})
+    s = load_test_settings(home=str(home), corpus={"path": str(CORPUS)})
     system = build_system(s)
     summary = system.ingestor.ingest([CORPUS], progress=False)
     assert not summary.failed, summary.failed

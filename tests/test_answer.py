@@ -6,7 +6,8 @@ import pytest
 
 from rag.answer import REFUSAL, QuestionError, check_question
 
-pytestmark = pytest.mark.slow
+# Every test that uses the corpus index (the corpus_system fixture) is marked slow by conftest.py;
+# the pure ones (test_bad_questions) run in `make test-fast` too.
 
 
 def _sentences(answer: str) -> list[str]:
@@ -38,8 +39,12 @@ def test_list_announced_with_its_count_gets_the_paragraph_heads(corpus_system):
     ans = corpus_system.answerer.ask("魏楚提出培育壮大新兴产业和未来产业的基本思路是什么？")
     lines = ans.answer.split("\n")
     assert lines[0].startswith("对此，提出以下四个基本思路。")
-    assert [line.split("。")[0] for line in lines[1:]] == ["- 坚持有效市场和有为政府相结合", "- 坚持多元协同、开放融合",
-                                                          "- 坚持系统观念、统筹推进", "- 坚持分类施策、循序渐进"]
+    assert [line.split("。")[0] for line in lines[1:]] == [
+        "- 坚持有效市场和有为政府相结合",
+        "- 坚持多元协同、开放融合",
+        "- 坚持系统观念、统筹推进",
+        "- 坚持分类施策、循序渐进",
+    ]
 
 
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
@@ -151,9 +156,11 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
 def test_near_miss_questions_are_refused(corpus_system):
     # The topic is in the corpus; the asked detail is not (a day where only a month is stated, an
     # amount where none is given, eight items where one is named).
-    for q in ("黄仁勋接受英国《金融时报》采访说中国将赢得人工智能竞赛，这次采访是在几月几日？",
-              "对按照标准完成适老化改造的家庭给予财政补贴，每户补贴多少元？",
-              "《新产业标准化领航工程实施方案》围绕的九大领域，除脑机接口外其余八个分别是什么？"):
+    for q in (
+        "黄仁勋接受英国《金融时报》采访说中国将赢得人工智能竞赛，这次采访是在几月几日？",
+        "对按照标准完成适老化改造的家庭给予财政补贴，每户补贴多少元？",
+        "《新产业标准化领航工程实施方案》围绕的九大领域，除脑机接口外其余八个分别是什么？",
+    ):
         ans = corpus_system.answerer.ask(q)
         assert ans.refused and ans.why in ("type", "constraint", "model"), (q, ans.answer)
 

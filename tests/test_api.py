@@ -26,9 +26,14 @@ MARK = re.compile(r"\[(\d+)\]")
 def test_history_becomes_the_apps_conversation():
     """Earlier user/assistant pairs become turns (their source lists cut off, refusals recognised)
     and the follow-up is rewritten by conversation.py's rules, as the app would."""
-    messages = [("system", "你是一个助手"), ("user", "什么是新质生产力？"),
-                ("assistant", "新质生产力是……[1]\n\n来源：\n[1] 《某文》"), ("user", "如何做红烧肉？"),
-                ("assistant", REFUSAL), ("user", "它有哪些特征？")]
+    messages = [
+        ("system", "你是一个助手"),
+        ("user", "什么是新质生产力？"),
+        ("assistant", "新质生产力是……[1]\n\n来源：\n[1] 《某文》"),
+        ("user", "如何做红烧肉？"),
+        ("assistant", REFUSAL),
+        ("user", "它有哪些特征？"),
+    ]
     conv, question = conversation_of(messages, max_turns=20, max_chars=1000)
     assert question == "它有哪些特征？"
     assert [t.question for t in conv.turns] == ["什么是新质生产力？", "如何做红烧肉？"]
@@ -114,8 +119,9 @@ def test_answer_with_markers_and_structured_citations(client, corpus_system):
         assert c["title"] in titles and c["quote"] and f"[{c['n']}] 《{c['title']}》" in sources
     # The same answer as the app's answerer gives for the question.
     ans = corpus_system.answerer.ask("未来产业有哪些特征？")
-    assert [re.sub(r"\[\d+\]", "", line) for line in body.splitlines()] == \
-        [re.sub(r"\[\d+\]", "", line) for line in ans.answer.splitlines()]
+    assert [re.sub(r"\[\d+\]", "", line) for line in body.splitlines()] == [
+        re.sub(r"\[\d+\]", "", line) for line in ans.answer.splitlines()
+    ]
 
 
 @pytest.mark.slow
@@ -134,8 +140,12 @@ def test_streaming_gives_the_same_reply_and_citations_last(client):
 @pytest.mark.slow
 def test_follow_up_uses_the_history(client):
     first = _ask(client, _user("什么是新质生产力？"))
-    follow = _ask(client, _user("什么是新质生产力？"),
-                  {"role": "assistant", "content": first.choices[0].message.content}, _user("它有哪些特征？"))
+    follow = _ask(
+        client,
+        _user("什么是新质生产力？"),
+        {"role": "assistant", "content": first.choices[0].message.content},
+        _user("它有哪些特征？"),
+    )
     assert follow.query == "新质生产力有哪些特征？"  # conversation.py's rewrite of the follow-up
     assert not follow.refused and "特征" in follow.choices[0].message.content
     alone = _ask(client, _user("它有哪些特征？"))
@@ -154,13 +164,16 @@ def test_refusal_is_an_ordinary_answer(client):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("messages, model, error, words", [
-    ([], MODEL, openai.BadRequestError, "messages 不能为空"),
-    ([{"role": "system", "content": "你好"}], MODEL, openai.BadRequestError, "没有用户（user）消息"),
-    ([_user("问" * 1001)], MODEL, openai.BadRequestError, "问题过长"),
-    ([_user("   ")], MODEL, openai.BadRequestError, "问题不能为空"),
-    ([_user("什么是新质生产力？")], "gpt-4o", openai.NotFoundError, "模型 'gpt-4o' 不存在"),
-])
+@pytest.mark.parametrize(
+    "messages, model, error, words",
+    [
+        ([], MODEL, openai.BadRequestError, "messages 不能为空"),
+        ([{"role": "system", "content": "你好"}], MODEL, openai.BadRequestError, "没有用户（user）消息"),
+        ([_user("问" * 1001)], MODEL, openai.BadRequestError, "问题过长"),
+        ([_user("   ")], MODEL, openai.BadRequestError, "问题不能为空"),
+        ([_user("什么是新质生产力？")], "gpt-4o", openai.NotFoundError, "模型 'gpt-4o' 不存在"),
+    ],
+)
 def test_bad_requests_get_openai_errors_in_chinese(client, messages, model, error, words):
     with pytest.raises(error) as caught:
         client.chat.completions.create(model=model, messages=messages)
@@ -229,13 +242,17 @@ def test_api_key_guards_every_route(corpus_system, monkeypatch):
         assert _ask(good, _user("什么是新质生产力？")).citations
         with pytest.raises(openai.AuthenticationError):
             ChatOpenAI(base_url=running.base_url, api_key="wrong", model=MODEL, max_retries=0).invoke("什么是新质生产力？")
-        assert MARK.search(ChatOpenAI(base_url=running.base_url, api_key="s3cret-key", model=MODEL).invoke("什么是新质生产力？").content)
+        assert MARK.search(
+            ChatOpenAI(base_url=running.base_url, api_key="s3cret-key", model=MODEL).invoke("什么是新质生产力？").content
+        )
     finally:
         running.stop()
 
 
 # -- a chat model behind the API, and `rag serve` itself ----------------------------------------
-SILVER = "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+SILVER = (
+    "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+)
 
 
 def _silver_docs(tmp_path):
@@ -257,8 +274,16 @@ def test_chat_model_answers_are_verified_and_follow_ups_rewritten_by_it(settings
     docs = _silver_docs(tmp_path)
 
     def serve_with(model: str) -> Background:
-        llm = settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": fake.base_url,
-                                              "api_key_env": "RAG_TEST_LLM_KEY", "timeout_s": 10.0, "max_retries": 0})
+        llm = settings.llm.model_copy(
+            update={
+                "provider": "openai",
+                "model": model,
+                "base_url": fake.base_url,
+                "api_key_env": "RAG_TEST_LLM_KEY",
+                "timeout_s": 10.0,
+                "max_retries": 0,
+            }
+        )
         s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
         system = build_system(s)
         system.ingestor.ingest([docs], progress=False)
@@ -302,12 +327,16 @@ def test_rag_serve_command(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = dict(os.environ, RAG_HOME=str(tmp_path / "home"), RAG_CORPUS__PATH=str(_silver_docs(tmp_path)),
-               RAG_API_KEY="serve-key")
+    env = dict(os.environ, RAG_HOME=str(tmp_path / "home"), RAG_CORPUS__PATH=str(_silver_docs(tmp_path)), RAG_API_KEY="serve-key")
     log = tmp_path / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "from rag.cli import main; main()", "serve", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from rag.cli import main; main()", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="serve-key", max_retries=0, timeout=30)
         deadline = time.monotonic() + 300
@@ -323,7 +352,7 @@ def test_rag_serve_command(tmp_path):
         assert r.choices[0].message.content.startswith("银发经济是") and r.citations[0]["document"] == "silver.md"
         with pytest.raises(openai.AuthenticationError):
             _ask(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="nope", max_retries=0), _user("银发经济是什么？"))
-        assert "http://127.0.0.1:%d/v1" % port in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
+        assert f"http://127.0.0.1:{port}/v1" in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
     finally:
         proc.terminate()
         try:

@@ -6,13 +6,16 @@ from rag.choice import UNDETERMINED, adjacency, choose, is_negative, judge, judg
 from rag.metrics import norm
 
 
-@pytest.mark.parametrize("text", [
-    "几对关系？ A. 三对 B. 四对 C. 五对 D. 六对",
-    "几对关系？A.三对 B.四对 C.五对 D.六对",
-    "几对关系？\nA、三对\nB、四对\nC、五对\nD、六对",
-    "几对关系？（A）三对（B）四对（C）五对（D）六对",
-    "几对关系？ Ａ．三对；Ｂ．四对；Ｃ．五对；Ｄ．六对",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "几对关系？ A. 三对 B. 四对 C. 五对 D. 六对",
+        "几对关系？A.三对 B.四对 C.五对 D.六对",
+        "几对关系？\nA、三对\nB、四对\nC、五对\nD、六对",
+        "几对关系？（A）三对（B）四对（C）五对（D）六对",
+        "几对关系？ Ａ．三对；Ｂ．四对；Ｃ．五对；Ｄ．六对",
+    ],
+)
 def test_option_layouts(text):
     stem, options = parse_options(text)
     assert stem == "几对关系？"
@@ -46,14 +49,19 @@ def test_supported_option_chosen_with_text_and_confidence(corpus_system):
     r = corpus_system.retriever
     c = choose(r, "推动东北全面振兴，根基在什么？", {"A": "科技创新", "B": "产业升级", "C": "实体经济", "D": "对外开放"})
     assert c.letter == "C" and c.option == "实体经济" and 0 < c.confidence <= 1 and "根基在实体经济" in c.sentence
-    c = choose(r, "下列哪一项不属于国家层面点明的未来产业重点方向？",
-               {"A": "脑机接口", "B": "区块链", "C": "氢能和核聚变能", "D": "具身智能"})
+    c = choose(
+        r,
+        "下列哪一项不属于国家层面点明的未来产业重点方向？",
+        {"A": "脑机接口", "B": "区块链", "C": "氢能和核聚变能", "D": "具身智能"},
+    )
     assert c.letter == "B" and c.negative
 
 
 @pytest.mark.slow
 def test_no_supported_option_gives_undetermined_without_a_letter(corpus_system):
-    c = choose(corpus_system.retriever, "火星基地计划在哪一年建成？", {"A": "2030年", "B": "2035年", "C": "2040年", "D": "2050年"})
+    c = choose(
+        corpus_system.retriever, "火星基地计划在哪一年建成？", {"A": "2030年", "B": "2035年", "C": "2040年", "D": "2050年"}
+    )
     assert c.letter == "" and c.option == UNDETERMINED and c.low_confidence
 
 
@@ -87,4 +95,7 @@ def test_a_swapped_term_is_found():
     a = norm("脑机接口以生物体能进行大规模物质加工与转化，生成从医药研发到材料合成的新供给体系。")
     b = norm("生物制造以生物体能进行大规模物质加工与转化,生成从医药研发到材料合成的新供给体系。")
     assert swapped_term(a, b) == ("脑机接口", "生物制造")
-    assert swapped_term(norm("我国5G基站总数占全球60%以上"), norm("其次，我国数字基础设施建设全球领先，5G基站总数占全球 60%以上。")) is None
+    assert (
+        swapped_term(norm("我国5G基站总数占全球60%以上"), norm("其次，我国数字基础设施建设全球领先，5G基站总数占全球 60%以上。"))
+        is None
+    )

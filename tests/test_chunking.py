@@ -1,9 +1,9 @@
+from minipdf import make_pdf
 from rag.catalog import ArticleMeta, DocMeta, load_catalog
 from rag.chunking import Chunker, count_tokens, split_sentences
 from rag.settings import ChunkingSettings
 
 from conftest import CORPUS, read_corpus
-from minipdf import make_pdf
 
 
 def _chunks(prefix: str, **kw):
@@ -20,7 +20,7 @@ def test_sentence_split_keeps_quotes_and_punctuation():
 
 
 def test_token_counting_uses_offline_cl100k():
-    assert count_tokens("新质生产力") > 0
+    assert (count_tokens("hello world"), count_tokens("新质生产力")) == (2, 6)  # cl100k_base's counts, not characters
 
 
 def test_speech_excerpt_and_attribution_stay_together():
@@ -87,7 +87,9 @@ def test_every_chunk_has_citation_metadata():
     for c in _chunks("001"):
         for key in ("source", "title", "authors", "section", "occasion", "speech_date", "order"):
             assert key in c.metadata
-    assert read_corpus("001")
+    assert {(c.metadata["source"], bool(c.metadata["title"])) for c in _chunks("001")} == {
+        (next(CORPUS.glob("001_*")).name, True)
+    }
 
 
 # -- the page where each passage starts ---------------------------------------------------------
@@ -131,10 +133,17 @@ def test_documents_without_page_breaks_have_no_pages():
 
 
 PDF_PAGES = [
-    ["关于培育未来产业的学习材料", "一、总体要求", "培育未来产业是发展新质生产力的重要途径。各地要因地制宜，",
-     "坚持创新驱动，这一句从第一页开始"],
-    ["一直写到第二页才结束。第二页的第一个新句子讲量子科技和生物制造。", "二、重点任务",
-     "加快生物制造和氢能产业发展，建设一批中试平台。"],
+    [
+        "关于培育未来产业的学习材料",
+        "一、总体要求",
+        "培育未来产业是发展新质生产力的重要途径。各地要因地制宜，",
+        "坚持创新驱动，这一句从第一页开始",
+    ],
+    [
+        "一直写到第二页才结束。第二页的第一个新句子讲量子科技和生物制造。",
+        "二、重点任务",
+        "加快生物制造和氢能产业发展，建设一批中试平台。",
+    ],
     [],  # a blank page
     ["完善脑机接口标准体系，推动具身智能应用落地。"],
 ]
@@ -160,10 +169,13 @@ def test_pdf_passages_carry_the_page_where_they_start(tmp_path):
 
 
 def test_speech_excerpt_starting_after_a_page_break_gets_the_later_page():
-    text = ("# 论述摘编\n\n第一则的正文在第一页。\n\n——在第一次会议上的讲话（2020年1月1日）\n\n"
-            "第二则的正文从第一页开始，\n\n---\n\n写到第二页。\n\n——在第二次会议上的讲话（2021年2月2日）\n\n---\n\n"
-            "第三则的正文在第三页。\n\n——在第三次会议上的讲话（2022年3月3日）\n")
-    meta = DocMeta(title="论述摘编", kind="collection",
-                   articles=[ArticleMeta(title="论述摘编", kind="speech_excerpts", starts="第一则")])
+    text = (
+        "# 论述摘编\n\n第一则的正文在第一页。\n\n——在第一次会议上的讲话（2020年1月1日）\n\n"
+        "第二则的正文从第一页开始，\n\n---\n\n写到第二页。\n\n——在第二次会议上的讲话（2021年2月2日）\n\n---\n\n"
+        "第三则的正文在第三页。\n\n——在第三次会议上的讲话（2022年3月3日）\n"
+    )
+    meta = DocMeta(
+        title="论述摘编", kind="collection", articles=[ArticleMeta(title="论述摘编", kind="speech_excerpts", starts="第一则")]
+    )
     chunks = Chunker().chunk_text(text, "speech.txt", meta)
     assert [(c.metadata["excerpt"], c.metadata["page"]) for c in chunks] == [(1, 1), (2, 1), (3, 3)]

@@ -3,17 +3,23 @@ sources and a quiz export."""
 
 import pytest
 
-from rag.citation import Ref, label, meta_label, page_label
-
 from minipdf import make_pdf
+from rag.citation import Ref, label, meta_label, page_label
 
 
 def test_label_parts_in_order_with_the_page():
-    article = Ref(source="a.pdf", title="培育壮大新兴产业和未来产业", authors="魏楚", section="一、总体要求",
-                  date="2025-12", page=53)
+    article = Ref(
+        source="a.pdf", title="培育壮大新兴产业和未来产业", authors="魏楚", section="一、总体要求", date="2025-12", page=53
+    )
     assert label(article) == "《培育壮大新兴产业和未来产业》，魏楚，2025-12，一、总体要求，第 53 页"
-    speech = Ref(title="重要论述30则", authors="习近平", section="第2则 在浙江考察时强调（2020年4月1日）",
-                 occasion="在浙江考察时强调", date="2020-04-01", page=2)
+    speech = Ref(
+        title="重要论述30则",
+        authors="习近平",
+        section="第2则 在浙江考察时强调（2020年4月1日）",
+        occasion="在浙江考察时强调",
+        date="2020-04-01",
+        page=2,
+    )
     assert label(speech) == "《重要论述30则》，习近平，在浙江考察时强调（2020-04-01），第 2 页"  # occasion, not section
 
 
@@ -54,10 +60,12 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     summary = system.ingestor.ingest([docs], progress=False)
     assert not summary.failed and summary.added == ["silver.pdf"]
     stored = system.store.chunks.get(include=["documents", "metadatas"])
-    pages = {d: m["page"] for d, m in zip(stored["documents"], stored["metadatas"])}
-    assert pages == {"本报告介绍银发经济的概念和意义。": 1,
-                     "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。": 2,
-                     "发展银发经济是积极应对人口老龄化的客观要求。": 3}  # ints, as Chroma stores them
+    pages = {d: m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False)}
+    assert pages == {
+        "本报告介绍银发经济的概念和意义。": 1,
+        "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。": 2,
+        "发展银发经济是积极应对人口老龄化的客观要求。": 3,
+    }  # ints, as Chroma stores them
 
     ans = system.answerer.ask("银发经济是什么？")
     assert not ans.refused and ans.citations[0].page == 2
@@ -67,9 +75,13 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     assert "第 2 页" in answer_markdown(ans) and "第 2 页" in message_markdown(ans, 0)
     assert ans.to_record("x")["citations"][0]["page"] == 2
 
-    meta = next(m for d, m in zip(stored["documents"], stored["metadatas"]) if m["page"] == 3)
-    item = QuizItem("judge", "发展银发经济是积极应对人口老龄化的客观要求。", "正确",
-                    citation=_citation(meta, "发展银发经济是积极应对人口老龄化的客观要求。"))
+    meta = next(m for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if m["page"] == 3)
+    item = QuizItem(
+        "judge",
+        "发展银发经济是积极应对人口老龄化的客观要求。",
+        "正确",
+        citation=_citation(meta, "发展银发经济是积极应对人口老龄化的客观要求。"),
+    )
     (md,) = export([item], tmp_path / "q.md")
     assert "《银发经济发展报告》，二、意义，第 3 页" in md.read_text(encoding="utf-8")
     paper, key = export([item], tmp_path / "q.docx")

@@ -94,8 +94,10 @@ def test_gbk_bytes_are_cleaned_like_utf8(tmp_path):
 
 
 def test_paragraphs_keep_their_pages_through_the_repairs():
-    raw = ("### **一、标题**\n\n第一页的句子[1] 在这里，\n\n---\n\n第二页[2] 接着写完。第二页的新句子。\n\n"
-           "---\n\n---\n\n- 第四页的列表项。\n")
+    raw = (
+        "### **一、标题**\n\n第一页的句子[1] 在这里，\n\n---\n\n第二页[2] 接着写完。第二页的新句子。\n\n"
+        "---\n\n---\n\n- 第四页的列表项。\n"
+    )
     head, body, item = clean(raw)
     assert (head.text, head.pages) == ("一、标题", [(0, 1)])
     assert body.text == "第一页的句子在这里，第二页接着写完。第二页的新句子。" and body.footnotes == ["1", "2"]

@@ -16,7 +16,9 @@ def test_help_lists_every_verb():
 def _tiny_corpus(tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "a.txt").write_text("新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。", encoding="utf-8")
+    (docs / "a.txt").write_text(
+        "新质生产力是创新起主导作用的先进生产力质态。发展新质生产力是推动高质量发展的内在要求。", encoding="utf-8"
+    )
     monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("RAG_CORPUS__PATH", str(docs))
     return docs

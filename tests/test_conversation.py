@@ -22,8 +22,10 @@ def test_fragment_followup_completed():
 
 
 def test_item_reference_uses_previous_answer_item():
-    prev = _turn("发展未来产业需要处理好哪几对关系",
-                 "要处理好以下几对关系。[1]\n- 一是创新推动与需求拉动的关系。[1]\n- 二是基础研究与产业创新的关系。[1]")
+    prev = _turn(
+        "发展未来产业需要处理好哪几对关系",
+        "要处理好以下几对关系。[1]\n- 一是创新推动与需求拉动的关系。[1]\n- 二是基础研究与产业创新的关系。[1]",
+    )
     assert rewrite_followup("第二点具体怎么说", prev).startswith("二是基础研究与产业创新的关系。")
 
 
@@ -65,5 +67,7 @@ def test_llm_rewrite_bounds_history_by_tokens_and_falls_back_to_rules():
         def invoke(self, prompt):
             raise ConnectionError("down")
 
-    assert llm_rewrite(Down(), [Turn("新质生产力是什么？", "新质生产力是什么？", Answer("", "…", False))],
-                       "它的特征呢？") == "新质生产力的特征呢？"
+    assert (
+        llm_rewrite(Down(), [Turn("新质生产力是什么？", "新质生产力是什么？", Answer("", "…", False))], "它的特征呢？")
+        == "新质生产力的特征呢？"
+    )

@@ -41,9 +41,13 @@ def _q():
 def test_score_record_and_refusals():
     q = next(q for q in _q() if q.type == "fact" and len(q.evidence) == 1)
     quote = q.evidence[0]["quote"]
-    good = {"answer": f"{quote}。[1]", "refused": False, "latency_ms": 5,
-            "citations": [{"n": 1, "text": f"前文。{quote}。后文。"}],
-            "contexts": [{"rank": 1, "text": f"前文。{quote}。后文。"}]}
+    good = {
+        "answer": f"{quote}。[1]",
+        "refused": False,
+        "latency_ms": 5,
+        "citations": [{"n": 1, "text": f"前文。{quote}。后文。"}],
+        "contexts": [{"rank": 1, "text": f"前文。{quote}。后文。"}],
+    }
     row = score(q, good, 0.84)
     assert row["recall@1"] == 1.0 and row["key_recall"] == 1.0 and row["faithfulness"] == 1.0
     una = next(q for q in _q() if q.type == "unanswerable")
@@ -138,23 +142,42 @@ def _hand_run(key_recall_shift: float = 0.0) -> Run:
     elsewhere = {"rank": 1, "title": "别处", "text": "另一段也写到：" + "，".join(correct.must_contain) + "。"}
     ev = partial.evidence[0]["quote"]
     records = [
-        {"question": correct.question, "answer": "，".join(correct.must_contain) + "。[1]", "refused": False,
-         "citations": [{"n": 1, "text": elsewhere["text"], "title": "别处", "section": "一、"}], "contexts": [elsewhere]},
-        {"question": partial.question, "answer": partial.must_contain[0] + "。[1]", "refused": False,
-         "citations": [{"n": 1, "text": ev, "title": "某文", "section": ""}], "contexts": [{"rank": 1, "title": "某文", "text": ev}]},
-        {"question": una.question, "answer": "随便说一句。[1]", "refused": False, "confidence": 0.4,
-         "citations": [{"n": 1, "text": "随便说一句。", "title": "某文", "section": ""}],
-         "contexts": [{"rank": 1, "title": "某文", "text": "随便说一句。"}]},
+        {
+            "question": correct.question,
+            "answer": "，".join(correct.must_contain) + "。[1]",
+            "refused": False,
+            "citations": [{"n": 1, "text": elsewhere["text"], "title": "别处", "section": "一、"}],
+            "contexts": [elsewhere],
+        },
+        {
+            "question": partial.question,
+            "answer": partial.must_contain[0] + "。[1]",
+            "refused": False,
+            "citations": [{"n": 1, "text": ev, "title": "某文", "section": ""}],
+            "contexts": [{"rank": 1, "title": "某文", "text": ev}],
+        },
+        {
+            "question": una.question,
+            "answer": "随便说一句。[1]",
+            "refused": False,
+            "confidence": 0.4,
+            "citations": [{"n": 1, "text": "随便说一句。", "title": "某文", "section": ""}],
+            "contexts": [{"rank": 1, "title": "某文", "text": "随便说一句。"}],
+        },
     ]
-    rows = [score(q, r, 0.84) for q, r in zip([correct, partial, una], records)]
+    rows = [score(q, r, 0.84) for q, r in zip([correct, partial, una], records, strict=True)]
     for r in rows:
         if "key_recall" in r:
             r["key_recall"] = min(1.0, r["key_recall"] + key_recall_shift)
     run = Run("dev", 0.84, 0.9, qset="own", env={"commit": "abc1234", "machine": "m", "load_start": [1.0]})
-    run.configs["hybrid"] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,
-                             "overrides": {"retrieval": {"mode": "hybrid"}},
-                             "index": {"fingerprint": "f" * 16, "documents": 5, "chunks": 494, "reused": True,
-                                       "folder": "/h/eval-index/chunk320-x"}}
+    run.configs["hybrid"] = {
+        "summary": aggregate(rows),
+        "by_type": by_type(rows),
+        "rows": rows,
+        "records": records,
+        "overrides": {"retrieval": {"mode": "hybrid"}},
+        "index": {"fingerprint": "f" * 16, "documents": 5, "chunks": 494, "reused": True, "folder": "/h/eval-index/chunk320-x"},
+    }
     return run
 
 
@@ -216,3 +239,57 @@ def test_evaluation_ignores_uploads_and_reuses_its_index(settings, tmp_path):
     assert {c["source"] for c in records[0]["citations"]} == {"silver.md"}
     _, again = run_config(cs, [q], progress=False)
     assert again["reused"] and again["embedded"] == 0 and again["fingerprint"] == index["fingerprint"]
+
+
+def test_rag_eval_runs_from_another_directory_with_the_projects_evals(tmp_path, monkeypatch):
+    """evals/ comes from the project (the settings file's folder), not the working directory: a
+    project whose question set has 3 dev questions is scored on those 3 from an unrelated folder."""
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "evals").mkdir(parents=True), elsewhere.mkdir()
+    dev = [q for q in _q() if q.split == "dev" and q.answerable][:3]
+    lines = [
+        line
+        for line in (ROOT / "evals/questions.jsonl").read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line)["id"] in {q.id for q in dev}
+    ]
+    (project / "evals/questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in ("external.jsonl", "configs.yaml", "support_labels.jsonl"):
+        (project / "evals" / name).write_bytes((ROOT / "evals" / name).read_bytes())
+    (project / "settings.yaml").write_text(f"corpus:\n  path: {CORPUS}\n", encoding="utf-8")
+    answers = elsewhere / "answers.jsonl"
+    answers.write_text(
+        "".join(
+            json.dumps(
+                {"id": q.id, "question": q.question, "answer": q.answer, "refused": False, "citations": [], "contexts": []},
+                ensure_ascii=False,
+            )
+            + "\n"
+            for q in dev
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(elsewhere)
+    r = CliRunner().invoke(
+        cli,
+        [
+            "--settings",
+            str(project / "settings.yaml"),
+            "eval",
+            "--split",
+            "dev",
+            "--answers",
+            str(answers),
+            "--quiet",
+            "--out",
+            str(elsewhere / "reports"),
+        ],
+        obj={},
+    )
+    assert r.exit_code == 0, r.output
+    report = json.loads(next((elsewhere / "reports").glob("*/report.json")).read_text(encoding="utf-8"))
+    (config,) = report["configs"].values()
+    assert config["summary"]["n"] == 3 and config["summary"]["errors"] == 0

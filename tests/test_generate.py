@@ -9,7 +9,9 @@ from rag.generate import QUOTE_MARK, UNSUPPORTED_MARK, LLMAnswerer, format_passa
 from rag.retrieve import Passage
 from rag.system import build_system
 
-SILVER = "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+SILVER = (
+    "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+)
 
 
 def _p(text, i="a"):
@@ -34,8 +36,9 @@ def test_invented_quote_marked():
 def test_unsupported_and_uncited_sentences_marked_or_removed():
     text, _, marks = verify("银发经济将在五年内成为第一大产业。[1]银发经济是向老年人提供产品或服务。", [_p(SILVER)], 0.84)
     assert UNSUPPORTED_MARK in text and {m.issue for m in marks} == {"unsupported", "no_citation"}
-    text, _, _ = verify("银发经济将在五年内成为第一大产业。[1]发展银发经济是积极应对人口老龄化的客观要求。[1]",
-                        [_p(SILVER)], 0.84, mode="remove")
+    text, _, _ = verify(
+        "银发经济将在五年内成为第一大产业。[1]发展银发经济是积极应对人口老龄化的客观要求。[1]", [_p(SILVER)], 0.84, mode="remove"
+    )
     assert text == "发展银发经济是积极应对人口老龄化的客观要求。[1]"
 
 
@@ -46,7 +49,9 @@ def test_passages_fenced_and_numbered_in_prompt():
 
 
 def test_prompt_names_the_page_of_a_passage():
-    paged = Passage("b", SILVER, {"source": "s.pdf", "title": "银发经济", "authors": "林宝", "section": "一、总体要求", "page": 3})
+    paged = Passage(
+        "b", SILVER, {"source": "s.pdf", "title": "银发经济", "authors": "林宝", "section": "一、总体要求", "page": 3}
+    )
     assert format_passages([paged]).startswith("[1] 《银发经济》，林宝，一、总体要求，第 3 页\n")
 
 

@@ -25,10 +25,12 @@ def test_readme_example_runs(corpus_system):
     from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 
     retriever = corpus_system.retriever.as_langchain(k=4)
-    prompt = ChatPromptTemplate.from_messages([
-        ("system", "只依据资料回答，并注明出处。\n资料：\n{context}"),
-        ("human", "{question}"),
-    ])
+    prompt = ChatPromptTemplate.from_messages(
+        [
+            ("system", "只依据资料回答，并注明出处。\n资料：\n{context}"),
+            ("human", "{question}"),
+        ]
+    )
     cite = RunnableLambda(lambda docs: "\n".join(f"《{d.metadata['title']}》{d.page_content}" for d in docs))
     chain = {"context": retriever | cite, "question": RunnablePassthrough()} | prompt  # | your chat model
     messages = chain.invoke("新质生产力的特点是什么？").to_messages()

@@ -8,7 +8,9 @@ from rag import fake_llm_server
 from rag.llm import build_chat_model, describe_error
 from rag.system import build_system
 
-SILVER = "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+SILVER = (
+    "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +28,16 @@ def make_system(settings, tmp_path, monkeypatch, server):
     monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
 
     def make(model: str, timeout: float = 10.0):
-        llm = settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": server.base_url,
-                                              "api_key_env": "RAG_TEST_LLM_KEY", "timeout_s": timeout, "max_retries": 0})
+        llm = settings.llm.model_copy(
+            update={
+                "provider": "openai",
+                "model": model,
+                "base_url": server.base_url,
+                "api_key_env": "RAG_TEST_LLM_KEY",
+                "timeout_s": timeout,
+                "max_retries": 0,
+            }
+        )
         s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
         system = build_system(s)
         system.ingestor.ingest([docs], progress=False)
@@ -49,10 +59,29 @@ def test_streamed_answer_with_verified_citation(make_system, server):
 
 
 def test_non_streaming_call(make_system, server):
+    from rag.prompts import load_prompt
+
     system = make_system("good")
     model = build_chat_model(system.settings.llm)
-    reply = model.invoke([("user", "[1] 《标题》\n新质生产力是先进生产力质态。其他。")])
+    prompt = load_prompt("answer").format(
+        question="什么是新质生产力？", passages="[1] 《标题》\n新质生产力是先进生产力质态。其他。"
+    )
+    reply = model.invoke([("user", prompt)])
     assert reply.content == "新质生产力是先进生产力质态。[1]"
+    assert model.invoke([("user", "新质生产力是什么？")]).content == fake_llm_server.UNKNOWN_PROMPT
+
+
+def test_fake_server_knows_every_prompt_file_by_its_structure():
+    """The double picks its task from the prompt file a request was rendered from (read live from
+    prompts/), so rewording any prompt cannot silently change what the tests exercise."""
+    from rag.prompts import PROMPTS, load_prompt
+
+    names = sorted(f.name.removesuffix(".yaml") for f in PROMPTS.iterdir() if f.name.endswith(".yaml"))
+    assert {"answer", "judge", "quiz", "rewrite", "system"} <= set(names)
+    for name in names:
+        prompt = load_prompt(name)
+        values = {v: f"〈{v}的值，含换行\n与“引号”〉" for v in prompt.variables}
+        assert fake_llm_server.rendered_from(prompt.format(**values)) == (name, values)
 
 
 def test_invented_quote_marked(make_system):
@@ -95,13 +124,23 @@ def test_eval_reports_llm_configs_beside_extractive_with_judge(corpus_system, se
     monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
     llm = {"provider": "openai", "base_url": server.base_url, "api_key_env": "RAG_TEST_LLM_KEY", "max_retries": 0}
     configs = tmp_path / "configs.yaml"
-    configs.write_text(yaml.safe_dump({"default": "hybrid", "configs": {
-        "hybrid": {"retrieval": {"mode": "hybrid"}},
-        "llm-good": {"llm": {**llm, "model": "good"}},
-        "llm-invented": {"llm": {**llm, "model": "invented"}}}}), encoding="utf-8")
+    configs.write_text(
+        yaml.safe_dump(
+            {
+                "default": "hybrid",
+                "configs": {
+                    "hybrid": {"retrieval": {"mode": "hybrid"}},
+                    "llm-good": {"llm": {**llm, "model": "good"}},
+                    "llm-invented": {"llm": {**llm, "model": "invented"}},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     judge = build_chat_model(corpus_system.settings.llm.model_copy(update={**llm, "model": "judge"}))
-    run = evaluate(corpus_system.settings, "dev", ["hybrid", "llm-good", "llm-invented"], progress=False,
-                   configs_path=configs, judge=judge)
+    run = evaluate(
+        corpus_system.settings, "dev", ["hybrid", "llm-good", "llm-invented"], progress=False, configs_path=configs, judge=judge
+    )
     s = {n: c["summary"] for n, c in run.configs.items()}
     assert s["hybrid"]["fallback_rate"] == 0 and s["llm-good"]["fallback_rate"] == 0
     assert s["llm-good"]["faithfulness"] > 0.9 and s["llm-good"]["llm_judge_faithfulness"] > 0.9
@@ -142,8 +181,15 @@ def test_llm_quiz_items_checked_and_invented_ones_replaced(corpus_system, server
     monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
 
     def system_with(model):
-        llm = corpus_system.settings.llm.model_copy(update={"provider": "openai", "model": model, "base_url": server.base_url,
-                                                            "api_key_env": "RAG_TEST_LLM_KEY", "max_retries": 0})
+        llm = corpus_system.settings.llm.model_copy(
+            update={
+                "provider": "openai",
+                "model": model,
+                "base_url": server.base_url,
+                "api_key_env": "RAG_TEST_LLM_KEY",
+                "max_retries": 0,
+            }
+        )
         return build_system(corpus_system.settings.model_copy(update={"llm": llm}))
 
     stats: dict = {}

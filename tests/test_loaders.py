@@ -1,13 +1,16 @@
 import pytest
 
-from rag.loaders import LoadError, decode_bytes, discover, load_file
-
 from minipdf import make_pdf
+from rag.loaders import LoadError, decode_bytes, discover, load_file
 
 
 def test_utf8_gbk_and_bom(tmp_path):
     text = "未来产业具有前瞻性、战略性、颠覆性等特点。"
-    for enc, data in {"utf-8": text.encode(), "gb18030": text.encode("gbk"), "utf-8-sig": b"\xef\xbb\xbf" + text.encode()}.items():
+    for enc, data in {
+        "utf-8": text.encode(),
+        "gb18030": text.encode("gbk"),
+        "utf-8-sig": b"\xef\xbb\xbf" + text.encode(),
+    }.items():
         decoded, found = decode_bytes(data)
         assert decoded == text and found == enc
 
@@ -42,7 +45,7 @@ def test_oversized_file_refused(tmp_path):
         load_file(big, max_mb=1)
 
 
-def test_docx_and_pdf_text(tmp_path):
+def test_docx_headings_and_text(tmp_path):
     import docx
 
     d = docx.Document()

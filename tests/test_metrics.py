@@ -37,7 +37,8 @@ def test_split_answer_assigns_markers_to_sentences():
     parts = M.split_answer("甲句。[1]乙句。丙句。[2][3]\n- 项目一[1]")
     assert parts == [("甲句。", [1]), ("乙句。", []), ("丙句。", [2, 3]), ("项目一", [1])]
     assert M.split_answer("要抓住机遇。——在浙江考察时强调（2020年4月1日）[1]") == [
-        ("要抓住机遇。——在浙江考察时强调（2020年4月1日）", [1])]
+        ("要抓住机遇。——在浙江考察时强调（2020年4月1日）", [1])
+    ]
 
 
 def test_faithful_answer_scores_one():
@@ -72,9 +73,15 @@ def test_number_fidelity_catches_a_changed_number():
 
 
 def test_threshold_calibration_on_labels():
-    labels = [
-        {"sentence": "银发经济是向老年人提供产品或服务。", "passage": P1, "supported": True},
-        {"sentence": "量子科技是一种烹饪方法。", "passage": P3, "supported": False},
-    ]
-    t, acc = M.calibrate_threshold(labels)
-    assert acc == 1.0 and 0.3 <= t <= 1.0
+    """Sentences whose first k characters come from the passage score (k-2)/10: the threshold must
+    land just above the best unsupported score, and a mislabelled sentence costs accuracy."""
+    passage, novel = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉", "天地玄黄宇宙洪荒日月盈昃"
+
+    def label(k: int, supported: bool) -> dict:
+        return {"sentence": passage[:k] + novel[: 12 - k], "passage": passage, "supported": supported}
+
+    labels = [label(k, True) for k in (9, 10, 12)] + [label(k, False) for k in (4, 6, 8)]  # scores .7 .8 1 | .2 .4 .6
+    assert [M.support_score(r["sentence"], passage) for r in labels] == pytest.approx([0.7, 0.8, 1.0, 0.2, 0.4, 0.6])
+    assert M.calibrate_threshold(labels) == pytest.approx((0.61, 1.0))
+    t, acc = M.calibrate_threshold(labels + [label(11, False)])  # unsupported yet scoring 0.9
+    assert t == pytest.approx(0.61) and acc == pytest.approx(6 / 7)

@@ -4,12 +4,28 @@ from rag.query import Linker, analyze
 
 METAS = [
     {"source": "000.txt", "title": "未来产业牵引实现高质量发展的机理与路径研究", "authors": "余澳、柯遵义"},
-    {"source": "001.txt", "title": "前瞻布局未来产业与现代化产业体系建设", "authors": "李晓华", "outlet": "《学习时报》", "date": "2026-03-25"},
+    {
+        "source": "001.txt",
+        "title": "前瞻布局未来产业与现代化产业体系建设",
+        "authors": "李晓华",
+        "outlet": "《学习时报》",
+        "date": "2026-03-25",
+    },
     {"source": "001.txt", "title": "加速布局未来产业 打造经济发展新增量", "authors": "盛朝迅"},
-    {"source": "001.txt", "title": "习近平总书记关于未来产业的重要论述30则", "authors": "习近平",
-     "occasion": "在浙江考察时强调", "speech_date": "2020-04-01"},
-    {"source": "001.txt", "title": "习近平总书记关于未来产业的重要论述30则", "authors": "习近平",
-     "occasion": "在中央财经委员会第六次会议上的讲话", "speech_date": "2025-07-01"},
+    {
+        "source": "001.txt",
+        "title": "习近平总书记关于未来产业的重要论述30则",
+        "authors": "习近平",
+        "occasion": "在浙江考察时强调",
+        "speech_date": "2020-04-01",
+    },
+    {
+        "source": "001.txt",
+        "title": "习近平总书记关于未来产业的重要论述30则",
+        "authors": "习近平",
+        "occasion": "在中央财经委员会第六次会议上的讲话",
+        "speech_date": "2025-07-01",
+    },
 ]
 
 

@@ -98,8 +98,12 @@ def test_check_catches_bad_items(corpus_system):
     b = corpus_builder(corpus_system)
     sent = "2022年我国集成电路进口额超过4000亿美元，在主要进口商品中排第一位，是我国关键核心技术“卡脖子”的具体表征之一。"
     cite = Citation("x.txt", "t", "", "", "", "", sent)
-    wrong_kind = QuizItem("choice", sent.replace("集成电路", BLANK), "A", ["集成电路", "元宇宙", "类脑智能", "合成生物"], citation=cite)
-    year_swap = QuizItem("judge", sent.replace("2022年", "2023年"), "错误", explanation="原文为“2022年”而非“2023年”。", citation=cite)
+    wrong_kind = QuizItem(
+        "choice", sent.replace("集成电路", BLANK), "A", ["集成电路", "元宇宙", "类脑智能", "合成生物"], citation=cite
+    )
+    year_swap = QuizItem(
+        "judge", sent.replace("2022年", "2023年"), "错误", explanation="原文为“2022年”而非“2023年”。", citation=cite
+    )
     checks = check_quiz([wrong_kind, year_swap], b)
     assert any("不同类" in p for p in checks[0].problems)
     assert checks[1].problems and any("同一句" in p for p in checks[1].problems)
@@ -172,10 +176,14 @@ def test_llm_items_kept_only_when_supported_by_their_passage():
     good = _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="量子科技", quote=quote)
     assert good and good.question.count(BLANK) == 1 and good.citation.sentence == quote and good.citation.title == "测试文档"
     assert _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="人工智能", quote=quote) is None
-    assert _check("fill", question="未来产业主要包括____。", answer="量子科技", quote="未来产业主要包括量子科技和核聚变。") is None  # quote invented
+    assert (
+        _check("fill", question="未来产业主要包括____。", answer="量子科技", quote="未来产业主要包括量子科技和核聚变。") is None
+    )  # quote invented
     choice = dict(question="未来产业主要包括____、生物制造、氢能等方向。", quote=quote, answer="B")
     assert _check("choice", options=["A. 人工智能", "B. 量子科技", "C. 集成电路", "D. 数字经济"], **choice).answer == "B"
-    assert _check("choice", options=["人工智能", "量子科技", "氢能", "数字经济"], **choice) is None  # a distractor is also correct
+    assert (
+        _check("choice", options=["人工智能", "量子科技", "氢能", "数字经济"], **choice) is None
+    )  # a distractor is also correct
     assert _check("choice", options=["人工智能", "集成电路", "量子科技", "数字经济"], **choice) is None  # key letter wrong
 
 
@@ -187,7 +195,9 @@ def test_llm_judge_and_short_items_checked():
     assert _check("judge", question="未来产业主要包括类脑智能、生物制造、氢能等方向。", answer="正确", quote=quote) is None
     assert _check("judge", question="未来产业不包括量子科技。", answer="错误", quote=quote) is None  # not a one-term swap
     short = dict(question="未来产业包括哪些方向，有何意义？", quote=quote, points=["量子科技", "新质生产力"])
-    assert _check("short", answer="未来产业主要包括量子科技、生物制造、氢能等方向。发展未来产业是培育新质生产力的重要途径。", **short)
+    assert _check(
+        "short", answer="未来产业主要包括量子科技、生物制造、氢能等方向。发展未来产业是培育新质生产力的重要途径。", **short
+    )
     assert _check("short", answer="未来产业将在2030年占据国内生产总值的一半。", **short) is None  # reference not in the passage
 
 
@@ -200,8 +210,12 @@ def test_markdown_preview_numbers_items_in_sequence():
 
     cite = Citation("x.txt", "t", "", "", "", "", "原句。")
     kinds = ["fill", "choice", "judge", "short"] * 4  # built interleaved, as build_quiz returns them
-    items = [QuizItem(k, f"第{n}题", "A" if k == "choice" else "正确", ["甲", "乙", "丙", "丁"] if k == "choice" else [],
-                      citation=cite) for n, k in enumerate(kinds)]
+    items = [
+        QuizItem(
+            k, f"第{n}题", "A" if k == "choice" else "正确", ["甲", "乙", "丙", "丁"] if k == "choice" else [], citation=cite
+        )
+        for n, k in enumerate(kinds)
+    ]
     paper = to_markdown(items, "卷").split("---")[0]
     tokens = MarkdownIt().parse(paper)
     starts = [int(t.attrGet("start") or 1) for t in tokens if t.type == "ordered_list_open"]
@@ -218,7 +232,7 @@ def test_quiz_citations_name_the_page_of_their_passage(corpus_system, tmp_path):
     items = build_quiz(corpus_system, n=8, seed=5, docs=[source])
     stored = corpus_system.store.chunks.get(where={"source": source}, include=["documents", "metadatas"])
     for it in items:  # the page of a passage that holds the cited sentence
-        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"]) if it.citation.sentence in d}
+        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if it.citation.sentence in d}
         assert it.citation.page in pages, it.citation.sentence
     (md,) = export(items, tmp_path / "q.md")
     text = md.read_text(encoding="utf-8")

@@ -16,8 +16,10 @@ def test_document_markup_is_escaped():
 
 
 def test_quote_highlighted_and_markers_link_to_sources():
-    assert highlight("前文。新质生产力是先进生产力质态。后文。", "新质生产力是先进生产力质态。") == \
-        "前文。<mark>新质生产力是先进生产力质态。</mark>后文。"
+    assert (
+        highlight("前文。新质生产力是先进生产力质态。后文。", "新质生产力是先进生产力质态。")
+        == "前文。<mark>新质生产力是先进生产力质态。</mark>后文。"
+    )
     md = message_markdown(_ans(), 2)
     assert "[[1]](#src-2-1)" in md
     assert 'id="src-2-1"' in sources_html(_ans(), 2)
@@ -51,9 +53,16 @@ def _cite(n, passage_id, quote, text="前文。新质生产力是先进生产力
 
 def test_each_passage_listed_once_with_its_quotes():
     """Sentences citing one passage under [1] and [2] show as one source [1] (issue 13, item 2)."""
-    ans = Answer("q", "新质生产力是先进生产力质态。[1]它由技术革命性突破催生。[2]另一句。[3]", False,
-                 [_cite(1, "p1", "新质生产力是先进生产力质态。"), _cite(2, "p1", "它由技术革命性突破催生。"),
-                  _cite(3, "p2", "另一句。", "另一句。")])
+    ans = Answer(
+        "q",
+        "新质生产力是先进生产力质态。[1]它由技术革命性突破催生。[2]另一句。[3]",
+        False,
+        [
+            _cite(1, "p1", "新质生产力是先进生产力质态。"),
+            _cite(2, "p1", "它由技术革命性突破催生。"),
+            _cite(3, "p2", "另一句。", "另一句。"),
+        ],
+    )
     md = message_markdown(ans, 1)
     assert md.count("《标题》") == 2 and "[[1]](#src-1-1)" in md and "[[2]](#src-1-2)" in md and "#src-1-3" not in md
     assert "态。[[1]](#src-1-1)它由技术革命性突破催生。[[1]](#src-1-1)" in md

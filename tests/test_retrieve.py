@@ -56,13 +56,24 @@ def test_answerability_separates_off_corpus_questions(corpus_system):
 
 
 @pytest.mark.slow
-def test_bm25_index_rebuilt_when_collection_changes(corpus_system, tmp_path):
-    r = corpus_system.retriever
-    before = len(r.bm25.ids)
-    gen = corpus_system.store.generation()
-    corpus_system.store.bump_generation()
-    assert corpus_system.store.generation() != gen
-    assert len(r.bm25.ids) == before == corpus_system.store.count()
+def test_bm25_index_rebuilt_when_another_process_changes_the_collection(settings, tmp_path):
+    """A retriever whose index was built before another process ingested a document finds that
+    document's words by BM25 alone: a stale index could not."""
+    from rag.system import build_system
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("银发经济利当前惠长远。发展银发经济需要完善养老服务体系。", encoding="utf-8")
+    s = settings.model_copy(update={"corpus": settings.corpus.model_copy(update={"path": docs})})
+    reader = build_system(s)
+    reader.ingestor.ingest([docs], progress=False)
+    assert {p.metadata["source"] for p in reader.retriever.retrieve("量子计算机", top_k=5, mode="bm25")} <= {"a.txt"}
+    (docs / "b.txt").write_text("量子计算机利用量子比特进行计算。量子科技是未来产业的重要方向。", encoding="utf-8")
+    gen = reader.store.generation()
+    build_system(s).ingestor.ingest([docs], progress=False)  # another process: its own store and retriever
+    assert reader.store.generation() != gen
+    hits = reader.retriever.retrieve("量子计算机", top_k=5, mode="bm25")
+    assert hits and hits[0].metadata["source"] == "b.txt"
 
 
 TEXTS = ["银发经济利当前惠长远", "量子科技是未来产业", "新质生产力是创新起主导作用的先进生产力质态", "具身智能机器人走进工厂"]
@@ -76,7 +87,7 @@ def _rounded(hits):
 def test_incremental_update_scores_as_a_full_build():
     ids = list("abcd")
     full = BM25Index(ids, TEXTS, METAS)
-    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:])), set())
+    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:], strict=False)), set())
     shrunk = full.updated([], {"b"})
     ref = BM25Index(["a", "c", "d"], [TEXTS[0], TEXTS[2], TEXTS[3]], [METAS[0], METAS[2], METAS[3]])
     assert sorted(shrunk.vocab) == sorted(ref.vocab)  # terms only the removed passage held are gone
@@ -131,7 +142,7 @@ def test_new_process_tokenises_only_the_new_chunks(settings, monkeypatch):
     import rag.retrieve as retrieve
 
     store, vecs = _small_store(settings)
-    retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
+    _ = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
     store.delete(["a"])
     store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
     store.bump_generation()

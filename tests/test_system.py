@@ -28,8 +28,9 @@ def test_every_backend_is_an_answerer(settings, monkeypatch):
     assert len(parts) == 1 and isinstance(parts[0], Answer)
 
     monkeypatch.delenv("RAG_TEST_NO_SUCH_KEY", raising=False)
-    llm = settings.llm.model_copy(update={"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1",
-                                          "api_key_env": "RAG_TEST_NO_SUCH_KEY"})
+    llm = settings.llm.model_copy(
+        update={"provider": "openai", "model": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "RAG_TEST_NO_SUCH_KEY"}
+    )
     system = build_system(settings.model_copy(update={"llm": llm}))
     a = system.answerer
     assert isinstance(a, Answerer) and a.streams and isinstance(a.offline, ExtractiveAnswerer)

@@ -23,7 +23,11 @@ def test_occasion_kinds_come_from_the_vocabulary():
 
 
 def test_dates_and_date_order_questions():
-    assert T.date_text("2024-01-31") == "2024年1月31日" and T.date_text("2025-11") == "2025年11月" and T.date_text("2026") == "2026年"
+    assert (
+        T.date_text("2024-01-31") == "2024年1月31日"
+        and T.date_text("2025-11") == "2025年11月"
+        and T.date_text("2026") == "2026年"
+    )
     assert T.date_order_topic("新质生产力是从什么时候开始提出的？") == "新质生产力"
     assert T.date_order_topic("这些年总书记对未来产业的论述是怎么发展的？") == "未来产业"
     assert T.date_order_topic("关于人工智能的论述前后有什么变化") == "人工智能"
@@ -71,7 +75,7 @@ def test_date_order_answer(corpus_system):
     assert len(lines) == len(ans.citations) >= 5
     dates = [c.date for c in ans.citations]
     assert dates == sorted(dates, key=lambda d: T.Entry(d, "", "", "", "").when)
-    for line, c in zip(lines, ans.citations):
+    for line, c in zip(lines, ans.citations, strict=False):
         assert T.date_text(c.date) in line and f"[{c.n}]" in line and (c.occasion or c.title) in line
     assert "2023年9月8日，在黑龙江考察时强调" in ans.answer
     assert T.date_order_answer(corpus_system, "红烧肉是从什么时候开始提出的？").refused

@@ -4,6 +4,7 @@ against the real app (tests/test_ui_browser.py starts it). Screenshots go to tes
 from __future__ import annotations
 
 import pytest
+
 from test_ui_browser import DESKTOP, OUT, app_url, browser, open_page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -58,6 +59,7 @@ def test_digest_button_beside_quiz(app_url, browser, tmp_path):  # noqa: F811
 def test_phone_shows_every_tab_header(app_url, browser):  # noqa: F811
     """390×844: the 时间线 tab makes five headers; none is hidden in a "more" menu."""
     from playwright.sync_api import expect
+
     from test_ui_browser import PHONE
 
     ctx, page = open_page(browser, app_url, PHONE, is_mobile=True, has_touch=True)

@@ -14,9 +14,13 @@ def small_system(settings, tmp_path):
     docs.mkdir()
     (docs / "silver.md").write_text(
         "# 发展银发经济利当前惠长远\n\n银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。"
-        "发展银发经济是积极应对人口老龄化的客观要求。\n", encoding="utf-8")
+        "发展银发经济是积极应对人口老龄化的客观要求。\n",
+        encoding="utf-8",
+    )
     (docs / "evil.md").write_text(
-        "# 注入测试\n\n量子科技<script>alert('x')</script>是基于量子力学原理进行计算和信息处理的技术。<b>粗体</b>\n", encoding="utf-8")
+        "# 注入测试\n\n量子科技<script>alert('x')</script>是基于量子力学原理进行计算和信息处理的技术。<b>粗体</b>\n",
+        encoding="utf-8",
+    )
     s = settings.model_copy(update={"corpus": settings.corpus.model_copy(update={"path": docs})})
     system = build_system(s)
     system.ingestor.ingest([docs], progress=False)
@@ -24,14 +28,26 @@ def small_system(settings, tmp_path):
 
 
 def _run(gen):
-    out = None
-    for out in gen:
-        pass
-    return out
+    """The last update a handler yields."""
+    updates = list(gen)
+    return updates[-1] if updates else None
 
 
 def test_blocks_build(small_system):
-    assert isinstance(build_ui(small_system), gr.Blocks)
+    """The tabs are there and asking (Enter in the box or the 提问 button) updates the chat."""
+    blocks = build_ui(small_system)
+    assert isinstance(blocks, gr.Blocks)
+    config = blocks.config
+    tabs = {c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"}
+    assert tabs >= {"学习问答", "资料库", "出题", "评测"}
+    ids = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c["props"].get("elem_id")}
+    wired = {
+        (target, event)
+        for dep in config["dependencies"]
+        if ids["chat"] in dep["outputs"] and ids["question"] in dep["inputs"]
+        for target, event in dep["targets"]
+    }
+    assert {(ids["question"], "submit"), (ids["send"], "click")} <= wired
 
 
 def test_answer_with_markers_and_sources(small_system):
@@ -141,8 +157,9 @@ def test_kb_roles_and_delete_confirmation(small_system, tmp_path):
     status, rows, *_ = kb.delete(pending, admin)
     assert "已删除" in status and "新文件.txt" not in _sources(rows)
 
-    locked = small_system.settings.model_copy(update={"app": small_system.settings.app.model_copy(
-        update={"users": {"alice": "pw:participant", "tom": "pw2:trainer"}})})
+    locked = small_system.settings.model_copy(
+        update={"app": small_system.settings.app.model_copy(update={"users": {"alice": "pw:participant", "tom": "pw2:trainer"}})}
+    )
     small_system.settings = locked
     kb = KBHandlers(small_system)
     status, *_ = kb.upload([str(f)], gr.Request(username="alice"))
@@ -218,8 +235,9 @@ def test_llm_answer_streams_then_shows_the_checked_answer(small_system):
 
     reply = "银发经济是向老年人提供产品或服务， 以及为老龄阶段做准备等一系列经济活动的总和。[1] 发展银发经济是积极应对人口老龄化的客观要求。[1]"
     model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
-    small_system.answerer = LLMAnswerer(small_system.settings, small_system.retriever, model,
-                                        ExtractiveAnswerer(small_system.settings, small_system.retriever))
+    small_system.answerer = LLMAnswerer(
+        small_system.settings, small_system.retriever, model, ExtractiveAnswerer(small_system.settings, small_system.retriever)
+    )
     steps = list(ChatHandlers(small_system).respond("银发经济是什么？", [], None, 5, [], "大模型"))
     partial = [s[0][-1]["content"] for s in steps[:-1]]
     assert len(partial) >= 2 and len(partial[0]) < len(partial[-1])

@@ -24,8 +24,16 @@ import pytest
 from conftest import CORPUS, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 OUT = ROOT / "test-output"
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -119,7 +127,9 @@ def ask(page, question: str) -> None:
     expect(page.locator("#chat-status, #sources")).not_to_have_count(0)
     page.wait_for_function(
         "n => document.querySelectorAll(\"#chat .message-row, #chat [data-testid='bot']\").length >= n + 2",
-        arg=before, timeout=60_000)
+        arg=before,
+        timeout=60_000,
+    )
     page.wait_for_timeout(300)
 
 
@@ -157,8 +167,11 @@ def test_one_source_line_per_passage(app_url, browser):
     summaries = entries.locator("summary").all_inner_texts()
     passages = entries.locator(".passage").all_text_contents()
     assert len(set(passages)) == len(passages) == len(summaries)
-    bubble = page.locator("#chat .message-row").last.inner_text() if page.locator("#chat .message-row").count() \
+    bubble = (
+        page.locator("#chat .message-row").last.inner_text()
+        if page.locator("#chat .message-row").count()
         else page.locator("#chat").inner_text()
+    )
     listed = [line.strip() for line in bubble.split("来源")[-1].splitlines() if line.strip().startswith("[")]
     assert listed and len(listed) == len(summaries)
     ctx.close()

@@ -63,8 +63,10 @@ def check_address(settings, host: str, port: int) -> None:
     from .preflight import StartupError, check_port
 
     if not api_key(settings) and not is_loopback(host):
-        raise StartupError(f"在非本机地址 {host} 上提供服务必须设置 API 密钥：请设置环境变量 "
-                           f"{settings.api.key_env or 'RAG_API_KEY'}（或改用 127.0.0.1）")
+        raise StartupError(
+            f"在非本机地址 {host} 上提供服务必须设置 API 密钥：请设置环境变量 "
+            f"{settings.api.key_env or 'RAG_API_KEY'}（或改用 127.0.0.1）"
+        )
     check_port(host, port)
 
 
@@ -88,8 +90,12 @@ def _text(content, i: int) -> str:
         parts = []
         for part in content:
             if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise ApiError(400, f"messages[{i}].content 只支持文本（字符串或 type 为 text 的片段）", "invalid_content",
-                               f"messages[{i}].content")
+                raise ApiError(
+                    400,
+                    f"messages[{i}].content 只支持文本（字符串或 type 为 text 的片段）",
+                    "invalid_content",
+                    f"messages[{i}].content",
+                )
             parts.append(part["text"])
         return "".join(parts)
     raise ApiError(400, f"messages[{i}].content 应为字符串", "invalid_content", f"messages[{i}].content")
@@ -177,7 +183,9 @@ class Chat:
         if not isinstance(model, str) or not model:
             raise ApiError(400, f"缺少 model：请填写 {s.api.model}", "missing_model", "model")
         if model != s.api.model:
-            raise ApiError(404, f"模型 {model!r} 不存在：本服务只提供 {s.api.model}（见 GET /v1/models）", "model_not_found", "model")
+            raise ApiError(
+                404, f"模型 {model!r} 不存在：本服务只提供 {s.api.model}（见 GET /v1/models）", "model_not_found", "model"
+            )
         self.model, self.stream = model, body.get("stream", False)
         if not isinstance(self.stream, bool):
             raise ApiError(400, "stream 应为 true 或 false", "invalid_stream", "stream")
@@ -200,14 +208,27 @@ class Chat:
 
     def completion(self, ans: Answer) -> dict:
         text = reply_text(ans, self.settings.sources_in_content)
-        return {"id": self.id, "object": "chat.completion", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
-                             "finish_reason": "stop"}],
-                "usage": _usage(self.question, text), **_extras(ans)}
+        return {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None, "finish_reason": "stop"}
+            ],
+            "usage": _usage(self.question, text),
+            **_extras(ans),
+        }
 
     def _chunk(self, delta: dict, finish: str | None = None, **extra) -> str:
-        chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+        chunk = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     def events(self) -> Iterator[str]:
@@ -226,8 +247,14 @@ class Chat:
                 yield self._chunk({"content": piece})
         yield self._chunk({}, "stop", **_extras(ans))
         if self.include_usage:
-            chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                     "choices": [], "usage": _usage(self.question, text)}
+            chunk = {
+                "id": self.id,
+                "object": "chat.completion.chunk",
+                "created": self.created,
+                "model": self.model,
+                "choices": [],
+                "usage": _usage(self.question, text),
+            }
             yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
         yield "data: [DONE]\n\n"
 
@@ -252,8 +279,11 @@ def build_api(system) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 404:
-            return error_json(404, f"没有这个接口：{request.method} {request.url.path}（可用 GET /v1/models、POST /v1/chat/completions）",
-                              "unknown_url")
+            return error_json(
+                404,
+                f"没有这个接口：{request.method} {request.url.path}（可用 GET /v1/models、POST /v1/chat/completions）",
+                "unknown_url",
+            )
         if exc.status_code == 405:
             return error_json(405, f"{request.url.path} 不支持 {request.method} 请求", "method_not_allowed")
         return error_json(exc.status_code, str(exc.detail), "http_error")
@@ -325,7 +355,7 @@ class Background:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.base_url = ""
 
-    def start(self, timeout_s: float = 30.0) -> "Background":
+    def start(self, timeout_s: float = 30.0) -> Background:
         self.thread.start()
         deadline = time.monotonic() + timeout_s
         while not self.server.started:

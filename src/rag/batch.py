@@ -110,7 +110,7 @@ def _csv_rows(text: str) -> tuple[list[str], list[tuple[int, list]], list[Row]]:
             continue
         for n, ln in enumerate(span, first):
             if ln.count('"') % 2:
-                errors.append((f"row-{n}", {"row": n}, f"第 {n} 行引号未闭合（\"），无法可靠读取，未作答；请修正引号后重试"))
+                errors.append((f"row-{n}", {"row": n}, f'第 {n} 行引号未闭合（"），无法可靠读取，未作答；请修正引号后重试'))
             elif ln.strip():
                 rows.append((n, next(csv.reader([ln]), [])))
     return header, rows, errors
@@ -172,7 +172,7 @@ def read_rows(path: Path, column: str | None = None) -> list[Row]:
             out.append((rid, None, f"第 {n} 行缺少 question 字段或其不是字符串。"))
             continue
         if isinstance(rec.get("options"), list):  # ["甲", "乙", …] in order A, B, …
-            rec["options"] = dict(zip("ABCD", map(str, rec["options"])))
+            rec["options"] = dict(zip("ABCD", map(str, rec["options"]), strict=False))
         out.append((rid, rec, None))
     return out
 
@@ -226,7 +226,9 @@ def answer_row(answerer, rid: str, rec: dict) -> dict:
     out.update(_choice_fields(c, options))
     out["refused"] = not c.letter  # a choice row is answered exactly when it carries a letter
     if not c.letter:
-        out["answer"] = f"{UNDETERMINED}：资料中的依据不足以在选项中作出判断。" + (f"\n\n参考：{out['answer']}" if out.get("answer") else "")
+        out["answer"] = f"{UNDETERMINED}：资料中的依据不足以在选项中作出判断。" + (
+            f"\n\n参考：{out['answer']}" if out.get("answer") else ""
+        )
     return out
 
 
@@ -249,8 +251,18 @@ def _flat(rec: dict) -> list:
     if cc:
         cites = f"[选项依据]《{cc['title']}》{cc['quote']}" + (" | " + cites if cites else "")
     low = rec.get("low_confidence")
-    return [rec.get("id"), rec.get("question"), rec.get("choice", ""), rec.get("choice_text", ""), rec.get("answer", ""), cites,
-            rec.get("refused", ""), rec.get("confidence", ""), "是" if low else ("否" if low is False else ""), rec.get("error", "")]
+    return [
+        rec.get("id"),
+        rec.get("question"),
+        rec.get("choice", ""),
+        rec.get("choice_text", ""),
+        rec.get("answer", ""),
+        cites,
+        rec.get("refused", ""),
+        rec.get("confidence", ""),
+        "是" if low else ("否" if low is False else ""),
+        rec.get("error", ""),
+    ]
 
 
 FLAT_HEADER = ["id", "题目", "选项", "选项内容", "回答", "出处", "拒答", "置信度", "低置信度", "错误"]
@@ -302,8 +314,9 @@ def write_records(records: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
-def answer_file(answerer, infile: Path, outfile: Path, progress: bool = True, column: str | None = None,
-                rows: list[Row] | None = None) -> dict:
+def answer_file(
+    answerer, infile: Path, outfile: Path, progress: bool = True, column: str | None = None, rows: list[Row] | None = None
+) -> dict:
     """Answer ``infile`` (or its ``rows`` already read) into ``outfile``; returns counts. The output
     is checked before any question is answered; every input row gives one output record."""
     check_output(Path(outfile))

@@ -22,15 +22,15 @@ import numpy as np
 
 from .settings import Settings
 
-DEFAULT_QUESTIONS = Path("evals/bench_questions.txt")
+BENCH_QUESTIONS = "bench_questions.txt"  # in the project's evals/ (settings.evals)
 
 
 def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def _questions(path: str | None) -> list[str]:
-    p = Path(path) if path else DEFAULT_QUESTIONS
+def _questions(path: str | None, evals: Path) -> list[str]:
+    p = Path(path) if path else evals / BENCH_QUESTIONS
     if p.suffix == ".jsonl":
         return [json.loads(line)["question"] for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -50,7 +50,7 @@ def run_bench(settings: Settings, questions_path: str | None = None, scale: int 
     from .system import build_system
 
     rows: list[tuple[str, str, str]] = []
-    questions = _questions(questions_path)
+    questions = _questions(questions_path, settings.evals)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         s = settings.model_copy(update={"home": Path(tmp) / "home"})
         system = build_system(s)
@@ -71,10 +71,17 @@ def run_bench(settings: Settings, questions_path: str | None = None, scale: int 
             raw = time.perf_counter() - t0
             n_sent = system.store.sentences.count()
             rows += [
-                ("ingest, first run", f"{first:.1f} s", f"{n / first:.1f} chunks/s ({n} chunks, {summary.chunks_embedded} embedded, "
-                 f"+{n_sent} sentence vectors)"),
-                ("embedding alone, same chunks", f"{raw:.1f} s", f"{len(chunks) / raw:.1f} chunks/s; ingest/raw = {first / raw:.2f}x "
-                 "(the excess is the answerer's sentence vectors)"),
+                (
+                    "ingest, first run",
+                    f"{first:.1f} s",
+                    f"{n / first:.1f} chunks/s ({n} chunks, {summary.chunks_embedded} embedded, +{n_sent} sentence vectors)",
+                ),
+                (
+                    "embedding alone, same chunks",
+                    f"{raw:.1f} s",
+                    f"{len(chunks) / raw:.1f} chunks/s; ingest/raw = {first / raw:.2f}x "
+                    "(the excess is the answerer's sentence vectors)",
+                ),
                 ("ingest, unchanged re-run", f"{rerun * 1000:.0f} ms", "in process; no embedding work"),
                 ("`rag ingest`, unchanged, new process", f"{cli:.2f} s", "includes start-up and model load"),
             ]
@@ -106,7 +113,10 @@ def _cli_rerun(settings: Settings) -> float:
 
     env = dict(os.environ, RAG_HOME=str(settings.home), RAG_CORPUS__PATH=str(settings.corpus.path))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", "--quiet"], env=env, check=True, capture_output=True)
+    # From the project folder, so the process reads the same settings.yaml whatever the working directory.
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", "--quiet"], env=env, check=True, capture_output=True, cwd=settings.root
+    )
     return time.perf_counter() - t0
 
 
@@ -125,8 +135,11 @@ def _synthetic_rows(settings: Settings, system, texts: list[str], scale: int, qu
     rng = random.Random(7)
     sentences = [s for t in texts for s in split_sentences(t)]
     n = len(texts) * scale
-    store = open_store(settings.model_copy(update={"store": settings.store.model_copy(update={"collection": "synthetic"})}),
-                       "random-unit-vectors", system.embedder.dim)
+    store = open_store(
+        settings.model_copy(update={"store": settings.store.model_copy(update={"collection": "synthetic"})}),
+        "random-unit-vectors",
+        system.embedder.dim,
+    )
     t0 = time.perf_counter()
     np_rng = np.random.default_rng(7)
     batch = 5000
@@ -135,21 +148,31 @@ def _synthetic_rows(settings: Settings, system, texts: list[str], scale: int, qu
         vecs = np_rng.standard_normal((m, system.embedder.dim)).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
         docs = ["".join(rng.sample(sentences, 4)) for _ in range(m)]
-        metas = [{"source": f"synthetic-{(start + i) % 500}.txt", "title": "synthetic", "section": "", "order": start + i} for i in range(m)]
+        metas = [
+            {"source": f"synthetic-{(start + i) % 500}.txt", "title": "synthetic", "section": "", "order": start + i}
+            for i in range(m)
+        ]
         store.upsert([f"s{start + i}" for i in range(m)], docs, metas, vecs)
     store.bump_generation()
     build = time.perf_counter() - t0
     retriever = Retriever(settings.retrieval, store, system.embedder, settings.home / "cache")
     t0 = time.perf_counter()
-    retriever.bm25  # build the lexical index once, as a long-running app does
+    _ = retriever.bm25  # build the lexical index once, as a long-running app does
     bm25_build = time.perf_counter() - t0
     lat = _latencies(lambda q: retriever.retrieve(q), questions)
     upload, remove = _update_timings(store, retriever, texts, np_rng, system.embedder.dim)
     return [
         (f"synthetic corpus {scale}x: load", f"{build:.1f} s", f"{n} chunks; BM25 build from scratch {bm25_build:.1f} s"),
-        (f"retrieval, {scale}x corpus ({len(questions)} q)", f"p50 {statistics.median(lat):.1f} ms", f"p95 {_pct(lat, 95):.1f} ms"),
-        (f"upload into the {scale}x index", f"{upload[0]:.2f} s", f"{upload[1]} new chunks searchable (BM25 update, incremental; "
-         "embedding not included)"),
+        (
+            f"retrieval, {scale}x corpus ({len(questions)} q)",
+            f"p50 {statistics.median(lat):.1f} ms",
+            f"p95 {_pct(lat, 95):.1f} ms",
+        ),
+        (
+            f"upload into the {scale}x index",
+            f"{upload[0]:.2f} s",
+            f"{upload[1]} new chunks searchable (BM25 update, incremental; embedding not included)",
+        ),
         (f"delete a document from the {scale}x index", f"{remove[0]:.2f} s", f"{remove[1]} chunks gone from BM25"),
     ]
 

@@ -23,9 +23,9 @@ from importlib import resources
 import yaml
 
 from .chunking import split_sentences
-from .safety import is_injection
 from .metrics import norm
 from .retrieve import tokenize
+from .safety import is_injection
 
 UNDETERMINED = "无法确定"
 _OPT = re.compile(r"[（(]([A-DＡ-Ｄ])[)）]\s*|(?:^|(?<=[\s\n？?。：:；;，,）)]))([A-Da-dＡ-Ｄ])\s*[.．、:：)）]\s*")
@@ -67,7 +67,7 @@ def parse_options(text: str) -> tuple[str, dict[str, str]]:
     if start is None:
         return text.strip(), {}
     run = [marks[start]]
-    for m, ltr in zip(marks[start + 1 :], letters[start + 1 :]):
+    for m, ltr in zip(marks[start + 1 :], letters[start + 1 :], strict=False):
         if len(run) >= 4 or ltr != "ABCD"[len(run)]:
             break
         run.append(m)
@@ -176,7 +176,9 @@ class _Evidence:
             seen = {p.id for p in passages}
             passages += [p for p in retriever.retrieve(self.clean + " " + " ".join(extra), top_k=top_k) if p.id not in seen]
         self.index = retriever.bm25
-        self.items: list[tuple[str, str, str, str, object]] = []  # (sentence, normalised, lowered, lowered with the one before, passage)
+        self.items: list[
+            tuple[str, str, str, str, object]
+        ] = []  # (sentence, normalised, lowered, lowered with the one before, passage)
         seen_sent: set[str] = set()
         for p in passages:
             ctx = p.metadata.get("occasion", "") + p.metadata.get("authors", "")
@@ -253,8 +255,9 @@ def _listed(ev: _Evidence, options: dict[str, str]) -> tuple[str, float, str, ob
     return best
 
 
-def _result(letter: str, options: dict[str, str], confidence: float, sent: str, passage, negative: bool,
-            scores: dict[str, float]) -> Choice:
+def _result(
+    letter: str, options: dict[str, str], confidence: float, sent: str, passage, negative: bool, scores: dict[str, float]
+) -> Choice:
     t = vocab()["thresholds"]
     confidence = round(max(0.0, min(1.0, confidence)), 3)
     if not letter or confidence < t["confidence"]:

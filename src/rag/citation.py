@@ -9,8 +9,9 @@ passage starts, and is left out for a document without pages (a Word or Markdown
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 SEP = "，"
 
@@ -43,9 +44,13 @@ class Ref:
     def of(cls, meta: dict) -> Ref:
         """From chunk metadata: a speech excerpt's date is its ``speech_date``."""
         return cls(
-            source=meta.get("source", ""), title=meta.get("title", ""), authors=meta.get("authors", ""),
-            section=meta.get("section", ""), occasion=meta.get("occasion", ""),
-            date=meta.get("speech_date") or meta.get("date", ""), page=page_of(meta.get("page")),
+            source=meta.get("source", ""),
+            title=meta.get("title", ""),
+            authors=meta.get("authors", ""),
+            section=meta.get("section", ""),
+            occasion=meta.get("occasion", ""),
+            date=meta.get("speech_date") or meta.get("date", ""),
+            page=page_of(meta.get("page")),
         )
 
 

@@ -263,7 +263,7 @@ def _drop_tables(lines: list[str]) -> list[str]:
         else:
             i += 1
     out = []
-    for ln, k in zip(lines, keep):
+    for ln, k in zip(lines, keep, strict=False):
         if ln == PAGE_BREAK:
             out.append(ln)  # counted for the page numbers; a table run across pages stays dropped
             continue
@@ -378,7 +378,7 @@ def clean(text: str, *, masthead_lines: int = 8, paged: bool | None = None) -> l
 
     for idx, raw in enumerate(nonblank):
         if raw.startswith(TABLE_ROW):
-            row = raw[len(TABLE_ROW):]
+            row = raw[len(TABLE_ROW) :]
             if cur is not None and cur.kind == "table":
                 extend(cur.text + "\n" + row, idx)
             else:

@@ -41,8 +41,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> 
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--settings", "settings_path", envvar="RAG_SETTINGS", type=click.Path(dir_okay=False),
-              help="Settings YAML (default settings.yaml; env RAG_SETTINGS).")
+@click.option(
+    "--settings",
+    "settings_path",
+    envvar="RAG_SETTINGS",
+    type=click.Path(dir_okay=False),
+    help="Settings YAML (default settings.yaml; env RAG_SETTINGS).",
+)
 @click.option("--profile", envvar="RAG_PROFILE", help="Settings profile, e.g. test (env RAG_PROFILE).")
 @click.pass_context
 def cli(ctx: click.Context, settings_path: str | None, profile: str | None) -> None:
@@ -134,8 +139,9 @@ def ask(ctx, question, as_json, top_k, mode, docs, author, date_from, date_to) -
 
 @cli.command()
 @click.argument("infile", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="Output file: .jsonl (batch interface), .csv, .xlsx or .docx.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(), help="Output file: .jsonl (batch interface), .csv, .xlsx or .docx."
+)
 @click.option("--column", help="Question column of a .csv/.xlsx (default: question/题目/问题).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
@@ -161,21 +167,29 @@ def answer(ctx, infile: str, output: str, column: str | None, quiet: bool) -> No
     except (BatchError, OSError) as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)
-    click.echo(f"rows {stats['rows']}: answered {stats['answered']}, refused {stats['refused']}, "
-               f"errors {stats['errors']} -> {output}")
+    click.echo(
+        f"rows {stats['rows']}: answered {stats['answered']}, refused {stats['refused']}, errors {stats['errors']} -> {output}"
+    )
 
 
 @cli.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="quiz.docx | .xlsx | .md | .json (not with --check)")
-@click.option("--check", "check", is_flag=True, help="Check quizzes of 5 seeds (--seed, --seed+1, …) item by item; print the share passing.")
+@click.option(
+    "--check", "check", is_flag=True, help="Check quizzes of 5 seeds (--seed, --seed+1, …) item by item; print the share passing."
+)
 @click.option("--doc", "docs", multiple=True, help="Only these documents (file name or article title).")
 @click.option("--topic", help="Only sentences/sections about this topic, e.g. 新质生产力.")
 @click.option("--n", "n", type=int, default=20, show_default=True, help="Number of items.")
 @click.option("--types", default="fill,choice,judge,short", show_default=True, help="Item types, comma-separated.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Same seed, same quiz.")
 @click.option("--title", default="学习测试", show_default=True, help="Title printed on the paper.")
-@click.option("--writer", type=click.Choice(["rules", "llm"]), default="rules", show_default=True,
-              help="llm: the configured chat model writes items, each checked against its passage (else rules).")
+@click.option(
+    "--writer",
+    type=click.Choice(["rules", "llm"]),
+    default="rules",
+    show_default=True,
+    help="llm: the configured chat model writes items, each checked against its passage (else rules).",
+)
 @click.pass_context
 def quiz(ctx, output, check, docs, topic, n, types, seed, title, writer) -> None:
     """Generate a quiz with an answer key and citations (Word paper + separate answer sheet)."""
@@ -198,15 +212,18 @@ def quiz(ctx, output, check, docs, topic, n, types, seed, title, writer) -> None
         return
     try:
         stats: dict = {}
-        items = build_quiz(system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None,
-                           topic, writer, stats)
+        items = build_quiz(
+            system, n, tuple(t.strip() for t in types.split(",") if t.strip()), seed, list(docs) or None, topic, writer, stats
+        )
         files = export(items, output, title)
     except (QuizError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"{len(items)} items -> {', '.join(map(str, files))}")
     if writer == "llm":
-        click.echo(f"written by the model: {stats['llm_kept']}; failed the check (rule-built instead): "
-                   f"{stats['llm_dropped']}; model errors: {stats['llm_errors']}")
+        click.echo(
+            f"written by the model: {stats['llm_kept']}; failed the check (rule-built instead): "
+            f"{stats['llm_dropped']}; model errors: {stats['llm_errors']}"
+        )
 
 
 @cli.command()
@@ -257,7 +274,8 @@ def serve(ctx, host: str | None, port: int | None) -> None:
     The key is read from the environment variable named by api.key_env (default RAG_API_KEY);
     a non-loopback address is refused without one.
     """
-    from .api import api_key, check_address, serve as run
+    from .api import api_key, check_address
+    from .api import serve as run
     from .preflight import StartupError
 
     settings = ctx.obj["settings"]
@@ -272,8 +290,11 @@ def serve(ctx, host: str | None, port: int | None) -> None:
     system = _system(ctx)
     _ensure_index(ctx, quiet=True)
     click.echo(f"预热完成 warmed up in {system.warm_up():.1f} s", err=True)
-    click.echo(f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
-               + (f"key: ${s.key_env}" if api_key(settings) else "no key (loopback only)"), err=True)
+    click.echo(
+        f"学习助手 API: http://{host}:{port}/v1  model {s.model}  "
+        + (f"key: ${s.key_env}" if api_key(settings) else "no key (loopback only)"),
+        err=True,
+    )
     run(system, host, port)
 
 
@@ -290,18 +311,31 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 
 
 @cli.command("eval")
-@click.option("--split", type=click.Choice(["dev", "test", "all"]), default="dev", show_default=True,
-              help="Question split. Tune on dev; report test.")
-@click.option("--set", "qset", type=click.Choice(["all", "own", "external", "mc"]), default="all", show_default=True,
-              help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both; "
-                   "mc: the multiple-choice set (evals/mc.jsonl), accuracy among answered and abstention.")
+@click.option(
+    "--split",
+    type=click.Choice(["dev", "test", "all"]),
+    default="dev",
+    show_default=True,
+    help="Question split. Tune on dev; report test.",
+)
+@click.option(
+    "--set",
+    "qset",
+    type=click.Choice(["all", "own", "external", "mc"]),
+    default="all",
+    show_default=True,
+    help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both; "
+    "mc: the multiple-choice set (evals/mc.jsonl), accuracy among answered and abstention.",
+)
 @click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
 @click.option("--all-configs", is_flag=True, help="Run every offline configuration in evals/configs.yaml.")
 @click.option("--configs-file", type=click.Path(exists=True, dir_okay=False), help="Another configurations file.")
 @click.option("--judge", is_flag=True, help="Also score faithfulness with the configured chat model (llm.*) as judge.")
 @click.option("--answers", type=click.Path(exists=True, dir_okay=False), help="Score a batch-format answers file instead.")
 @click.option("--gate", type=click.Path(exists=True, dir_okay=False), help="Exit 1 when a metric misses its threshold.")
-@click.option("--out", type=click.Path(file_okay=False), default="evals/reports", show_default=True, help="Reports folder.")
+@click.option(
+    "--out", type=click.Path(file_okay=False), default=None, help="Reports folder.  [default: the project's evals/reports]"
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, gate, out, quiet) -> None:
@@ -311,16 +345,28 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
     variable it names); --judge adds the LLM-judge faithfulness beside the offline one.
     """
     if qset == "mc":
-        unsupported = [o for o, v in (("--config", configs), ("--all-configs", all_configs), ("--configs-file", configs_file),
-                                      ("--judge", judge), ("--answers", answers), ("--gate", gate)) if v]
+        unsupported = [
+            o
+            for o, v in (
+                ("--config", configs),
+                ("--all-configs", all_configs),
+                ("--configs-file", configs_file),
+                ("--judge", judge),
+                ("--answers", answers),
+                ("--gate", gate),
+            )
+            if v
+        ]
         if unsupported:
             raise click.UsageError(f"--set mc 不支持 {'、'.join(unsupported)}（选择题评测只有默认配置，结果见 summary.json）")
-        return _eval_mc(ctx, split, Path(out), quiet)
+        return _eval_mc(ctx, split, Path(out) if out else ctx.obj["settings"].evals / "reports", quiet)
     from .evaluate import QUESTION_SETS, check_gate, evaluate, load_configs, sets_of_answers
     from .llm import LLMUnavailable, build_chat_model
     from .report import write_report
 
-    presets = load_configs(configs_file)[1]
+    evals = ctx.obj["settings"].evals
+    out = out or evals / "reports"
+    presets = load_configs(configs_file or evals / "configs.yaml")[1]
     names = [n for n, o in presets.items() if "llm" not in o] if all_configs else list(configs) or None
     model = None
     if judge:
@@ -336,19 +382,31 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
     runs = []
     try:
         for name in sets:
-            runs.append(evaluate(ctx.obj["settings"], split, names, Path(answers) if answers else None, progress=not quiet,
-                                 configs_path=configs_file, judge=model, qset=name))
+            runs.append(
+                evaluate(
+                    ctx.obj["settings"],
+                    split,
+                    names,
+                    Path(answers) if answers else None,
+                    progress=not quiet,
+                    configs_path=configs_file,
+                    judge=model,
+                    qset=name,
+                )
+            )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     folder = write_report(runs, Path(out))
     for run in runs:
         for name, c in run.configs.items():
             s = c["summary"]
-            click.echo(f"{run.qset}/{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
-                       f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
-                       f"false_refusal {s['false_refusal_rate'] or 0:.3f}"
-                       + (f"  llm_judge {s['llm_judge_faithfulness']:.3f}" if s.get("llm_judge_faithfulness") is not None else "")
-                       + (f"  fallback {s['fallback_rate']:.3f}" if s.get("fallback_rate") else ""))
+            click.echo(
+                f"{run.qset}/{name}: recall@5 {s['recall@5']:.3f}  mrr@10 {s['mrr@10']:.3f}  key_recall {s['key_recall']:.3f}  "
+                f"faithfulness {s['faithfulness'] or 0:.3f}  refusal_recall {s['refusal_recall'] or 0:.3f}  "
+                f"false_refusal {s['false_refusal_rate'] or 0:.3f}"
+                + (f"  llm_judge {s['llm_judge_faithfulness']:.3f}" if s.get("llm_judge_faithfulness") is not None else "")
+                + (f"  fallback {s['fallback_rate']:.3f}" if s.get("fallback_rate") else "")
+            )
     click.echo(f"report: {folder / 'report.md'}")
     if gate:
         failures = [f for run in runs for f in check_gate(run, Path(gate))]
@@ -359,29 +417,39 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
 
 
 def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
-    from .mc_eval import evaluate_mc, write_mc_report
-
     from .evaluate import config_settings
+    from .mc_eval import evaluate_mc, write_mc_report
     from .system import build_system
 
     settings = ctx.obj["settings"]
     system = build_system(config_settings(settings, {}))  # the evaluation's own index of corpus/, not the app's
     system.ingestor.ingest([settings.corpus.path], prune=True, progress=False)
-    summary, rows = evaluate_mc(system.retriever, split, progress=not quiet)
+    summary, rows = evaluate_mc(system.retriever, split, settings.evals / "mc.jsonl", progress=not quiet)
     folder = write_mc_report(summary, rows, split, out)
-    click.echo(f"mc/{split}: items {summary['items']}  accuracy(answered) {summary['accuracy']}  "
-               f"abstention {summary['abstention']}  overall {summary['overall_accuracy']}  "
-               f"answered low-confidence {summary['answered_low_confidence']}")
+    click.echo(
+        f"mc/{split}: items {summary['items']}  accuracy(answered) {summary['accuracy']}  "
+        f"abstention {summary['abstention']}  overall {summary['overall_accuracy']}  "
+        f"answered low-confidence {summary['answered_low_confidence']}"
+    )
     for kind, b in summary["by_kind"].items():
         click.echo(f"  {kind}: items {b['items']}  accuracy {b['accuracy']}  abstention {b['abstention']}")
     click.echo(f"report: {folder / 'summary.json'}")
 
 
 @cli.command("fit")
-@click.option("--max-false-refusal", type=float, default=0.05, show_default=True,
-              help="The dev false-refusal rate the threshold is chosen for.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the model (JSON); default: the package's data/answer_model.json.")
+@click.option(
+    "--max-false-refusal",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="The dev false-refusal rate the threshold is chosen for.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the model (JSON); default: the package's data/answer_model.json.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def fit_(ctx, max_false_refusal, out, quiet) -> None:
@@ -399,7 +467,9 @@ def fit_(ctx, max_false_refusal, out, quiet) -> None:
 
 @cli.command()
 @click.option("--topic", default="", help="Only passages about this topic, e.g. 未来产业 (judged as chat retrieves and answers).")
-@click.option("--question", default="", help="Answer a date-order question (……是从什么时候开始提出的 / 前后有什么变化) in date order.")
+@click.option(
+    "--question", default="", help="Answer a date-order question (……是从什么时候开始提出的 / 前后有什么变化) in date order."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="时间线.md | .docx | .png (else printed).")
 @click.pass_context
 def timeline(ctx, topic: str, question: str, output: str | None) -> None:

@@ -20,8 +20,34 @@ _QUESTION_TAIL = re.compile(
     r"的定义|的特征|的特点|具体怎么说|怎么说|呢|吗)?[？?。！!\s]*$"
 )
 ASPECTS = (
-    "特征", "特点", "意义", "作用", "措施", "举措", "路径", "重点", "内涵", "定义", "含义", "原因", "影响", "任务",
-    "要求", "目标", "关系", "优势", "问题", "挑战", "前景", "现状", "趋势", "政策", "方向", "做法", "例子", "案例",
+    "特征",
+    "特点",
+    "意义",
+    "作用",
+    "措施",
+    "举措",
+    "路径",
+    "重点",
+    "内涵",
+    "定义",
+    "含义",
+    "原因",
+    "影响",
+    "任务",
+    "要求",
+    "目标",
+    "关系",
+    "优势",
+    "问题",
+    "挑战",
+    "前景",
+    "现状",
+    "趋势",
+    "政策",
+    "方向",
+    "做法",
+    "例子",
+    "案例",
 )
 _QUESTION_HEAD = re.compile(r"^(?:请问|请|什么是|何为|介绍一下|谈谈|说说|关于)")
 
@@ -65,7 +91,7 @@ def subject_of(query: str) -> str:
     """The topic of a question: the question without its interrogative head and tail."""
     s = _QUESTION_HEAD.sub("", query.strip())
     s = _QUESTION_TAIL.sub("", s)
-    return s.strip("“”\"《》 ，,")
+    return s.strip('“”"《》 ，,')
 
 
 def _item_number(text: str) -> int | None:

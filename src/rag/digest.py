@@ -62,9 +62,11 @@ class Digest:
     indexed: int  # passages in the index (in the chosen documents)
 
     def summary(self) -> str:
-        return (f"按与问答相同的检索把资料库中的原文按相关程度排序，逐段判定是否论及“{self.topic}”："
-                f"共判定 {self.considered} 段（资料库共 {self.indexed} 段），收录 {self.included} 段，"
-                f"分属 {len(self.sections)} 篇文献。每段为原文，附出处。")
+        return (
+            f"按与问答相同的检索把资料库中的原文按相关程度排序，逐段判定是否论及“{self.topic}”："
+            f"共判定 {self.considered} 段（资料库共 {self.indexed} 段），收录 {self.included} 段，"
+            f"分属 {len(self.sections)} 篇文献。每段为原文，附出处。"
+        )
 
 
 def _ordinal(i: int) -> str:
@@ -80,7 +82,7 @@ def _without_overlap(text: str, previous: str) -> str:
     out = text
     for s in (x.strip() for x in split_sentences(text)):
         if s and s in prev[-3:] and out.lstrip().startswith(s):
-            out = out.lstrip()[len(s):]
+            out = out.lstrip()[len(s) :]
         else:
             break
     return out.strip()
@@ -115,8 +117,12 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
         sec = Section(m.get("title", "") or source, m.get("authors", ""), m.get("outlet", ""), m.get("date", ""), speeches)
         previous: Passage | None = None
         for p, c in members:
-            follows = (previous is not None and not speeches and previous.metadata.get("section") == p.metadata.get("section")
-                       and p.metadata.get("order", 0) - previous.metadata.get("order", 0) == 1)
+            follows = (
+                previous is not None
+                and not speeches
+                and previous.metadata.get("section") == p.metadata.get("section")
+                and p.metadata.get("order", 0) - previous.metadata.get("order", 0) == 1
+            )
             sec.items.append(Item(p, c, _without_overlap(p.text, previous.text) if follows else p.text.strip()))
             previous = p
         sections.append(sec)
@@ -127,8 +133,15 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
 
 
 def _meta_line(s: Section) -> str:
-    return "；".join(x for x in (f"作者：{s.authors}" if s.authors else "", f"来源：{s.outlet}" if s.outlet else "",
-                                f"日期：{date_text(s.date)}" if s.date else "") if x)
+    return "；".join(
+        x
+        for x in (
+            f"作者：{s.authors}" if s.authors else "",
+            f"来源：{s.outlet}" if s.outlet else "",
+            f"日期：{date_text(s.date)}" if s.date else "",
+        )
+        if x
+    )
 
 
 def _labels(s: Section) -> list[tuple[Item, str]]:

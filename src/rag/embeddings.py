@@ -51,9 +51,9 @@ class SentenceTransformerEmbedder:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - depends on the optional extra
-            raise ImportError("sentence-transformers is not installed: pip install 'rag[st]'") from exc
+            raise ImportError("未安装 sentence-transformers（可选的 st 扩展）：在项目目录运行 pip install -e '.[st]'") from exc
         self._model = SentenceTransformer(model, device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         self.name = f"st/{model}"
         self.qp, self.pp, self.batch_size = query_prefix, passage_prefix, batch_size
 

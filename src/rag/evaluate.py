@@ -19,20 +19,29 @@ from tqdm import tqdm
 from . import metrics as M
 from .settings import Settings
 
-EVALS = Path(__file__).resolve().parents[2] / "evals"  # the project's evals/, whatever the working directory
+
+def _default_evals() -> Path:
+    """evals/ for callers given no settings: the source checkout's when the package runs from one
+    (an editable install), else ./evals. evaluate() itself reads ``settings.evals``."""
+    checkout = Path(__file__).resolve().parents[2] / "evals"
+    return checkout if checkout.is_dir() else Path("evals")
+
+
+EVALS = _default_evals()
 # The question sets: ours, and one written independently (the external set); tune on dev, quote test.
 QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
 
 
-
-def question_files() -> dict[str, Path]:
-    return {name: EVALS / file for name, file in QUESTION_SETS.items()}
+def question_files(evals: Path | None = None) -> dict[str, Path]:
+    return {name: (evals or EVALS) / file for name, file in QUESTION_SETS.items()}
 
 
 def sets_of_answers(path: Path) -> list[str]:
     """The question sets whose ids an answers file (batch format) answers."""
     ids = {json.loads(line).get("id") for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()}
     return [name for name, file in question_files().items() if ids & {q.id for q in load_questions(file, "all")}]
+
+
 RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
 ANSWER_KEYS = ["key_recall", "char_f1", "faithfulness", "citation_recall", "citation_precision", "number_fidelity"]
 REFUSAL_KEYS = ["refusal_recall", "false_refusal_rate"]
@@ -93,9 +102,10 @@ def verify_questions(questions: list[Question], corpus_dir: Path) -> list[str]:
     return problems
 
 
-def support_threshold(path: Path = EVALS / "support_labels.jsonl") -> tuple[float, float]:
+def support_threshold(path: Path | None = None) -> tuple[float, float]:
     """The support threshold calibrated on the hand-labelled sentences (threshold, accuracy)."""
-    if not Path(path).exists():
+    path = Path(path or EVALS / "support_labels.jsonl")
+    if not path.exists():
         return M.DEFAULT_SUPPORT_THRESHOLD, float("nan")
     labels = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return M.calibrate_threshold(labels)
@@ -106,8 +116,14 @@ def score(q: Question, rec: dict, threshold: float) -> dict:
     if "error" in rec:
         return {"id": q.id, "type": q.type, "error": rec["error"]}
     passages = [c["text"] for c in sorted(rec.get("contexts", []), key=lambda c: c["rank"])]
-    out: dict = {"id": q.id, "type": q.type, "refused": bool(rec.get("refused")), "latency_ms": rec.get("latency_ms", 0.0),
-                 "fallback": bool(rec.get("notice")), "marked": bool(rec.get("verification"))}
+    out: dict = {
+        "id": q.id,
+        "type": q.type,
+        "refused": bool(rec.get("refused")),
+        "latency_ms": rec.get("latency_ms", 0.0),
+        "fallback": bool(rec.get("notice")),
+        "marked": bool(rec.get("verification")),
+    }
     if q.answerable:
         out.update(M.retrieval_scores(passages, [e["quote"] for e in q.evidence]))
         out["evidence_rank"] = round(1 / out["mrr@10"]) if out["mrr@10"] else None  # first passage holding evidence
@@ -197,7 +213,11 @@ def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = Tru
     from .prompts import as_data, load_prompt
 
     prompt = load_prompt("judge")
-    todo = [(r, rec) for r, rec in zip(rows, records) if "error" not in r and r["type"] != "unanswerable" and not r["refused"]]
+    todo = [
+        (r, rec)
+        for r, rec in zip(rows, records, strict=True)
+        if "error" not in r and r["type"] != "unanswerable" and not r["refused"]
+    ]
     for row, rec in tqdm(todo, desc="LLM judge", unit="q", disable=not progress):
         passages = "\n\n".join(f"[{c['n']}] {c['text']}" for c in rec.get("citations", []))
         try:
@@ -228,8 +248,11 @@ def config_settings(base: Settings, overrides: dict) -> Settings:
     for section, values in overrides.items():
         data[section] = {**data[section], **values}
     s = Settings(**data)
-    key = json.dumps({"chunking": s.chunking.model_dump(), "embedding": s.embedding.model_dump(),
-                      "corpus": s.corpus.model_dump(mode="json")}, sort_keys=True, default=str)
+    key = json.dumps(
+        {"chunking": s.chunking.model_dump(), "embedding": s.embedding.model_dump(), "corpus": s.corpus.model_dump(mode="json")},
+        sort_keys=True,
+        default=str,
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     folder = f"chunk{s.chunking.chunk_tokens}-{digest}"
     # Its own collection too: with a Chroma server (store.mode: server) the folder alone would
@@ -244,19 +267,24 @@ def index_fingerprint(system) -> dict:
     records = sorted((r.source, r.sha256, r.signature, r.chunks) for r in system.store.file_records().values())
     e = system.settings.embedding
     payload = json.dumps({"files": records, "embedding": [e.provider, e.model]}, ensure_ascii=False)
-    return {"fingerprint": hashlib.sha256(payload.encode()).hexdigest()[:16], "documents": len(records),
-            "chunks": sum(r[3] for r in records), "folder": str(system.settings.home)}
+    return {
+        "fingerprint": hashlib.sha256(payload.encode()).hexdigest()[:16],
+        "documents": len(records),
+        "chunks": sum(r[3] for r in records),
+        "folder": str(system.settings.home),
+    }
 
 
-def environment() -> dict:
-    """The commit, the machine and its load, for the report (runs on shared machines differ)."""
+def environment(project: Path | None = None) -> dict:
+    """The commit (of ``project``, the folder holding evals/), the machine and its load, for the
+    report (runs on shared machines differ)."""
     import os
     import platform
     import subprocess
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=EVALS.parent, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(["git", *args], cwd=project or EVALS.parent, capture_output=True, text=True, timeout=10)
             return out.stdout.strip() if out.returncode == 0 else ""
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -268,8 +296,14 @@ def environment() -> dict:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:
         load = []
-    return {"commit": commit, "machine": platform.node(), "platform": platform.platform(terse=True),
-            "cpus": os.cpu_count(), "python": platform.python_version(), "load_start": load}
+    return {
+        "commit": commit,
+        "machine": platform.node(),
+        "platform": platform.platform(terse=True),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "load_start": load,
+    }
 
 
 def run_config(settings: Settings, questions: list[Question], progress: bool = True, callback=None) -> tuple[list[dict], dict]:
@@ -283,8 +317,9 @@ def run_config(settings: Settings, questions: list[Question], progress: bool = T
     t0 = time.perf_counter()
     summary = system.ingestor.ingest([settings.corpus.path], prune=True, progress=False)
     index = index_fingerprint(system)
-    index.update(reused=not summary.changed_anything, ingest_seconds=round(time.perf_counter() - t0, 1),
-                 embedded=summary.chunks_embedded)
+    index.update(
+        reused=not summary.changed_anything, ingest_seconds=round(time.perf_counter() - t0, 1), embedded=summary.chunks_embedded
+    )
     records = []
     for i, q in enumerate(tqdm(questions, desc="评测 eval", unit="q", disable=not progress)):
         records.append(system.answerer.ask(q.question).to_record(q.id))
@@ -305,17 +340,36 @@ class Run:
 
     def to_json(self) -> dict:
         return {
-            "set": self.qset, "split": self.split, "started": self.started, "support_threshold": self.threshold,
-            "support_calibration_accuracy": self.calibration_accuracy, "environment": self.env,
-            "configs": {n: {"overrides": c.get("overrides", {}), "index": c.get("index", {}), "summary": c["summary"],
-                            "by_type": c["by_type"], "rows": c["rows"]}
-                        for n, c in self.configs.items()},
+            "set": self.qset,
+            "split": self.split,
+            "started": self.started,
+            "support_threshold": self.threshold,
+            "support_calibration_accuracy": self.calibration_accuracy,
+            "environment": self.env,
+            "configs": {
+                n: {
+                    "overrides": c.get("overrides", {}),
+                    "index": c.get("index", {}),
+                    "summary": c["summary"],
+                    "by_type": c["by_type"],
+                    "rows": c["rows"],
+                }
+                for n, c in self.configs.items()
+            },
         }
 
 
-def evaluate(settings: Settings, split: str = "test", config_names: list[str] | None = None,
-             answers: Path | None = None, progress: bool = True, callback=None,
-             configs_path: Path | None = None, judge=None, qset: str = "own") -> Run:
+def evaluate(
+    settings: Settings,
+    split: str = "test",
+    config_names: list[str] | None = None,
+    answers: Path | None = None,
+    progress: bool = True,
+    callback=None,
+    configs_path: Path | None = None,
+    judge=None,
+    qset: str = "own",
+) -> Run:
     """Run the configurations (or score an answers file) on one split of one question set.
 
     ``judge``: a chat model; when given, every answered question also gets the LLM-judge score.
@@ -323,29 +377,35 @@ def evaluate(settings: Settings, split: str = "test", config_names: list[str] | 
     """
     if qset not in QUESTION_SETS:
         raise ValueError(f"unknown question set {qset!r}; known: {', '.join(QUESTION_SETS)}")
-    questions = load_questions(question_files()[qset], split)
-    threshold, accuracy = support_threshold()
-    run = Run(split, threshold, accuracy, qset=qset, env=environment())
+    questions = load_questions(question_files(settings.evals)[qset], split)
+    threshold, accuracy = support_threshold(settings.evals / "support_labels.jsonl")
+    run = Run(split, threshold, accuracy, qset=qset, env=environment(settings.evals.parent))
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}
         records = [recs.get(q.id, missing) for q in questions]
-        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        rows = [score(q, r, threshold) for q, r in zip(questions, records, strict=True)]
         if judge is not None:
             llm_judge(judge, rows, records, progress)
         run.configs[Path(answers).name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records}
         return run
-    default, presets = load_configs(configs_path)
+    default, presets = load_configs(configs_path or settings.evals / "configs.yaml")
     for name in config_names or [default]:
         if name not in presets:
             raise ValueError(f"unknown configuration {name!r}; known: {', '.join(presets)}")
         cs = config_settings(settings, presets[name])
         records, index = run_config(cs, questions, progress, callback)
-        rows = [score(q, r, threshold) for q, r in zip(questions, records)]
+        rows = [score(q, r, threshold) for q, r in zip(questions, records, strict=True)]
         if judge is not None:
             llm_judge(judge, rows, records, progress)
-        run.configs[name] = {"summary": aggregate(rows), "by_type": by_type(rows), "rows": rows, "records": records,
-                             "overrides": presets[name], "index": index}
+        run.configs[name] = {
+            "summary": aggregate(rows),
+            "by_type": by_type(rows),
+            "rows": rows,
+            "records": records,
+            "overrides": presets[name],
+            "index": index,
+        }
     try:
         import os
 

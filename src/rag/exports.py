@@ -166,9 +166,19 @@ def to_xlsx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
     ws.append(["序号", "题型", "题目", "选项", "答案", "出处", "原文", "说明"])
     for i, it in enumerate(items, 1):
         opts = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(it.options))
-        ws.append([i, TYPE_NAMES[it.type], it.question, opts, _key_text(it), _source(it),
-                   it.citation.sentence if it.citation else "", it.explanation[:500]])
-    for col, width in zip("ABCDEFGH", (6, 8, 60, 30, 30, 40, 60, 40)):
+        ws.append(
+            [
+                i,
+                TYPE_NAMES[it.type],
+                it.question,
+                opts,
+                _key_text(it),
+                _source(it),
+                it.citation.sentence if it.citation else "",
+                it.explanation[:500],
+            ]
+        )
+    for col, width in zip("ABCDEFGH", (6, 8, 60, 30, 30, 40, 60, 40), strict=False):
         ws.column_dimensions[col].width = width
     wb.save(str(path))
     return [path]
@@ -188,7 +198,8 @@ def export(items: list[QuizItem], path: str | Path, title: str = "学习测试")
         path.write_text(to_markdown(items, title), encoding="utf-8")
         return [path]
     if ext == ".json":
-        path.write_text(json.dumps({"title": title, "items": [i.to_dict() for i in items]}, ensure_ascii=False, indent=1),
-                        encoding="utf-8")
+        path.write_text(
+            json.dumps({"title": title, "items": [i.to_dict() for i in items]}, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         return [path]
     raise ValueError(f"不支持的导出格式 {ext}（支持 {', '.join(SUPPORTED)}）")

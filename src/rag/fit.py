@@ -94,12 +94,14 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
         a = answerer.analyze(q.question)
         passages = answerer.retriever.retrieve(q.question, analysis=a)
         keys = [norm(k) for k in q.must_contain]
-        for c in candidates.build(q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]):
+        for c in candidates.build(
+            q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]
+        ):
             xs.append([c.f[k] for k in candidates.FEATURES])
             ys.append(float(any(k and k in norm(c.text) for k in keys)))
     x, y = np.array(xs), np.array(ys)
     w, b = logistic_regression(x, y, choose_l2(x, y))
-    return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w)}}
+    return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w, strict=False)}}
 
 
 def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
@@ -121,7 +123,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
         ans = answerer.ask(q.question)
         rows.append((q, ans))
     feats = [a.features for _, a in rows]
-    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows)) if f and not a.refused]
+    keep = [i for i, (f, (_, a)) in enumerate(zip(feats, rows, strict=False)) if f and not a.refused]
     x = np.array([[feats[i][k] for k in MODEL_FEATURES] for i in keep])
     y = np.array([rows[i][0].answerable for i in keep], dtype=float)
     l2 = choose_l2(x, y)
@@ -136,13 +138,17 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     refused = hard | (probs_all < t)
     model["answerability"] = {
         "bias": round(b, 6),
-        "weights": {k: round(float(v), 6) for k, v in zip(MODEL_FEATURES, w)},
+        "weights": {k: round(float(v), 6) for k, v in zip(MODEL_FEATURES, w, strict=False)},
         "threshold": round(t, 4),
         "features": MODEL_FEATURES,
         "fitted": {
-            "on": [f"evals/{Path(p).name}" for p in question_files], "split": "dev", "questions": len(rows),
-            "answerable": int(answerable.sum()), "unanswerable": int((~answerable).sum()),
-            "max_false_refusal": max_false_refusal, "l2": l2,
+            "on": [f"evals/{Path(p).name}" for p in question_files],
+            "split": "dev",
+            "questions": len(rows),
+            "answerable": int(answerable.sum()),
+            "unanswerable": int((~answerable).sum()),
+            "max_false_refusal": max_false_refusal,
+            "l2": l2,
             "dev_false_refusal": round(float((refused & answerable).sum() / max(answerable.sum(), 1)), 4),
             "dev_refusal_recall": round(float((refused & ~answerable).sum() / max((~answerable).sum(), 1)), 4),
             "when": time.strftime("%Y-%m-%d %H:%M"),

@@ -69,7 +69,9 @@ def _segments(text: str) -> list[tuple[str, list[int], str]]:
     return out
 
 
-def verify(text: str, passages: list[Passage], threshold: float, mode: str = "mark") -> tuple[str, dict[int, list[str]], list[Mark]]:
+def verify(
+    text: str, passages: list[Passage], threshold: float, mode: str = "mark"
+) -> tuple[str, dict[int, list[str]], list[Mark]]:
     """Checked answer text, the passages it cites (number -> supporting passage sentences), marks."""
     cited: dict[int, list[str]] = {}
     marks: list[Mark] = []
@@ -136,8 +138,10 @@ class LLMAnswerer:
     def messages(self, question: str, passages: list[Passage]) -> list:
         from langchain_core.messages import HumanMessage, SystemMessage
 
-        return [SystemMessage(self.system_prompt),
-                HumanMessage(self.answer_prompt.format(question=question, passages=format_passages(passages)))]
+        return [
+            SystemMessage(self.system_prompt),
+            HumanMessage(self.answer_prompt.format(question=question, passages=format_passages(passages))),
+        ]
 
     def _retrieve(self, question, top_k, mode, filters, query):
         question = check_question(question, self.s.answer.max_question_chars)
@@ -146,16 +150,30 @@ class LLMAnswerer:
         passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
         return question, query, passages
 
-    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
-            filters: Filters | None = None, query: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        query: str | None = None,
+    ) -> Answer:
         final = None
         for part in self.stream(question, top_k=top_k, mode=mode, filters=filters, query=query):
             if isinstance(part, Answer):
                 final = part
         return final
 
-    def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None,
-               filters: Filters | None = None, query: str | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        query: str | None = None,
+    ) -> Iterator[str | Answer]:
         """Yield text as the model writes it, then the verified Answer."""
         t0 = time.perf_counter()
         question, query, passages = self._retrieve(question, top_k, mode, filters, query)

@@ -54,8 +54,10 @@ def answer_modes(settings) -> list[str]:
 def doc_choices(system) -> list[tuple[str, str]]:
     """(label, source) for the document filters: titles, with the file name only for uploads."""
     rows = list_documents(system)
-    return sorted(((f"{r.title or r.source}" + (f"（上传：{r.source}）" if r.origin == "上传" else ""), r.source)
-                   for r in rows), key=lambda x: x[0])
+    return sorted(
+        ((f"{r.title or r.source}" + (f"（上传：{r.source}）" if r.origin == "上传" else ""), r.source) for r in rows),
+        key=lambda x: x[0],
+    )
 
 
 class ChatHandlers:
@@ -69,8 +71,7 @@ class ChatHandlers:
         self.system = system
         self.feedback_log = system.settings.home / "feedback.jsonl"
 
-    def respond(self, message: str, history: list, conv: Conversation | None, top_k: int, docs: list[str],
-                answer_mode: str = ""):
+    def respond(self, message: str, history: list, conv: Conversation | None, top_k: int, docs: list[str], answer_mode: str = ""):
         """Answer ``message``: an LLM's words stream as they arrive, an extractive answer (well
         under a second) appears whole. A bad question changes nothing but the status line, and
         stays in the box to be corrected. ``answer_mode`` EXTRACTIVE_MODE answers offline even
@@ -116,8 +117,7 @@ class ChatHandlers:
         yield history, sources_html(ans, turn), searched, conv, "", answer_plain(ans), "", export
 
     def clear(self):
-        return ([], sources_html(None, 0), "", Conversation(), "", "", "",
-                gr.update(value=None, interactive=False))
+        return ([], sources_html(None, 0), "", Conversation(), "", "", "", gr.update(value=None, interactive=False))
 
     def feedback(self, data: gr.LikeData, conv: Conversation | None) -> str:
         """Append 👍/👎 with the question, answer and sources to the feedback log; say so."""
@@ -172,8 +172,9 @@ class KBHandlers:
         """The document table and the delete dropdown (titles, never bare hash names)."""
         docs = list_documents(self.system)
         rows = [[r.title, r.authors, r.chunks, r.ingested, r.origin, r.source] for r in docs]
-        choices = [(f"{r.title or r.source} · {r.origin}" + (f"：{r.source}" if r.origin == "上传" else ""), r.source)
-                   for r in docs]
+        choices = [
+            (f"{r.title or r.source} · {r.origin}" + (f"：{r.source}" if r.origin == "上传" else ""), r.source) for r in docs
+        ]
         return rows, gr.update(choices=choices, value=None)
 
     def refresh(self):
@@ -246,19 +247,36 @@ class TrainerHandlers:
             return "当前账号无权出题（需要培训师或管理员账号）。", None, ""
         try:
             stats: dict = {}
-            items = build_quiz(self.system, int(n), tuple(types or ()), int(seed), list(docs or []) or None,
-                               (topic or "").strip() or None, writer or "rules", stats)
+            items = build_quiz(
+                self.system,
+                int(n),
+                tuple(types or ()),
+                int(seed),
+                list(docs or []) or None,
+                (topic or "").strip() or None,
+                writer or "rules",
+                stats,
+            )
         except QuizError as exc:
             return f"**{_esc(str(exc))}**", None, ""
         folder = Path(tempfile.mkdtemp(prefix="rag-quiz-"))
         files = export(items, folder / f"学习测试.{fmt}", "学习测试")
         from .exports import to_markdown
 
-        note = (f"其中大模型出题 {stats['llm_kept']} 道；未通过原文核对而改用规则出题 {stats['llm_dropped']} 道，"
-                f"调用失败 {stats['llm_errors']} 次。") if writer == "llm" else ""
+        note = (
+            (
+                f"其中大模型出题 {stats['llm_kept']} 道；未通过原文核对而改用规则出题 {stats['llm_dropped']} 道，"
+                f"调用失败 {stats['llm_errors']} 次。"
+            )
+            if writer == "llm"
+            else ""
+        )
         # The preview shows the quiz's text verbatim: quoted document text is never rendered as markup.
-        return (f"已生成 {len(items)} 道题（种子 {int(seed)}）。{note}", [str(f) for f in files],
-                plain_html(to_markdown(items, "学习测试")))
+        return (
+            f"已生成 {len(items)} 道题（种子 {int(seed)}）。{note}",
+            [str(f) for f in files],
+            plain_html(to_markdown(items, "学习测试")),
+        )
 
     def batch(self, file, fmt, column, request: gr.Request, progress=gr.Progress(track_tqdm=True)):
         from .batch import BatchError, answer_file
@@ -273,26 +291,31 @@ class TrainerHandlers:
             stats = answer_file(self.system.answerer, src, out, progress=True, column=(column or "").strip() or None)
         except BatchError as exc:
             return f"**{_esc(str(exc))}**", None
-        return (f"已作答 {stats['answered']} 题，其中拒答 {stats['refused']} 题；有问题的行 {stats['errors']} 个"
-                f"（见输出文件的“错误”列）。"), str(out)
+        return (
+            f"已作答 {stats['answered']} 题，其中拒答 {stats['refused']} 题；有问题的行 {stats['errors']} 个"
+            f"（见输出文件的“错误”列）。"
+        ), str(out)
 
 
 class EvalHandlers:
     """The 评测 tab: the latest report's tables and charts; a run on the dev split."""
 
-    def __init__(self, system, reports: Path = Path("evals/reports")):
-        self.system, self.reports = system, reports
+    def __init__(self, system, reports: Path | None = None):
+        self.system, self.reports = system, reports or system.settings.evals / "reports"
 
     def latest(self):
         folders = sorted(p for p in self.reports.glob("*") if (p / "report.md").exists()) if self.reports.exists() else []
         if not folders:
             return "尚无评测报告：点击下方按钮在开发集（dev）上运行一次。", None, None
         folder = folders[-1]
-        text = "\n".join(line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines()
-                         if not line.startswith("!["))
+        text = "\n".join(
+            line for line in (folder / "report.md").read_text(encoding="utf-8").splitlines() if not line.startswith("![")
+        )
         # One chart of each kind per question set (by_config-own.png, …); the first set's are shown.
-        charts = [next(iter(sorted(folder.glob(f"{kind}-own.png")) + sorted(folder.glob(f"{kind}*.png"))), None)
-                  for kind in ("by_config", "by_type")]
+        charts = [
+            next(iter(sorted(folder.glob(f"{kind}-own.png")) + sorted(folder.glob(f"{kind}*.png"))), None)
+            for kind in ("by_config", "by_type")
+        ]
         return (f"**{folder.name}**\n\n" + text, *(str(c) if c is not None else None for c in charts))
 
     def run_dev(self, request: gr.Request, progress=gr.Progress()):
@@ -302,8 +325,9 @@ class EvalHandlers:
         from .report import write_report
 
         progress(0, desc="评测中（开发集）…")
-        run = evaluate(self.system.settings, "dev", None, progress=False,
-                       callback=lambda i, n: progress(i / n, desc=f"评测中 {i}/{n}"))
+        run = evaluate(
+            self.system.settings, "dev", None, progress=False, callback=lambda i, n: progress(i / n, desc=f"评测中 {i}/{n}")
+        )
         write_report(run, self.reports)
         return self.latest()
 
@@ -351,9 +375,11 @@ class TimelineHandlers:
             return TIMELINE_HINT
         e = entries[int(row)]
         items = [f'<div class="entry-head"><b>{_esc(e.date_label)}</b> ［{_esc(e.kind)}］ {_esc(e.where)}</div>']
-        for c, q in zip(e.citations, e.quotes):
-            items.append(f'<details class="source" open><summary>{source_label(c)}</summary>'
-                         f'<div class="passage">{highlight(c.text, q)}</div></details>')
+        for c, q in zip(e.citations, e.quotes, strict=False):
+            items.append(
+                f'<details class="source" open><summary>{source_label(c)}</summary>'
+                f'<div class="passage">{highlight(c.text, q)}</div></details>'
+            )
         return '<div class="sources">' + "".join(items) + "</div>"
 
 

@@ -22,10 +22,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from tqdm import tqdm
 
@@ -71,14 +71,14 @@ class WriteLock:
     """One writer per state folder: a re-entrant lock for this process's threads around an
     ``flock`` on ``<home>/ingest.lock`` for other processes (the kernel frees it if one is killed)."""
 
-    _all: dict[str, "WriteLock"] = {}
+    _all: dict[str, WriteLock] = {}
     _guard = threading.Lock()
 
     def __init__(self, path: Path):
         self.path, self._rlock, self._depth, self._fd = path, threading.RLock(), 0, -1
 
     @classmethod
-    def of(cls, home: Path) -> "WriteLock":
+    def of(cls, home: Path) -> WriteLock:
         path = Path(home).resolve() / "ingest.lock"
         with cls._guard:
             return cls._all.setdefault(str(path), cls(path))
@@ -143,8 +143,9 @@ class Ingestor:
             return rec.origin
         return "upload" if rec.path and Path(rec.path).is_relative_to(self.uploads.resolve()) else "corpus"
 
-    def ingest(self, paths: list[str | Path], *, prune: bool | None = None, progress: bool = True,
-               origin: str = "corpus") -> IngestSummary:
+    def ingest(
+        self, paths: list[str | Path], *, prune: bool | None = None, progress: bool = True, origin: str = "corpus"
+    ) -> IngestSummary:
         """Ingest files and folders. ``prune`` (default: when folders are given) removes indexed
         files that are no longer in those folders. ``origin="upload"``: the files are uploads
         (no catalog metadata, never in place of a corpus file)."""
@@ -211,8 +212,9 @@ class Ingestor:
             raise LoadError(f"{doc.source}: 清洗后没有可索引的文字")
         return chunks
 
-    def _ingest_file(self, path: Path, records: dict, by_hash: dict, summary: IngestSummary, progress: bool,
-                     origin: str = "corpus") -> None:
+    def _ingest_file(
+        self, path: Path, records: dict, by_hash: dict, summary: IngestSummary, progress: bool, origin: str = "corpus"
+    ) -> None:
         doc = load_file(path, max_mb=self.settings.corpus.max_file_mb)
         rec = records.get(doc.source)
         self._check_namespace(doc.source, rec, origin)
@@ -291,7 +293,9 @@ class Ingestor:
         for source, rec in records.items():
             if source not in sources and rec.chunks:  # a record whose chunks are all gone
                 self.store.drop_record(source)
-                done.append(f"记录的文本块缺失，已移除记录 removed a record without chunks: {source}（请重新入库 ingest it again）")
+                done.append(
+                    f"记录的文本块缺失，已移除记录 removed a record without chunks: {source}（请重新入库 ingest it again）"
+                )
         for source, ids in sources.items():
             rec = records.get(source)
             if rec is None:

@@ -119,8 +119,9 @@ def add_uploads(system, files: list[str | Path], progress: bool = False) -> Inge
                 continue
             staged.replace(dest)
             accepted.append(dest)
-        summary = (system.ingestor.ingest(accepted, prune=False, progress=progress, origin="upload")
-                   if accepted else IngestSummary())
+        summary = (
+            system.ingestor.ingest(accepted, prune=False, progress=progress, origin="upload") if accepted else IngestSummary()
+        )
         owned = {Path(r.path).name for r in system.store.file_records().values() if r.path}
         for name in list(summary.failed) + list(summary.duplicates):
             if name not in owned:

@@ -25,8 +25,7 @@ from .retrieve import Filters, Passage
 
 
 def to_document(p: Passage) -> Document:
-    return Document(page_content=p.text, id=p.id,
-                    metadata={**p.metadata, "id": p.id, "score": round(p.score, 6), "rank": p.rank})
+    return Document(page_content=p.text, id=p.id, metadata={**p.metadata, "id": p.id, "score": round(p.score, 6), "rank": p.rank})
 
 
 class KnowledgeBaseRetriever(BaseRetriever):

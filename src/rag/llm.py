@@ -40,7 +40,7 @@ def build_chat_model(settings: LLMSettings):
             try:
                 from langchain_openai import ChatOpenAI
             except ImportError as exc:  # pragma: no cover - depends on the optional extra
-                raise ImportError("langchain-openai is not installed: pip install -e '.[llm]'") from exc
+                raise ImportError("未安装 langchain-openai（rag 的依赖）：在项目目录运行 pip install -e .") from exc
             if settings.provider == "ollama":
                 base_url = settings.base_url or "http://127.0.0.1:11434/v1"
                 key = os.environ.get(settings.api_key_env) or "ollama"

@@ -22,6 +22,7 @@ def load_items(path: Path = MC_SET, split: str = "dev") -> list[dict]:
 
 def summarize(rows: list[dict]) -> dict:
     """accuracy among answered, abstention, coverage-adjusted accuracy, per kind."""
+
     def block(rs: list[dict]) -> dict:
         answered = [r for r in rs if r["choice"]]
         correct = sum(r["choice"] == r["key"] for r in answered)
@@ -45,9 +46,20 @@ def evaluate_mc(retriever, split: str = "dev", path: Path = MC_SET, progress: bo
     for it in tqdm(load_items(path, split), desc="选择题 mc", unit="q", disable=not progress):
         t0 = time.perf_counter()
         c = choose(retriever, it["question"], it["options"])
-        rows.append({"id": it["id"], "kind": it.get("kind", "positive"), "key": it["answer"], "choice": c.letter,
-                     "choice_text": c.option, "confidence": c.confidence, "low_confidence": c.low_confidence,
-                     "scores": c.scores, "sentence": c.sentence, "latency_ms": round((time.perf_counter() - t0) * 1000)})
+        rows.append(
+            {
+                "id": it["id"],
+                "kind": it.get("kind", "positive"),
+                "key": it["answer"],
+                "choice": c.letter,
+                "choice_text": c.option,
+                "confidence": c.confidence,
+                "low_confidence": c.low_confidence,
+                "scores": c.scores,
+                "sentence": c.sentence,
+                "latency_ms": round((time.perf_counter() - t0) * 1000),
+            }
+        )
     return summarize(rows), rows
 
 

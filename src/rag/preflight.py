@@ -47,8 +47,9 @@ def check_port(host: str, port: int) -> None:
             sock.bind(addr)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise StartupError(f"端口 {port} 已被占用（{host}）：请关闭占用它的程序，或换一个端口，"
-                                   f"例如 RAG_APP__PORT={port + 1}") from exc
+                raise StartupError(
+                    f"端口 {port} 已被占用（{host}）：请关闭占用它的程序，或换一个端口，例如 RAG_APP__PORT={port + 1}"
+                ) from exc
             raise StartupError(f"无法在 {host}:{port} 上监听（{exc.strerror or exc}）：请检查 app.host / app.port") from exc
 
 

@@ -1,15 +1,20 @@
 """Prompt templates are files in prompts/ (YAML: description, variables, template), loaded into a
-small model that rejects unknown fields and checks the template uses exactly its variables."""
+small model that rejects unknown fields and checks the template uses exactly its variables.
+
+The package reads them as package data, ``rag/data/prompts`` (a symlink to the project's prompts/
+that the wheel build copies), so a wheel install finds them whatever the working directory."""
 
 from __future__ import annotations
 
 import string
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
+PROMPTS: Traversable = resources.files("rag") / "data" / "prompts"
 
 
 class PromptError(ValueError):
@@ -24,7 +29,7 @@ class Prompt(BaseModel):
     template: str
 
     @model_validator(mode="after")
-    def _check_variables(self) -> "Prompt":
+    def _check_variables(self) -> Prompt:
         used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
         if used != set(self.variables):
             raise ValueError(f"template uses {sorted(used)} but declares {sorted(self.variables)}")
@@ -43,9 +48,9 @@ def as_data(text: str) -> str:
     return text.replace("<", "〈").replace(">", "〉")
 
 
-def load_prompt(name: str, folder: Path | None = None) -> Prompt:
+def load_prompt(name: str, folder: Path | Traversable | None = None) -> Prompt:
     path = (folder or PROMPTS) / f"{name}.yaml"
-    if not path.exists():
+    if not path.is_file():
         raise PromptError(f"prompt file not found: {path}")
     try:
         return Prompt(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))

@@ -121,8 +121,9 @@ class Linker:
         self.articles = list(seen.values())
         self.occasions = sorted(occasions)
         generic = set(vocabulary()["generic_names"])
-        self.authors = sorted({a for art in self.articles for a in art.authors if len(a) >= 2 and a not in generic},
-                              key=lambda a: (-len(a), a))  # longest first; a fixed order whatever the hash seed
+        self.authors = sorted(
+            {a for art in self.articles for a in art.authors if len(a) >= 2 and a not in generic}, key=lambda a: (-len(a), a)
+        )  # longest first; a fixed order whatever the hash seed
 
     def authors_in(self, text: str) -> list[str]:
         found: list[str] = []

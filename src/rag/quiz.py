@@ -30,13 +30,15 @@ from importlib import resources
 
 from .chunking import split_sentences
 from .citation import Ref, meta_label
-from .safety import is_injection, without_injections
 from .metrics import norm
+from .safety import is_injection, without_injections
 
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
 BLANK = "________"
-_ITEM_HEAD = re.compile(r"(?:^|[。；：:\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])")
+_ITEM_HEAD = re.compile(
+    r"(?:^|[。；：:\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])"
+)
 _ZH = r"[\u4e00-\u9fff“”（）《》、]"
 _HALF = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 
@@ -55,6 +57,7 @@ TOPIC_WORDS = set(quiz_vocab()["topic_words"])
 
 def zh_punct(text: str) -> str:
     """Half-width , ; : ? ! ( ) beside Chinese characters become full-width (numbers keep theirs)."""
+
     def fix(m: re.Match) -> str:
         return _HALF[m.group(0)]
 
@@ -63,7 +66,9 @@ def zh_punct(text: str) -> str:
 
 _DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}年")
 _NUM = re.compile(r"\d+(?:\.\d+)?(?:万亿元|亿元|万元|亿人|万人|万家|亿美元|万个|个|家|颗|项|人次|%)")
-_BAD_START = re.compile(r"^(?:同时|此外|另外|因此|所以|但是|然而|而且|并且|其中|这|那|其|它|对此|为此|比如|例如|其次|最后|首先|第[一二三四五六七八九十]|[一二三四五六七八九十]是)")
+_BAD_START = re.compile(
+    r"^(?:同时|此外|另外|因此|所以|但是|然而|而且|并且|其中|这|那|其|它|对此|为此|比如|例如|其次|最后|首先|第[一二三四五六七八九十]|[一二三四五六七八九十]是)"
+)
 
 
 @dataclass
@@ -144,7 +149,13 @@ class QuizBuilder:
                     self.pool["date"].add(d)
                 for n in _NUM.findall(s):
                     self.pool["number"].add(n)
-                if not (18 <= len(s) <= 110) or s[-1] not in "。！？”" or s.startswith("——") or _BAD_START.match(s) or s.count("“") != s.count("”"):
+                if (
+                    not (18 <= len(s) <= 110)
+                    or s[-1] not in "。！？”"
+                    or s.startswith("——")
+                    or _BAD_START.match(s)
+                    or s.count("“") != s.count("”")
+                ):
                     continue
                 terms = [(t, k) for t, k in kinds.items() if t in s]
                 terms += [(d, "date") for d in _DATE.findall(s)]
@@ -157,7 +168,9 @@ class QuizBuilder:
         """Candidate sentences in an order that alternates documents and sections."""
         cands = [s for s in self.sentences if not docs or s.meta.get("source") in docs or s.meta.get("title") in docs]
         if topic:
-            cands = [s for s in cands if topic in s.text or topic in s.meta.get("section", "") or topic in s.meta.get("title", "")]
+            cands = [
+                s for s in cands if topic in s.text or topic in s.meta.get("section", "") or topic in s.meta.get("title", "")
+            ]
         groups: dict[tuple, list[_Sentence]] = {}
         for s in cands:
             groups.setdefault((s.meta.get("source"), s.meta.get("section")), []).append(s)
@@ -180,7 +193,9 @@ class QuizBuilder:
         return order
 
     def _distractors(self, term: str, kind: str, sentence: str, rng: random.Random, n: int = 3) -> list[str]:
-        pool = sorted(t for t in self.pool.get(kind, set()) if t != term and t not in sentence and term not in t and t not in term)
+        pool = sorted(
+            t for t in self.pool.get(kind, set()) if t != term and t not in sentence and term not in t and t not in term
+        )
         if kind == "number":
             unit = re.sub(r"[\d.]", "", term)
             pool = [t for t in pool if re.sub(r"[\d.]", "", t) == unit]
@@ -197,13 +212,13 @@ class QuizBuilder:
         k = sentence.find(term)
         if k < 0:
             return False
-        left, right = norm(sentence[:k])[-2:], norm(sentence[k + len(term):])[:2]
+        left, right = norm(sentence[:k])[-2:], norm(sentence[k + len(term) :])[:2]
         o = norm(other)
         if (left and left + o in self.corpus) or (right and o + right in self.corpus):
             return True
         # too close to the key or to what the sentence already says ("量子信息" for "量子科技",
         # "第六代移动通信" beside "下一代移动通信")
-        rest = sentence[:k] + "|" + sentence[k + len(term):]
+        rest = sentence[:k] + "|" + sentence[k + len(term) :]
         return other[:2] == term[:2] or any(other[i : i + 4] in rest for i in range(max(len(other) - 3, 0)))
 
     def guessable(self, sentence: str, term: str, kind: str) -> bool:
@@ -220,8 +235,16 @@ class QuizBuilder:
 
     def _pick_term(self, s: _Sentence, rng: random.Random) -> tuple[str, str] | None:
         # Specific terms make better blanks than the corpus's own topic words (未来产业, 新兴产业).
-        rank = {"frontier_industry": 0, "sector": 0, "place": 0, "date": 1, "number": 1, "chain": 2, "concept": 3,
-                "industry_class": 4}
+        rank = {
+            "frontier_industry": 0,
+            "sector": 0,
+            "place": 0,
+            "date": 1,
+            "number": 1,
+            "chain": 2,
+            "concept": 3,
+            "industry_class": 4,
+        }
         # "未来产业" is what every document is about: blanking it tests nothing.
         ranked = sorted((tk for tk in s.terms if tk[0] not in TOPIC_WORDS), key=lambda tk: (rank.get(tk[1], 5), -len(tk[0])))
         for term, kind in ranked:
@@ -235,8 +258,9 @@ class QuizBuilder:
         if not picked:
             return None
         term, _ = picked
-        return QuizItem("fill", s.text.replace(term, BLANK, 1), term, explanation=f"原文：{s.text}",
-                        citation=_citation(s.meta, s.text))
+        return QuizItem(
+            "fill", s.text.replace(term, BLANK, 1), term, explanation=f"原文：{s.text}", citation=_citation(s.meta, s.text)
+        )
 
     def choice(self, s: _Sentence, rng: random.Random) -> QuizItem | None:
         if s.meta.get("occasion") and rng.random() < 0.5 and len(self.pool["occasion"]) >= 4:
@@ -248,8 +272,9 @@ class QuizBuilder:
         options = [term] + self._distractors(term, kind, s.text, rng)
         rng.shuffle(options)
         letter = "ABCD"[options.index(term)]
-        return QuizItem("choice", s.text.replace(term, BLANK, 1), letter, options, f"原文：{s.text}",
-                        citation=_citation(s.meta, s.text))
+        return QuizItem(
+            "choice", s.text.replace(term, BLANK, 1), letter, options, f"原文：{s.text}", citation=_citation(s.meta, s.text)
+        )
 
     def _occasion_choice(self, s: _Sentence, rng: random.Random) -> QuizItem:
         occ = s.meta["occasion"]
@@ -258,8 +283,14 @@ class QuizBuilder:
         options = [occ] + others[:3]
         rng.shuffle(options)
         q = f"习近平总书记“{s.text}”这一论述出自哪次讲话或考察？"
-        return QuizItem("choice", q, "ABCD"[options.index(occ)], options,
-                        f"出自{occ}（{s.meta.get('speech_date', '')}）。", citation=_citation(s.meta, s.text))
+        return QuizItem(
+            "choice",
+            q,
+            "ABCD"[options.index(occ)],
+            options,
+            f"出自{occ}（{s.meta.get('speech_date', '')}）。",
+            citation=_citation(s.meta, s.text),
+        )
 
     def judge(self, s: _Sentence, rng: random.Random, truth: bool | None = None) -> QuizItem | None:
         """A true statement as it stands, or a false one with a key term swapped for a same-kind
@@ -269,16 +300,25 @@ class QuizBuilder:
             if not any(k in quiz_vocab()["swap_kinds"] for _, k in s.terms) or len(s.text) > 70:
                 return None  # a statement about nothing the paper teaches, or too long to judge
             return QuizItem("judge", s.text, "正确", explanation=f"与原文一致：{s.text}", citation=_citation(s.meta, s.text))
-        swappable = [(t, k) for t, k in s.terms if k in quiz_vocab()["swap_kinds"] and t not in TOPIC_WORDS
-                     and not self.guessable(s.text, t, k)]
-        picked = next(((t, k) for t, k in sorted(swappable, key=lambda tk: -len(tk[0]))
-                       if self._distractors(t, k, s.text, rng, 1)), None)
+        swappable = [
+            (t, k)
+            for t, k in s.terms
+            if k in quiz_vocab()["swap_kinds"] and t not in TOPIC_WORDS and not self.guessable(s.text, t, k)
+        ]
+        picked = next(
+            ((t, k) for t, k in sorted(swappable, key=lambda tk: -len(tk[0])) if self._distractors(t, k, s.text, rng, 1)), None
+        )
         if not picked:
             return None
         term, kind = picked
         swap = self._distractors(term, kind, s.text, rng, 1)[0]
-        return QuizItem("judge", s.text.replace(term, swap, 1), "错误",
-                        explanation=f"原文为“{term}”而非“{swap}”。原文：{s.text}", citation=_citation(s.meta, s.text))
+        return QuizItem(
+            "judge",
+            s.text.replace(term, swap, 1),
+            "错误",
+            explanation=f"原文为“{term}”而非“{swap}”。原文：{s.text}",
+            citation=_citation(s.meta, s.text),
+        )
 
     def short(self, s: _Sentence, rng: random.Random) -> QuizItem | None:
         meta = s.meta
@@ -286,8 +326,14 @@ class QuizBuilder:
         if meta.get("occasion"):
             q = f"习近平总书记在哪次会议或考察中提出“{s.text}”？请说明场合和时间。"
             points = [meta["occasion"], meta.get("speech_date", "")]
-            return QuizItem("short", q, f"{meta['occasion']}（{meta.get('speech_date', '')}）", points=points,
-                            explanation=passage, citation=_citation(meta, s.text))
+            return QuizItem(
+                "short",
+                q,
+                f"{meta['occasion']}（{meta.get('speech_date', '')}）",
+                points=points,
+                explanation=passage,
+                citation=_citation(meta, s.text),
+            )
         section = meta.get("section", "").split(" > ")[-1]
         head = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*", "", section)
         if len(head) < 4:
@@ -298,8 +344,9 @@ class QuizBuilder:
         if not points:
             return None
         q = f"根据《{meta.get('title', '')}》，请简述“{head}”的主要内容。"
-        return QuizItem("short", q, reference, points=points, explanation=f"参考原文见{meta_label(meta)}",
-                        citation=_citation(meta, s.text))
+        return QuizItem(
+            "short", q, reference, points=points, explanation=f"参考原文见{meta_label(meta)}", citation=_citation(meta, s.text)
+        )
 
     # -- items written by a chat model, checked like the rule-built ones ------------------------
     def _passage_of(self, s: _Sentence) -> str:
@@ -312,7 +359,9 @@ class QuizBuilder:
 
         passage = self._passage_of(s)
         try:
-            reply = self.model.invoke(load_prompt("quiz").format(passage=as_data(without_injections(passage)), type=LLM_TYPE_ASK[kind]))
+            reply = self.model.invoke(
+                load_prompt("quiz").format(passage=as_data(without_injections(passage)), type=LLM_TYPE_ASK[kind])
+            )
             found = _JSON.search(reply.content if isinstance(reply.content, str) else "")
             data = json.loads(found.group(0)) if found else None
         except Exception:  # an unreachable model or unparsable reply: the rule-built item stands
@@ -333,8 +382,9 @@ class QuizBuilder:
                         out.append(sent)
         return "".join(out)
 
-    def build(self, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
-              topic: str | None = None) -> list[QuizItem]:
+    def build(
+        self, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None, topic: str | None = None
+    ) -> list[QuizItem]:
         """A reproducible quiz of ``n`` items cycling through ``types``, without duplicates."""
         unknown = set(types) - set(TYPES)
         if unknown:
@@ -368,8 +418,11 @@ class QuizBuilder:
                         continue
                     item = self.llm_item(s, kind) if self.model is not None else None
                     if item is None or any(i.question == item.question for i in items):
-                        item = (self.judge(s, rng, (judges % 2 == 0) == first_truth) if kind == "judge"
-                                else getattr(self, kind)(s, rng))
+                        item = (
+                            self.judge(s, rng, (judges % 2 == 0) == first_truth)
+                            if kind == "judge"
+                            else getattr(self, kind)(s, rng)
+                        )
                     if item is None or any(i.question == item.question for i in items):
                         continue
                     made = (item, s, section)
@@ -412,15 +465,28 @@ def key_points(reference: str) -> list[str]:
         whole = [x.rstrip("。！？…") for x in sentences if len(x) <= lim["max_chars"]]
         for clause in whole + [re.split(r"[，,；;：:]", x, maxsplit=1)[0].strip().rstrip("。！？…") for x in sentences]:
             clause = _BAD_START.sub("", clause).lstrip("，, ")
-            if (ok(clause) and len(clause) >= lim["min_clause_chars"] and clause not in points
-                    and not clause.endswith(tuple(lim["not_ending"])) and norm(clause) in norm(reference)):
+            if (
+                ok(clause)
+                and len(clause) >= lim["min_clause_chars"]
+                and clause not in points
+                and not clause.endswith(tuple(lim["not_ending"]))
+                and norm(clause) in norm(reference)
+            ):
                 points.append(clause)
     points = sorted(points[: lim["max"]], key=lambda p: norm(reference).find(norm(p)))  # in the text's order
     return points if len(points) >= lim["min"] else []
 
 
-def build_quiz(system, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None,
-               topic: str | None = None, writer: str = "rules", stats: dict | None = None) -> list[QuizItem]:
+def build_quiz(
+    system,
+    n: int = 20,
+    types: tuple[str, ...] = TYPES,
+    seed: int = 7,
+    docs: list[str] | None = None,
+    topic: str | None = None,
+    writer: str = "rules",
+    stats: dict | None = None,
+) -> list[QuizItem]:
     """A quiz from the indexed passages. ``writer="llm"`` asks the configured chat model first and
     keeps only items that pass the checks; ``stats`` (when given) receives kept/dropped counts."""
     model = None
@@ -442,7 +508,7 @@ def corpus_builder(system, model=None) -> QuizBuilder:
     from .metrics import DEFAULT_SUPPORT_THRESHOLD
 
     index = system.retriever.bm25  # one consistent snapshot of the index (an upload may be landing)
-    passages = list(zip(index.texts, index.metas))
+    passages = list(zip(index.texts, index.metas, strict=False))
     passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
     return QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)
 

@@ -49,7 +49,7 @@ def _answered_against_corpus(item: QuizItem, retriever, out: ItemCheck) -> None:
     from .choice import choose, judge
 
     if item.type == "choice":
-        c = choose(retriever, item.question, dict(zip("ABCD", item.options)))
+        c = choose(retriever, item.question, dict(zip("ABCD", item.options, strict=False)))
         if c.letter and c.letter != item.answer:
             out.problems.append(f"资料支持干扰项“{c.option}”（选择题作答器选了 {c.letter}）")
     elif item.type == "judge":
@@ -135,5 +135,10 @@ def check_seeds(system, seeds: list[int], n: int = 20, types=None) -> dict:
         total += len(checks)
         passed += ok
         failures += [(seed, c.item, c.problems) for c in checks if not c.passed]
-    return {"share": passed / total if total else 0.0, "passed": passed, "items": total, "per_seed": per_seed,
-            "failures": failures}
+    return {
+        "share": passed / total if total else 0.0,
+        "passed": passed,
+        "items": total,
+        "per_seed": per_seed,
+        "failures": failures,
+    }

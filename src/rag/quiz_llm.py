@@ -11,13 +11,13 @@ from .quiz import BLANK, QuizItem, _citation
 # What the model is asked to write, per type (prompts/quiz.yaml's {type}).
 LLM_TYPE_ASK = {
     "fill": "填空题。question 为资料中的一句原文，把其中一个关键术语（政策概念、产业名称、日期或数字）换成 ________；"
-            "answer 为被挖去的词；options 为空列表。",
+    "answer 为被挖去的词；options 为空列表。",
     "choice": "单项选择题。question 为挖去一个关键术语（用 ________ 表示）的原文句子；options 为 4 个同类选项，"
-              "只有一个正确，另外三个不得出现在该原句中；answer 为正确选项的字母（A/B/C/D）。",
+    "只有一个正确，另外三个不得出现在该原句中；answer 为正确选项的字母（A/B/C/D）。",
     "judge": "判断题。question 为一个陈述：照录资料中的一句原文（answer 为“正确”），或把其中一个关键术语换成同类的另一术语"
-             "（answer 为“错误”）；options 为空列表。",
+    "（answer 为“错误”）；options 为空列表。",
     "short": "简答题。question 为一个需要概括资料内容的问题；answer 为参考答案，由资料原句组成；points 为完整答案必须提到的"
-             "2 至 4 个要点（资料中的原词）；options 为空列表。",
+    "2 至 4 个要点（资料中的原词）；options 为空列表。",
 }
 _JSON = re.compile(r"\{.*\}", re.S)
 
@@ -26,8 +26,9 @@ def _blank(text: str) -> str:
     return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
 
 
-def check_llm_item(data: dict, kind: str, passage: str, meta: dict, kinds: dict[str, str],
-                   threshold: float = 0.84) -> QuizItem | None:
+def check_llm_item(
+    data: dict, kind: str, passage: str, meta: dict, kinds: dict[str, str], threshold: float = 0.84
+) -> QuizItem | None:
     """The model's item as a QuizItem when its key is supported by its cited passage, else None."""
     from .metrics import norm, support_score
 
@@ -63,8 +64,13 @@ def check_llm_item(data: dict, kind: str, passage: str, meta: dict, kinds: dict[
                 return None
             return QuizItem("judge", question, "正确", explanation=f"与原文一致：{quote}", citation=cite)
         # A false statement must be the quote with one term swapped for a same-kind term.
-        swaps = [(a, b) for a in kinds if a in quote and a not in question
-                 for b in kinds if b in question and b not in quote and kinds[a] == kinds[b]]
+        swaps = [
+            (a, b)
+            for a in kinds
+            if a in quote and a not in question
+            for b in kinds
+            if b in question and b not in quote and kinds[a] == kinds[b]
+        ]
         if not swaps or not answer.startswith("错误"):
             return None
         a, b = swaps[0]

@@ -15,20 +15,41 @@ from pathlib import Path
 
 import yaml
 
-from .evaluate import (ANSWER_KEYS, CAUSES, EVALS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions,
-                       question_files)
+from .evaluate import ANSWER_KEYS, CAUSES, EVALS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions, question_files
 
-TYPE_NAMES = {"fact": "事实", "definition": "定义", "list": "列举", "paraphrase": "换说法", "synthesis": "综合",
-              "metadata": "文献信息", "unanswerable": "无答案"}
+TYPE_NAMES = {
+    "fact": "事实",
+    "definition": "定义",
+    "list": "列举",
+    "paraphrase": "换说法",
+    "synthesis": "综合",
+    "metadata": "文献信息",
+    "unanswerable": "无答案",
+}
 SET_NAMES = {"own": "本项目题集 own set (evals/questions.jsonl)", "external": "独立题集 external set (evals/external.jsonl)"}
 CHART_KEYS = ["recall@5", "mrr@10", "key_recall", "faithfulness", "citation_precision", "refusal_recall", "false_refusal_rate"]
-CHANGE_KEYS = ["recall@5", "mrr@10", "key_recall", "char_f1", "faithfulness", "citation_precision", "refusal_recall",
-               "false_refusal_rate"]
-CAUSE_ZH = {"not_retrieved": "证据未检索到", "not_chosen": "检索到但未选中", "refused_with_evidence": "有证据却拒答",
-            "answered_without_evidence": "无答案却作答"}
+CHANGE_KEYS = [
+    "recall@5",
+    "mrr@10",
+    "key_recall",
+    "char_f1",
+    "faithfulness",
+    "citation_precision",
+    "refusal_recall",
+    "false_refusal_rate",
+]
+CAUSE_ZH = {
+    "not_retrieved": "证据未检索到",
+    "not_chosen": "检索到但未选中",
+    "refused_with_evidence": "有证据却拒答",
+    "answered_without_evidence": "无答案却作答",
+}
 # Fonts with CJK glyphs, first found wins (fonts-wqy-microhei is what CI installs).
-CJK_FONTS = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"]
+CJK_FONTS = [
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+]
 
 
 def _f(v) -> str:
@@ -48,7 +69,9 @@ def _set_json(data: dict, qset: str) -> dict | None:
     return data if data.get("set", "own") == qset else None
 
 
-def previous_report(qset: str, split: str, reports: Path = EVALS / "reports", exclude: Path | None = None) -> tuple[str, dict] | None:
+def previous_report(
+    qset: str, split: str, reports: Path = EVALS / "reports", exclude: Path | None = None
+) -> tuple[str, dict] | None:
     """The newest report under ``reports`` (the committed ones) with this set and split."""
     if not reports.is_dir():
         return None
@@ -73,8 +96,9 @@ def gate_thresholds(qset: str, path: Path = EVALS / "gate.yaml") -> tuple[str | 
     return gate.get("config"), per.get("min", {}), per.get("max", {})
 
 
-def write_report(runs: Run | list[Run], out_root: Path = Path("evals/reports"), worst: int = 10,
-                 previous_root: Path = EVALS / "reports") -> Path:
+def write_report(
+    runs: Run | list[Run], out_root: Path = Path("evals/reports"), worst: int = 10, previous_root: Path = EVALS / "reports"
+) -> Path:
     """Write the runs (one per question set) under ``out_root/<timestamp>/``; returns that folder.
     ``previous_root``: where the committed reports are, to say what changed since the last one."""
     runs = [runs] if isinstance(runs, Run) else runs
@@ -87,19 +111,29 @@ def write_report(runs: Run | list[Run], out_root: Path = Path("evals/reports"), 
     lines = [
         f"# 评测报告 Evaluation report — split `{first.split}`",
         "",
-        f"- Started {first.started}; question sets: " + ", ".join(f"`{r.qset}` ({next(iter(r.configs.values()))['summary']['n']} questions)" for r in runs)
-        + "; configurations: " + ", ".join(f"`{n}`" for n in first.configs),
+        f"- Started {first.started}; question sets: "
+        + ", ".join(f"`{r.qset}` ({next(iter(r.configs.values()))['summary']['n']} questions)" for r in runs)
+        + "; configurations: "
+        + ", ".join(f"`{n}`" for n in first.configs),
     ]
     if env:
         load = f"load average {env.get('load_start')} at the start, {env.get('load_end', '–')} at the end"
-        lines.append(f"- Commit `{env.get('commit')}`; machine `{env.get('machine')}` ({env.get('platform')}, "
-                     f"{env.get('cpus')} CPUs, Python {env.get('python')}); {load} (latencies depend on it)")
+        lines.append(
+            f"- Commit `{env.get('commit')}`; machine `{env.get('machine')}` ({env.get('platform')}, "
+            f"{env.get('cpus')} CPUs, Python {env.get('python')}); {load} (latencies depend on it)"
+        )
     for n, c in first.configs.items():
         ix = c.get("index")
         if ix:
-            lines.append(f"- Index of `{n}`: fingerprint `{ix['fingerprint']}` ({ix['documents']} documents, {ix['chunks']} chunks "
-                         f"of corpus/ only, in its own state folder `…/{Path(ix['folder']).relative_to(Path(ix['folder']).parents[1])}`; "
-                         + ("reused unchanged)" if ix.get("reused") else f"built or updated: {ix.get('embedded', 0)} chunks embedded in {ix.get('ingest_seconds')} s)"))
+            lines.append(
+                f"- Index of `{n}`: fingerprint `{ix['fingerprint']}` ({ix['documents']} documents, {ix['chunks']} chunks "
+                f"of corpus/ only, in its own state folder `…/{Path(ix['folder']).relative_to(Path(ix['folder']).parents[1])}`; "
+                + (
+                    "reused unchanged)"
+                    if ix.get("reused")
+                    else f"built or updated: {ix.get('embedded', 0)} chunks embedded in {ix.get('ingest_seconds')} s)"
+                )
+            )
     lines += [
         f"- Support threshold {first.threshold:.2f} (character 3-gram support, calibrated on evals/support_labels.jsonl: "
         f"accuracy {first.calibration_accuracy:.2f})",
@@ -116,20 +150,31 @@ def write_report(runs: Run | list[Run], out_root: Path = Path("evals/reports"), 
 def _run_section(run: Run, folder: Path, worst: int, prev: tuple[str, dict] | None) -> list[str]:
     charts = _charts(run, folder, prev)
     lines = ["", "## Retrieval (evidence-quote containment)", ""]
-    lines += _table([[n] + [_f(c["summary"][k]) for k in RETRIEVAL_KEYS] for n, c in run.configs.items()], ["config"] + RETRIEVAL_KEYS)
+    lines += _table(
+        [[n] + [_f(c["summary"][k]) for k in RETRIEVAL_KEYS] for n, c in run.configs.items()], ["config"] + RETRIEVAL_KEYS
+    )
     lines += ["", "## Answers", ""]
     lines += _table([[n] + [_f(c["summary"][k]) for k in ANSWER_KEYS] for n, c in run.configs.items()], ["config"] + ANSWER_KEYS)
     lines += ["", "## Refusal and latency", ""]
     lines += _table(
-        [[n] + [_f(c["summary"][k]) for k in REFUSAL_KEYS] + [f"{c['summary']['latency_p50_ms']:.0f}", f"{c['summary']['latency_p95_ms']:.0f}", str(c["summary"]["errors"])]
-         for n, c in run.configs.items()],
+        [
+            [n]
+            + [_f(c["summary"][k]) for k in REFUSAL_KEYS]
+            + [f"{c['summary']['latency_p50_ms']:.0f}", f"{c['summary']['latency_p95_ms']:.0f}", str(c["summary"]["errors"])]
+            for n, c in run.configs.items()
+        ],
         ["config"] + REFUSAL_KEYS + ["latency p50 ms", "latency p95 ms", "errors"],
     )
-    lines += ["", "## 失败原因 Why questions failed (what to fix)", "",
-              "A question fails when an answer misses a key string, an answerable question is refused, or an "
-              "unanswerable one is answered. Causes, in the order to look: evidence not in the top 10 (fix retrieval); "
-              "retrieved but the answer quotes other sentences (fix sentence choice); refused although the evidence was "
-              "retrieved (answerability too strict); answered an unanswerable question (answerability too lenient).", ""]
+    lines += [
+        "",
+        "## 失败原因 Why questions failed (what to fix)",
+        "",
+        "A question fails when an answer misses a key string, an answerable question is refused, or an "
+        "unanswerable one is answered. Causes, in the order to look: evidence not in the top 10 (fix retrieval); "
+        "retrieved but the answer quotes other sentences (fix sentence choice); refused although the evidence was "
+        "retrieved (answerability too strict); answered an unanswerable question (answerability too lenient).",
+        "",
+    ]
     rows = []
     for n, c in run.configs.items():
         s = c["summary"]
@@ -137,19 +182,31 @@ def _run_section(run: Run, folder: Path, worst: int, prev: tuple[str, dict] | No
         rows.append([n, f"{failed} / {s['n'] - s['errors']}"] + [str(s.get(f"fail_{k}", 0)) for k in CAUSES])
     lines += _table(rows, ["config", "failed / questions"] + list(CAUSES.values()))
     lines += ["", *_changes(run, prev)]
-    llm_rows = {n: c for n, c in run.configs.items()
-                if c["summary"].get("llm_judge_faithfulness") is not None or (c.get("overrides") or {}).get("llm")}
+    llm_rows = {
+        n: c
+        for n, c in run.configs.items()
+        if c["summary"].get("llm_judge_faithfulness") is not None or (c.get("overrides") or {}).get("llm")
+    }
     if llm_rows:
-        lines += ["", "## LLM (beside the offline metrics, never replacing them)", "",
-                  "llm_judge_faithfulness: claims the judge model finds supported by the cited passages; marked_rate: "
-                  "answers with a sentence marked by verification; fallback_rate: answers that fell back to extractive.", ""]
-        lines += _table([[n, _f(c["summary"]["faithfulness"])] + [_f(c["summary"][k]) for k in LLM_KEYS] for n, c in llm_rows.items()],
-                        ["config", "faithfulness (offline)"] + LLM_KEYS)
+        lines += [
+            "",
+            "## LLM (beside the offline metrics, never replacing them)",
+            "",
+            "llm_judge_faithfulness: claims the judge model finds supported by the cited passages; marked_rate: "
+            "answers with a sentence marked by verification; fallback_rate: answers that fell back to extractive.",
+            "",
+        ]
+        lines += _table(
+            [[n, _f(c["summary"]["faithfulness"])] + [_f(c["summary"][k]) for k in LLM_KEYS] for n, c in llm_rows.items()],
+            ["config", "faithfulness (offline)"] + LLM_KEYS,
+        )
     keys = ["recall@5", "mrr@10", "key_recall", "char_f1", "faithfulness", "refusal_recall", "false_refusal_rate"]
     for name, c in run.configs.items():
         lines += ["", f"## By question type — `{name}`", ""]
-        lines += _table([[f"{TYPE_NAMES.get(t, t)} ({t})", str(s["n"])] + [_f(s.get(k)) for k in keys] for t, s in c["by_type"].items()],
-                        ["type", "n"] + keys)
+        lines += _table(
+            [[f"{TYPE_NAMES.get(t, t)} ({t})", str(s["n"])] + [_f(s.get(k)) for k in keys] for t, s in c["by_type"].items()],
+            ["type", "n"] + keys,
+        )
     for chart in charts:
         lines += ["", f"![{chart.stem}]({chart.name})"]
     lines += ["", *_failures(run, worst), "", *_correct_without_evidence(run)]
@@ -176,8 +233,7 @@ def _changes(run: Run, prev: tuple[str, dict] | None) -> list[str]:
             rows.append([n, k, _f(a), _f(b), delta])
         for cause, label in CAUSES.items():
             a, b = before.get(f"fail_{cause}"), now.get(f"fail_{cause}")
-            rows.append([n, f"failures: {label}", "–" if a is None else str(a), str(b),
-                         "–" if a is None else f"{b - a:+d}"])
+            rows.append([n, f"failures: {label}", "–" if a is None else str(a), str(b), "–" if a is None else f"{b - a:+d}"])
     return out + [""] + _table(rows, ["config", "metric", "previous", "now", "change"])
 
 
@@ -186,10 +242,14 @@ def _failures(run: Run, worst: int) -> list[str]:
     questions = questions_of(run)
     out = []
     for name, c in run.configs.items():
-        out += [f"## 失败的题目（按原因） Failed questions by cause — `{name}` ({run.qset})", "",
-                f"Up to {worst} per cause, the lowest-scoring first; only failures are listed.", ""]
+        out += [
+            f"## 失败的题目（按原因） Failed questions by cause — `{name}` ({run.qset})",
+            "",
+            f"Up to {worst} per cause, the lowest-scoring first; only failures are listed.",
+            "",
+        ]
         for cause, label in CAUSES.items():
-            pairs = [(r, rec) for r, rec in zip(c["rows"], c["records"]) if r.get("cause") == cause]
+            pairs = [(r, rec) for r, rec in zip(c["rows"], c["records"], strict=False) if r.get("cause") == cause]
             pairs.sort(key=lambda p: (p[0].get("key_recall", 0) or 0) + (p[0].get("recall@10", 0) or 0))
             out += [f"### {label} ({len(pairs)})", ""]
             if not pairs:
@@ -213,7 +273,9 @@ def _explain(q, row: dict, rec: dict) -> list[str]:
         missing = "、".join(row.get("missing_keys") or []) or "–"
         why = f"evidence at rank {rank}, but the answer misses key strings: {missing}"
     elif cause == "refused_with_evidence":
-        why = f"refused although the evidence was at rank {rank}" + (f"; refusal reason: {rec['refusal_reason']}" if rec.get("refusal_reason") else "")
+        why = f"refused although the evidence was at rank {rank}" + (
+            f"; refusal reason: {rec['refusal_reason']}" if rec.get("refusal_reason") else ""
+        )
     else:
         why = f"an unanswerable question answered (confidence {rec.get('confidence', 0):.2f})"
     lines = [f"#### {q.id} ({TYPE_NAMES.get(q.type, q.type)}) {q.question}", "", f"- Why: {why}"]
@@ -233,18 +295,27 @@ def _correct_without_evidence(run: Run) -> list[str]:
     """Correct answers whose annotated evidence was not in the top 5: not failures; say why."""
     name = next(iter(run.configs))
     c = run.configs[name]
-    rows = [(r, rec) for r, rec in zip(c["rows"], c["records"])
-            if not r.get("cause") and r["type"] != "unanswerable" and "error" not in r and r.get("recall@5", 1.0) < 1.0]
-    out = [f"## 答对但证据不在前 5 Correct answers with evidence outside the top 5 — `{name}` ({len(rows)})", "",
-           "All key strings are in the answer, so these are not failures; recall@5 is below 1 because the annotated "
-           "evidence sentence is in a passage ranked below 5 (or not retrieved) while the answer quoted the same facts "
-           "from another passage, listed here.", ""]
+    rows = [
+        (r, rec)
+        for r, rec in zip(c["rows"], c["records"], strict=False)
+        if not r.get("cause") and r["type"] != "unanswerable" and "error" not in r and r.get("recall@5", 1.0) < 1.0
+    ]
+    out = [
+        f"## 答对但证据不在前 5 Correct answers with evidence outside the top 5 — `{name}` ({len(rows)})",
+        "",
+        "All key strings are in the answer, so these are not failures; recall@5 is below 1 because the annotated "
+        "evidence sentence is in a passage ranked below 5 (or not retrieved) while the answer quoted the same facts "
+        "from another passage, listed here.",
+        "",
+    ]
     for row, rec in rows:
         cited = "; ".join(f"《{ct.get('title', '')}》{ct.get('section', '')}" for ct in rec.get("citations", [])[:2])
         rank = row.get("evidence_rank")
-        out.append(f"- {row['id']} ({TYPE_NAMES.get(row['type'], row['type'])}) {rec.get('question', '')} — recall@5 "
-                   f"{row.get('recall@5', 0):.2f} of {len(questions_of(run)[row['id']].evidence)} evidence quote(s), the first at "
-                   f"{f'rank {rank}' if rank else 'no rank in the top 10'}; the answer quoted {cited or '–'}")
+        out.append(
+            f"- {row['id']} ({TYPE_NAMES.get(row['type'], row['type'])}) {rec.get('question', '')} — recall@5 "
+            f"{row.get('recall@5', 0):.2f} of {len(questions_of(run)[row['id']].evidence)} evidence quote(s), the first at "
+            f"{f'rank {rank}' if rank else 'no rank in the top 10'}; the answer quoted {cited or '–'}"
+        )
     return out or ["- none"]
 
 
@@ -278,8 +349,15 @@ def _plt():
 def _labels(ax, bars, fmt="{:.2f}") -> None:
     for b in bars:
         h = b.get_height()
-        ax.annotate(fmt.format(h), (b.get_x() + b.get_width() / 2, h), xytext=(0, 2), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=7)
+        ax.annotate(
+            fmt.format(h),
+            (b.get_x() + b.get_width() / 2, h),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
 
 
 def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]:
@@ -304,9 +382,15 @@ def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]
     fig, ax = plt.subplots(figsize=(11, 4.8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, vals, hatch) in enumerate(series):
-        bars = ax.bar(x + i * width - 0.4 + width / 2, [v or 0 for v in vals], width, label=label,
-                      color="#c8c8c8" if hatch else colors[(i - (prev is not None)) % len(colors)],
-                      hatch=hatch, edgecolor="#777777" if hatch else None)
+        bars = ax.bar(
+            x + i * width - 0.4 + width / 2,
+            [v or 0 for v in vals],
+            width,
+            label=label,
+            color="#c8c8c8" if hatch else colors[(i - (prev is not None)) % len(colors)],
+            hatch=hatch,
+            edgecolor="#777777" if hatch else None,
+        )
         _labels(ax, bars)
     for j, k in enumerate(CHART_KEYS):
         for bound, style in ((mins.get(k), "-"), (maxs.get(k), "--")):
@@ -327,14 +411,19 @@ def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]
     name = next(iter(run.configs))
     by = run.configs[name]["by_type"]
     types = list(by)
-    keys = [("recall@5", "recall@5"), ("key_recall", "key recall"), ("faithfulness", "faithfulness"),
-            ("false_refusal_rate", "误拒率 false refusal"), ("refusal_recall", "拒答率 refusal recall")]
+    keys = [
+        ("recall@5", "recall@5"),
+        ("key_recall", "key recall"),
+        ("faithfulness", "faithfulness"),
+        ("false_refusal_rate", "误拒率 false refusal"),
+        ("refusal_recall", "拒答率 refusal recall"),
+    ]
     fig, ax = plt.subplots(figsize=(11, 4.8))
     x = np.arange(len(types))
     width = 0.8 / len(keys)
     for i, (k, label) in enumerate(keys):
         vals = [by[t].get(k) for t in types]
-        pos = [xx + i * width - 0.4 + width / 2 for xx, v in zip(x, vals) if v is not None]
+        pos = [xx + i * width - 0.4 + width / 2 for xx, v in zip(x, vals, strict=False) if v is not None]
         shown = [v for v in vals if v is not None]
         if shown:
             _labels(ax, ax.bar(pos, shown, width, label=label))

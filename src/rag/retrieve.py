@@ -172,7 +172,7 @@ def index_text(text: str, meta: dict) -> str:
 def _count_rows(texts: list[str], metas: list[dict], vocab: dict[str, int]) -> sparse.csr_matrix:
     """Raw term counts of these passages (one row each) over ``vocab``, which grows as new terms appear."""
     indptr, cols, vals = [0], [], []
-    for text, meta in zip(texts, metas):
+    for text, meta in zip(texts, metas, strict=False):
         counts: dict[int, int] = {}
         for t in tokenize(index_text(text, meta)):
             c = vocab.setdefault(t, len(vocab))
@@ -180,8 +180,10 @@ def _count_rows(texts: list[str], metas: list[dict], vocab: dict[str, int]) -> s
         cols.extend(counts.keys())
         vals.extend(counts.values())
         indptr.append(len(cols))
-    return sparse.csr_matrix((np.asarray(vals, np.float32), np.asarray(cols, np.int64), np.asarray(indptr, np.int64)),
-                             shape=(len(texts), max(len(vocab), 1)))
+    return sparse.csr_matrix(
+        (np.asarray(vals, np.float32), np.asarray(cols, np.int64), np.asarray(indptr, np.int64)),
+        shape=(len(texts), max(len(vocab), 1)),
+    )
 
 
 class BM25Index:
@@ -191,8 +193,17 @@ class BM25Index:
     passages it adds (``updated``); the weights, which depend on every row (idf, mean length), are
     recomputed from the counts in about a second at 50,000 passages."""
 
-    def __init__(self, ids: list[str], texts: list[str], metas: list[dict], k1: float = 1.2, b: float = 0.75,
-                 *, vocab: dict[str, int] | None = None, tf: sparse.csr_matrix | None = None):
+    def __init__(
+        self,
+        ids: list[str],
+        texts: list[str],
+        metas: list[dict],
+        k1: float = 1.2,
+        b: float = 0.75,
+        *,
+        vocab: dict[str, int] | None = None,
+        tf: sparse.csr_matrix | None = None,
+    ):
         self.ids, self.texts, self.metas, self.k1, self.b = ids, texts, metas, k1, b
         self.gen = ""  # the store generation it was built for (set by load_bm25)
         if tf is None:
@@ -223,7 +234,7 @@ class BM25Index:
         self.__dict__.update(state)
         self._derive()
 
-    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> "BM25Index":
+    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> BM25Index:
         """A new index without the ``remove`` ids and with ``add`` appended; only ``add`` is tokenised.
         Terms no passage holds any more leave the vocabulary, so the result scores exactly as an index
         built from scratch over the same passages."""
@@ -395,8 +406,9 @@ class Retriever:
             snap = self._snap
             if snap is None or snap.gen != gen:
                 try:
-                    index = load_bm25(self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b,
-                                      previous=snap.index if snap else None)
+                    index = load_bm25(
+                        self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b, previous=snap.index if snap else None
+                    )
                 except Exception:
                     if snap is None:
                         raise
@@ -425,8 +437,8 @@ class Retriever:
             with self._sentence_lock:
                 if snap.sentences is None:
                     snap.sentences = SentenceIndex.build(
-                        snap.index.ids, snap.index.texts, self._stored_sentence_vectors,
-                        self._last_sentences)
+                        snap.index.ids, snap.index.texts, self._stored_sentence_vectors, self._last_sentences
+                    )
                     self._last_sentences = snap.sentences
         return snap.sentences
 
@@ -475,14 +487,23 @@ class Retriever:
             got.update(self.store.sentence_vectors(want))
             missing = [s for s, i in ids.items() if i not in got]
             if missing:
-                got.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing)))
+                got.update(zip((ids[s] for s in missing), self.embedder.embed_passages(missing), strict=False))
             if len(cache) > 100_000:  # bounded: a long-running server sees every sentence eventually
                 cache.clear()
             cache.update({i: got[i] for i in want})
         return {s: got[i] for s, i in ids.items()}
 
-    def _ranked(self, query: str, qv: np.ndarray | None, mode: str, k: int, index: BM25Index,
-                 mask: np.ndarray | None, where: dict | None, scale: float) -> list[tuple[str, float, list[tuple[int, float]]]]:
+    def _ranked(
+        self,
+        query: str,
+        qv: np.ndarray | None,
+        mode: str,
+        k: int,
+        index: BM25Index,
+        mask: np.ndarray | None,
+        where: dict | None,
+        scale: float,
+    ) -> list[tuple[str, float, list[tuple[int, float]]]]:
         """The BM25 and dense lists of one search, each with its fusion weight."""
         out = []
         if mode in ("hybrid", "bm25"):
@@ -495,8 +516,9 @@ class Retriever:
                     out.append(("sentence", scale * self.s.sentence_weight, self.sentence_index(snap).search(qv, k, mask)))
         return out
 
-    def _dense(self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None,
-               where: dict | None = None) -> list[tuple[int, float]]:
+    def _dense(
+        self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None, where: dict | None = None
+    ) -> list[tuple[int, float]]:
         """Dense hits as (row, cosine). A ``where`` filter is pushed down to Chroma; with a Python-side
         filter that leaves few chunks, score exactly those chunks (so a narrow filter never comes back
         empty); otherwise ask Chroma's HNSW index."""
@@ -514,21 +536,32 @@ class Retriever:
             sims = np.stack([vectors[index.ids[r]] for r in rows]) @ qv
             top = np.argsort(-sims)[:k]
             return [(int(rows[i]), float(sims[i])) for i in top]
-        hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * (4 if mask is not None else 1)) if cid in index.row_of]
+        hits = [
+            (index.row_of[cid], sim)
+            for cid, sim in self.store.query(qv, k * (4 if mask is not None else 1))
+            if cid in index.row_of
+        ]
         if mask is not None:
             hits = [(r, s) for r, s in hits if mask[r]]
         return hits[:k]
 
-    def retrieve(self, query: str, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None,
-                 analysis: Query | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        query: str,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        analysis: Query | None = None,
+    ) -> list[Passage]:
         """Fused BM25 + dense ranking. When the question names an author, article or speech occasion
         (``analysis``, see query.py), the same search restricted to the linked chunks is fused in
         with ``linked_weight``: their passages rise to the top, others stay reachable."""
         with self.pinned():
             return self._retrieve(query, top_k, mode, filters, analysis)
 
-    def _retrieve(self, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
-                  analysis: Query | None) -> list[Passage]:
+    def _retrieve(
+        self, query: str, top_k: int | None, mode: str | None, filters: Filters | None, analysis: Query | None
+    ) -> list[Passage]:
         top_k = top_k or self.s.top_k
         mode = mode or self.s.mode
         filters = filters or Filters()

@@ -28,11 +28,22 @@ class SentenceIndex:
         self.spans = spans  # chunk id -> its sentences' [start, end) in ``matrix``
 
     @classmethod
-    def build(cls, ids: Sequence[str], texts: Sequence[str], vectors: Callable[[list[str]], dict[str, np.ndarray]],
-              previous: SentenceIndex | None = None) -> SentenceIndex:
+    def build(
+        cls,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        vectors: Callable[[list[str]], dict[str, np.ndarray]],
+        previous: SentenceIndex | None = None,
+    ) -> SentenceIndex:
         """``vectors(sentences)`` -> {sentence: vector} for the sentences it has (never embeds)."""
         reuse = previous.spans if previous is not None else {}
-        new = [(row, s) for row, (cid, text) in enumerate(zip(ids, texts)) if cid not in reuse for s in index_sentences(text) if not is_injection(s)]
+        new = [
+            (row, s)
+            for row, (cid, text) in enumerate(zip(ids, texts, strict=False))
+            if cid not in reuse
+            for s in index_sentences(text)
+            if not is_injection(s)
+        ]
         found = vectors(list(dict.fromkeys(s for _, s in new))) if new else {}
         fresh: dict[int, list[np.ndarray]] = {}
         for row, s in new:

@@ -1,22 +1,28 @@
 """One typed settings object for the whole system.
 
 Values come, in increasing priority, from the defaults below, `settings.yaml` (or the file
-named by ``RAG_SETTINGS``), an optional profile file ``settings-<profile>.yaml`` chosen by
-``RAG_PROFILE``, and ``RAG_<SECTION>__<FIELD>`` environment variables. Every default works
-offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
+named by ``RAG_SETTINGS``) with an optional profile file ``settings-<profile>.yaml`` chosen by
+``RAG_PROFILE`` over it (pydantic-settings' YAML source), ``RAG_<SECTION>__<FIELD>`` environment
+variables, and last the values a caller passes (``load_settings(home=...)``): init > env > yaml >
+defaults, so a test that passes its own state folder gets it whatever the shell exports. Every
+default works offline. All state (index, caches, logs) lives under one folder, ``RAG_HOME``.
+
+Relative paths (``home``, ``corpus.path``, ``evals``) are relative to the project folder, the
+folder of the settings file, not to the working directory: ``rag --settings /proj/settings.yaml
+eval`` works from anywhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 
@@ -63,7 +69,8 @@ class RetrievalSettings(_Section):
     dense_weight: float = Field(0.5, description="Weight of the dense list in fusion (tuned on the dev split).")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 list in fusion.")
     sentence_weight: float = Field(
-        0.5, description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned)."
+        0.5,
+        description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned).",
     )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
@@ -77,7 +84,8 @@ class AnswerSettings(_Section):
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
     model_path: str = Field(
-        "", description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json."
+        "",
+        description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json.",
     )
 
 
@@ -114,7 +122,6 @@ class AppSettings(_Section):
         description="Example questions shown on first load.",
     )
 
-
     @field_validator("users")
     @classmethod
     def _check_users(cls, users: dict[str, str]) -> dict[str, str]:
@@ -133,13 +140,15 @@ class ApiSettings(_Section):
     host: str = Field("127.0.0.1", description="Bind address (loopback by default; another address needs a key).")
     port: int = Field(8800, ge=1, le=65535, description="Port.")
     key_env: str = Field(
-        "RAG_API_KEY", description="Name of the environment variable holding the API key (never stored); when it is set, "
-        "requests need `Authorization: Bearer <key>`."
+        "RAG_API_KEY",
+        description="Name of the environment variable holding the API key (never stored); when it is set, "
+        "requests need `Authorization: Bearer <key>`.",
     )
     model: str = Field("rag-kb", description="The model id clients name (GET /v1/models lists it).")
     sources_in_content: bool = Field(
-        True, description="Append the numbered sources to the message text, for chat clients that show only the text; "
-        "the structured list is in the `citations` field either way."
+        True,
+        description="Append the numbered sources to the message text, for chat clients that show only the text; "
+        "the structured list is in the `citations` field either way.",
     )
     max_body_kb: int = Field(256, ge=1, description="Larger request bodies are refused (413).")
     max_history: int = Field(20, ge=1, description="Earlier user turns read for follow-ups (older ones are ignored).")
@@ -153,7 +162,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", env_nested_delimiter="__", extra="forbid")
 
+    root: Path = Field(
+        Path("."),
+        description="Project folder that relative paths are resolved against; load_settings sets it to the settings file's folder.",
+    )
     home: Path = Field(Path(".rag"), description="State folder: index, caches, logs.")
+    evals: Path = Field(Path("evals"), description="Question sets, evaluation configurations and committed reports.")
     corpus: CorpusSettings = CorpusSettings()
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
@@ -172,20 +186,37 @@ class Settings(BaseSettings):
     def catalog_path(self) -> Path:
         return self.corpus.path / self.corpus.catalog
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        """Relative paths become absolute against ``root`` (the project), whatever the working directory."""
+        root = self.root.expanduser().resolve()
+
+        def at(path: Path) -> Path:
+            return path.expanduser() if path.expanduser().is_absolute() else root / path
+
+        self.root, self.home, self.evals = root, at(self.home), at(self.evals)
+        self.corpus = self.corpus.model_copy(update={"path": at(self.corpus.path)})
+        return self
+
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_: Any):
-        # Environment beats explicit init values from YAML files; both beat defaults.
-        return (env_settings, init_settings)
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: what the caller passes, then RAG_* variables, then the YAML files that
+        # load_settings names (none when Settings is built directly), then the defaults.
+        files = _YAML_FILES.get()
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=list(files), deep_merge=True)
+        return (init_settings, env_settings, yaml_source)
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+# The YAML files of the load_settings call in progress (a context variable, not a global: two
+# threads loading different files do not see each other's).
+_YAML_FILES: ContextVar[tuple[Path, ...]] = ContextVar("rag_settings_files", default=())
 
 
 class ConfigError(ValueError):
@@ -194,9 +225,15 @@ class ConfigError(ValueError):
 
 
 _KINDS = {
-    "int_parsing": "应为整数", "int_type": "应为整数", "float_parsing": "应为数字", "float_type": "应为数字",
-    "bool_parsing": "应为 true 或 false", "dict_type": "应为 JSON 对象，例如 {\"student\": \"pw:participant\"}",
-    "list_type": "应为 JSON 列表", "extra_forbidden": "没有这个设置项", "missing": "缺少",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "dict_type": '应为 JSON 对象，例如 {"student": "pw:participant"}',
+    "list_type": "应为 JSON 列表",
+    "extra_forbidden": "没有这个设置项",
+    "missing": "缺少",
 }
 
 
@@ -243,7 +280,7 @@ def describe_settings_error(exc: Exception) -> str:
         return "设置错误：" + "；".join(parts)
     if isinstance(exc, SettingsError):  # an environment value that is not valid JSON where JSON is expected
         bad = [var for var in sorted(os.environ) if var in _json_vars() and not _is_json(os.environ[var])]
-        example = "，例如 RAG_APP__USERS='{\"student\": \"pw:participant\"}'" if "RAG_APP__USERS" in bad else ""
+        example = '，例如 RAG_APP__USERS=\'{"student": "pw:participant"}\'' if "RAG_APP__USERS" in bad else ""
         return f"设置错误：环境变量 {'、'.join(bad) or 'RAG_…'} 不是合法的 JSON（{exc.__cause__ or exc}）{example}"
     if isinstance(exc, yaml.YAMLError):
         return f"设置错误：设置文件不是合法的 YAML（{str(exc).splitlines()[0]}）"
@@ -251,8 +288,9 @@ def describe_settings_error(exc: Exception) -> str:
 
 
 def load_settings(path: str | Path | None = None, profile: str | None = None, **overrides: Any) -> Settings:
-    """Read settings from YAML files and environment; ``overrides`` win over the files. Bad values
-    raise ConfigError with one Chinese line saying which setting, what is wrong and where it came from."""
+    """Settings from ``overrides`` (first), RAG_* environment variables, the YAML file and its profile
+    file, and the defaults. Bad values raise ConfigError with one Chinese line saying which setting,
+    what is wrong and where it came from."""
     try:
         return _load(path, profile, overrides)
     except (ValidationError, SettingsError, yaml.YAMLError) as exc:
@@ -260,16 +298,18 @@ def load_settings(path: str | Path | None = None, profile: str | None = None, **
 
 
 def _load(path: str | Path | None, profile: str | None, overrides: dict) -> Settings:
-    path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml"))
+    path = Path(path or os.environ.get("RAG_SETTINGS", "settings.yaml")).expanduser()
     profile = profile or os.environ.get("RAG_PROFILE")
-    data: dict = {}
     files = [path]
     if profile:
         files.append(path.with_name(f"{path.stem}-{profile}{path.suffix}"))
+        if not files[-1].is_file():
+            raise ConfigError(f"设置错误：找不到设置档案 {files[-1]}（RAG_PROFILE={profile}）")
     for file in files:
-        if file.exists():
-            data = _deep_merge(data, yaml.safe_load(file.read_text(encoding="utf-8")) or {})
-        elif file is not path:
-            raise ConfigError(f"设置错误：找不到设置档案 {file}（RAG_PROFILE={profile}）")
-    data = _deep_merge(data, overrides)
-    return Settings(**data)
+        if file.is_file() and not isinstance(yaml.safe_load(file.read_text(encoding="utf-8")) or {}, dict):
+            raise ConfigError(f"设置错误：设置文件 {file} 的顶层应为“设置项: 值”的映射")
+    token = _YAML_FILES.set(tuple(files))
+    try:
+        return Settings(**{"root": path.resolve().parent, **overrides})
+    finally:
+        _YAML_FILES.reset(token)

@@ -19,8 +19,9 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -74,9 +75,7 @@ def make_client(settings: Settings):
         try:
             return chromadb.HttpClient(host=settings.store.host, port=settings.store.port, settings=chroma_settings)
         except Exception as exc:
-            raise StoreError(
-                f"无法连接 Chroma 服务器 {settings.store.host}:{settings.store.port}（{exc}）"
-            ) from exc
+            raise StoreError(f"无法连接 Chroma 服务器 {settings.store.host}:{settings.store.port}（{exc}）") from exc
     settings.chroma_path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
 
@@ -149,15 +148,16 @@ class Store:
         n = self.chunks.count()
         if n == 0:
             return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=min(k + len(self._adding()), n), where=where or None,
-                                include=["distances"])
+        res = self.chunks.query(
+            query_embeddings=[vector], n_results=min(k + len(self._adding()), n), where=where or None, include=["distances"]
+        )
         adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
-        hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0]) if cid not in adding]
+        hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=False) if cid not in adding]
         return hits[:k]
 
     def get(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         res = self.chunks.get(ids=ids, include=["documents", "metadatas"])
-        return {i: (d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"])}
+        return {i: (d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False)}
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these chunks."""
@@ -177,7 +177,9 @@ class Store:
             if not res["ids"]:
                 return
             adding = self._adding()  # read after the chunks: a write's marker precedes its chunks
-            yield from ((i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"]) if i not in adding)
+            yield from (
+                (i, d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False) if i not in adding
+            )
             offset += len(res["ids"])
 
     # -- sentence vectors --------------------------------------------------------------
@@ -200,7 +202,7 @@ class Store:
         res = self.files.get(include=["metadatas"])
         return {
             m["source"]: FileRecord(**{k: m.get(k, "") for k in FileRecord.__dataclass_fields__})
-            for i, m in zip(res["ids"], res["metadatas"])
+            for i, m in zip(res["ids"], res["metadatas"], strict=False)
             if i.startswith(_FILE)
         }
 
@@ -236,8 +238,9 @@ class Store:
     # -- the write journal -------------------------------------------------------------
     def begin(self, p: Pending) -> None:
         """Journal a write before any chunk of it is stored."""
-        self.files.upsert(ids=[f"{_PENDING}{p.source}"], metadatas=[_pending_meta(p)], embeddings=[[0.0]],
-                          documents=[json.dumps(p.ids)])
+        self.files.upsert(
+            ids=[f"{_PENDING}{p.source}"], metadatas=[_pending_meta(p)], embeddings=[[0.0]], documents=[json.dumps(p.ids)]
+        )
 
     def end(self, source: str) -> None:
         self.files.delete(ids=[f"{_PENDING}{source}"])
@@ -247,7 +250,7 @@ class Store:
         res = self.files.get(where={"kind": "pending"}, include=["metadatas", "documents"])
         return [
             Pending(m["source"], m["phase"], json.loads(d or "[]"), m.get("path", ""), m.get("origin", ""), bool(m.get("drop")))
-            for m, d in zip(res["metadatas"], res["documents"])
+            for m, d in zip(res["metadatas"], res["documents"], strict=False)
         ]
 
     def chunk_sources(self) -> dict[str, list[str]]:
@@ -258,7 +261,7 @@ class Store:
             res = self.chunks.get(include=["metadatas"], limit=_PAGE, offset=offset)
             if not res["ids"]:
                 return out
-            for cid, m in zip(res["ids"], res["metadatas"]):
+            for cid, m in zip(res["ids"], res["metadatas"], strict=False):
                 out.setdefault((m or {}).get("source", ""), []).append(cid)
             offset += len(res["ids"])
 
@@ -281,7 +284,7 @@ def _embeddings(collection, ids: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for i in range(0, len(ids), _PAGE):
         res = collection.get(ids=ids[i : i + _PAGE], include=["embeddings"])
-        out.update({x: np.asarray(v, np.float32) for x, v in zip(res["ids"], res["embeddings"])})
+        out.update({x: np.asarray(v, np.float32) for x, v in zip(res["ids"], res["embeddings"], strict=False)})
     return out
 
 

@@ -145,17 +145,25 @@ class Timeline:
     def summary(self) -> str:
         """One line: what is shown and how it was chosen."""
         speeches = sum(1 for e in self.entries if e.occasion)
-        head = f"共 {len(self.entries)} 条（讲话摘录 {speeches} 则，文章 {len(self.entries) - speeches} 篇），{self.included} 段原文"
+        head = (
+            f"共 {len(self.entries)} 条（讲话摘录 {speeches} 则，文章 {len(self.entries) - speeches} 篇），{self.included} 段原文"
+        )
         if self.topic:
-            return (f"主题“{self.topic}”：{head}。按检索排序逐段判定了 {self.considered} 段带日期的原文"
-                    f"（索引中共 {self.dated} 段带日期），收录 {self.included} 段。")
+            return (
+                f"主题“{self.topic}”：{head}。按检索排序逐段判定了 {self.considered} 段带日期的原文"
+                f"（索引中共 {self.dated} 段带日期），收录 {self.included} 段。"
+            )
         return f"{head}。"
 
 
 def _scope(retriever) -> list[Passage]:
     """Every dated passage of the current index, in document order."""
     index = retriever.bm25
-    out = [Passage(cid, text, meta) for cid, text, meta in zip(index.ids, index.texts, index.metas) if passage_date(meta)]
+    out = [
+        Passage(cid, text, meta)
+        for cid, text, meta in zip(index.ids, index.texts, index.metas, strict=False)
+        if passage_date(meta)
+    ]
     return sorted(out, key=lambda p: (p.metadata.get("source", ""), p.metadata.get("order", 0)))
 
 
@@ -179,7 +187,9 @@ def check_topic(system, topic: str) -> str:
         raise TimelineError(str(exc).replace("问题", "主题")) from exc
 
 
-def judge(system, topic: str, filters: Filters | None = None, patience: int | None = None) -> tuple[list[tuple[Passage, Answer]], int]:
+def judge(
+    system, topic: str, filters: Filters | None = None, patience: int | None = None
+) -> tuple[list[tuple[Passage, Answer]], int]:
     """Passages about ``topic``, in the retriever's order, each with the answer the answerability
     stage accepted from it alone; and how many passages were judged. The walk down the ranking (the
     chat's hybrid search over the passages ``filters`` admit) stops after ``patience`` rejections in
@@ -252,14 +262,20 @@ def build_timeline(system, topic: str | None = None) -> Timeline:
         m = p.metadata
         key = _entry_key(m)
         if key not in groups:
-            groups[key] = Entry(passage_date(m), occasion_kind(m.get("occasion", "")), m.get("occasion", ""),
-                                m.get("title", ""), m.get("authors", ""))
+            groups[key] = Entry(
+                passage_date(m),
+                occasion_kind(m.get("occasion", "")),
+                m.get("occasion", ""),
+                m.get("title", ""),
+                m.get("authors", ""),
+            )
         e = groups[key]
         e.passages.append(p)
         e.citations.append(c)
         e.quotes.append(sentence)
-    entries = sorted(groups.values(), key=lambda e: (e.when, e.passages[0].metadata.get("source", ""),
-                                                     e.passages[0].metadata.get("order", 0)))
+    entries = sorted(
+        groups.values(), key=lambda e: (e.when, e.passages[0].metadata.get("source", ""), e.passages[0].metadata.get("order", 0))
+    )
     return Timeline(topic or "", entries, considered, len(chosen), len(scope), undated)
 
 
@@ -272,7 +288,7 @@ def date_order_topic(question: str) -> str | None:
     for pattern in v["date_order_questions_re"]:
         m = re.search(pattern, q)
         if m:
-            topic = re.sub(v["topic_strip_re"], "", m.group(1)).strip("“”\"《》，,的对")
+            topic = re.sub(v["topic_strip_re"], "", m.group(1)).strip('“”"《》，,的对')
             if topic:
                 return topic
     return None
@@ -307,11 +323,14 @@ def date_order_answer(system, question: str, topic: str | None = None) -> Answer
         where = e.occasion or f"《{e.title}》" + (f"（{e.authors}）" if e.authors else "")
         lines.append(f"- {e.date_label}，{where}：{e.sentence}[{n}]")
     first = shown[0]
-    lead = (f"资料中按时间顺序共有 {len(tl.entries)} 处相关论述"
-            + (f"（下列 {len(shown)} 处）" if len(shown) < len(tl.entries) else "")
-            + f"，最早的一处是{first.date_label}{first.occasion or '《' + first.title + '》'}。")
-    return Answer(question, lead + "\n" + "\n".join(lines), False, citations,
-                  [p for e in shown for p in e.passages[:1]], 1.0, topic)
+    lead = (
+        f"资料中按时间顺序共有 {len(tl.entries)} 处相关论述"
+        + (f"（下列 {len(shown)} 处）" if len(shown) < len(tl.entries) else "")
+        + f"，最早的一处是{first.date_label}{first.occasion or '《' + first.title + '》'}。"
+    )
+    return Answer(
+        question, lead + "\n" + "\n".join(lines), False, citations, [p for e in shown for p in e.passages[:1]], 1.0, topic
+    )
 
 
 # -- outputs ---------------------------------------------------------------------------------------
@@ -328,7 +347,7 @@ def to_markdown(tl: Timeline) -> str:
         lines += [f"## {year}年", ""]
         for e in (e for e in tl.entries if e.when.year == year):
             lines.append(f"- **{md_text(e.date_label)}** ［{md_text(e.kind)}］ {md_text(e.where)}")
-            for c, q in zip(e.citations, e.quotes):
+            for c, q in zip(e.citations, e.quotes, strict=False):
                 lines.append(f"  > {md_text(q)}  ")
                 lines.append(f"  > —— {source_label(c, md_text)}")
         lines.append("")
@@ -349,7 +368,7 @@ def to_docx(tl: Timeline, path: Path) -> Path:
         _para(d, f"{year}年", bold=True, size=14)
         for e in (e for e in tl.entries if e.when.year == year):
             _para(d, f"{e.date_label}　［{e.kind}］　{e.where}", bold=True)
-            for c, q in zip(e.citations, e.quotes):
+            for c, q in zip(e.citations, e.quotes, strict=False):
                 _para(d, q, indent_mm=6)
                 _para(d, f"出处：{source_label(c, str)}", indent_mm=6, size=9)
     d.save(str(path))

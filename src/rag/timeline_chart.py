@@ -59,11 +59,28 @@ def figure(tl: Timeline, width: float = 11.0, height: float = 4.6):
             full = [i for i, p in enumerate(precise) if p]
             part = [i for i, p in enumerate(precise) if not p]
             if full:
-                ax.scatter([xs[i] for i in full], [ys[i] for i in full], s=[sizes[i] for i in full], color=color,
-                           alpha=0.85, edgecolors="white", linewidths=0.8, label=f"{k}（{len(es)}）", zorder=3)
+                ax.scatter(
+                    [xs[i] for i in full],
+                    [ys[i] for i in full],
+                    s=[sizes[i] for i in full],
+                    color=color,
+                    alpha=0.85,
+                    edgecolors="white",
+                    linewidths=0.8,
+                    label=f"{k}（{len(es)}）",
+                    zorder=3,
+                )
             if part:
-                ax.scatter([xs[i] for i in part], [ys[i] for i in part], s=[sizes[i] for i in part], facecolors="white",
-                           edgecolors=color, linewidths=1.8, label=None if full else f"{k}（{len(es)}）", zorder=3)
+                ax.scatter(
+                    [xs[i] for i in part],
+                    [ys[i] for i in part],
+                    s=[sizes[i] for i in part],
+                    facecolors="white",
+                    edgecolors=color,
+                    linewidths=1.8,
+                    label=None if full else f"{k}（{len(es)}）",
+                    zorder=3,
+                )
         ax.set_yticks(list(lane.values()), list(lane.keys()))
         ax.set_ylim(-0.7, len(kinds) - 0.3)
         ax.xaxis.set_major_locator(mdates.YearLocator())
@@ -79,12 +96,39 @@ def figure(tl: Timeline, width: float = 11.0, height: float = 4.6):
         if tl.entries:
             from matplotlib.lines import Line2D
 
-            handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colors.get(k, "#333333"),
-                              label=f"{k}（{sum(e.kind == k for e in tl.entries)}）") for k in kinds]
-            handles.append(Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor="white",
-                                  markeredgecolor="#555555", label="仅知年月"))
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False,
-                      title="类别（条数）\n点越大，段数越多", title_fontsize=8)
+            handles = [
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    linestyle="",
+                    markersize=8,
+                    color=colors.get(k, "#333333"),
+                    label=f"{k}（{sum(e.kind == k for e in tl.entries)}）",
+                )
+                for k in kinds
+            ]
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    linestyle="",
+                    markersize=8,
+                    markerfacecolor="white",
+                    markeredgecolor="#555555",
+                    label="仅知年月",
+                )
+            )
+            ax.legend(
+                handles=handles,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                fontsize=9,
+                frameon=False,
+                title="类别（条数）\n点越大，段数越多",
+                title_fontsize=8,
+            )
         else:
             ax.text(0.5, 0.5, "没有与该主题相关的带日期原文", transform=ax.transAxes, ha="center", va="center", fontsize=12)
     return fig

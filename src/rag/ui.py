@@ -12,9 +12,22 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
 
 from .conversation import Conversation  # noqa: E402
-from .handlers import (EXTRACTIVE_MODE, TIMELINE_HEADERS, TIMELINE_HINT, ChatHandlers, DigestHandlers,  # noqa: E402
-                       EvalHandlers, KBHandlers, TimelineHandlers, TrainerHandlers, _auth, _role, answer_modes,
-                       doc_choices, feedback_records)
+from .handlers import (  # noqa: E402
+    EXTRACTIVE_MODE,
+    TIMELINE_HEADERS,
+    TIMELINE_HINT,
+    ChatHandlers,
+    DigestHandlers,
+    EvalHandlers,
+    KBHandlers,
+    TimelineHandlers,
+    TrainerHandlers,
+    _auth,
+    _role,
+    answer_modes,
+    doc_choices,
+    feedback_records,
+)
 from .render import CLICK_JS, sources_html  # noqa: E402
 
 CSS = """
@@ -65,7 +78,9 @@ def build_ui(system) -> gr.Blocks:
     tlh, dg = TimelineHandlers(system), DigestHandlers(system)
     choices = doc_choices(system)
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
-        gr.Markdown("## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。")
+        gr.Markdown(
+            "## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。"
+        )
         with gr.Tabs(overflow_behavior="wrap"):  # every tab header stays visible on a phone (a second row)
             with gr.Tab("学习问答", id="chat"):
                 conv = gr.State(Conversation())
@@ -74,16 +89,32 @@ def build_ui(system) -> gr.Blocks:
                         # Sized by its content up to max_height: an empty chat does not push the
                         # question box below a phone's screen. Markdown is on (links to sources);
                         # all document text in it is escaped (render.md_text); no LaTeX.
-                        bot = gr.Chatbot(label="对话", elem_id="chat", height=None, min_height=120, max_height=560,
-                                         latex_delimiters=[], buttons=[], autoscroll=True,
-                                         placeholder="请在下方输入问题，或点击示例问题。")
+                        bot = gr.Chatbot(
+                            label="对话",
+                            elem_id="chat",
+                            height=None,
+                            min_height=120,
+                            max_height=560,
+                            latex_delimiters=[],
+                            buttons=[],
+                            autoscroll=True,
+                            placeholder="请在下方输入问题，或点击示例问题。",
+                        )
                         searched = gr.Markdown(elem_id="searched")
                         with gr.Row(equal_height=True):
-                            box = gr.Textbox(placeholder="请输入问题", show_label=False,
-                                             scale=5, min_width=160, elem_id="question", max_lines=4)
+                            box = gr.Textbox(
+                                placeholder="请输入问题",
+                                show_label=False,
+                                scale=5,
+                                min_width=160,
+                                elem_id="question",
+                                max_lines=4,
+                            )
                             send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
                         note = gr.Markdown(elem_id="chat-status")
-                        examples = gr.Examples(examples=[[q] for q in settings.app.examples], inputs=[box], label="示例问题（点击即提问）")
+                        examples = gr.Examples(
+                            examples=[[q] for q in settings.app.examples], inputs=[box], label="示例问题（点击即提问）"
+                        )
                         with gr.Row():
                             clear = gr.Button("清空对话", size="sm", min_width=80, elem_id="clear")
                             copy = gr.Button("复制本轮回答", size="sm", min_width=80, elem_id="copy-answer")
@@ -94,8 +125,9 @@ def build_ui(system) -> gr.Blocks:
                         sources = gr.HTML(sources_html(None, 0), elem_id="sources")
                         with gr.Accordion("设置", open=False, elem_id="chat-settings"):
                             top_k = gr.Slider(3, 20, value=settings.retrieval.top_k, step=1, label="检索段落数")
-                            docs = gr.Dropdown(choices=choices, multiselect=True, label="只在这些文档中检索（不选则全部）",
-                                               elem_id="doc-filter")
+                            docs = gr.Dropdown(
+                                choices=choices, multiselect=True, label="只在这些文档中检索（不选则全部）", elem_id="doc-filter"
+                            )
                             modes = answer_modes(settings)
                             mode = gr.Radio(modes, value=modes[0], label="回答方式", visible=len(modes) > 1)
                 outs = [bot, sources, searched, conv, box, plain, note, export]
@@ -109,19 +141,33 @@ def build_ui(system) -> gr.Blocks:
                 # Documents uploaded (in any session) since the page loaded can be chosen at once.
                 docs.focus(lambda: gr.update(choices=doc_choices(system)), None, docs, show_progress="hidden")
             with gr.Tab("时间线", id="timeline"):
-                gr.Markdown("带日期的原文（重要论述的场合与日期、文章的发表日期）按时间排列，按场合类别着色。"
-                            "输入主题可只看论及该主题的原文（与问答相同的检索与判定）；点击表格中的一行查看原文与出处。")
+                gr.Markdown(
+                    "带日期的原文（重要论述的场合与日期、文章的发表日期）按时间排列，按场合类别着色。"
+                    "输入主题可只看论及该主题的原文（与问答相同的检索与判定）；点击表格中的一行查看原文与出处。"
+                )
                 with gr.Row(equal_height=True):
-                    tl_topic = gr.Textbox(placeholder="主题，例如：新质生产力、人工智能、海洋（留空显示全部）", show_label=False,
-                                          scale=5, min_width=160, elem_id="timeline-topic", max_lines=1)
+                    tl_topic = gr.Textbox(
+                        placeholder="主题，例如：新质生产力、人工智能、海洋（留空显示全部）",
+                        show_label=False,
+                        scale=5,
+                        min_width=160,
+                        elem_id="timeline-topic",
+                        max_lines=1,
+                    )
                     tl_btn = gr.Button("筛选", variant="primary", scale=1, min_width=64, elem_id="timeline-filter")
                 tl_status = gr.Markdown(elem_id="timeline-status")
                 tl_plot = gr.Plot(label="论述时间线", elem_id="timeline-plot", format="png")
                 tl_entries = gr.State([])
                 with gr.Row():
                     with gr.Column(scale=3):
-                        tl_table = gr.Dataframe(headers=TIMELINE_HEADERS, interactive=False, wrap=True, elem_id="timeline-table",
-                                                max_height=420, column_widths=["15%", "9%", "30%", "38%", "8%"])
+                        tl_table = gr.Dataframe(
+                            headers=TIMELINE_HEADERS,
+                            interactive=False,
+                            wrap=True,
+                            elem_id="timeline-table",
+                            max_height=420,
+                            column_widths=["15%", "9%", "30%", "38%", "8%"],
+                        )
                     with gr.Column(scale=2):
                         tl_detail = gr.HTML(TIMELINE_HINT, elem_id="timeline-detail")
                 tl_outs = [tl_status, tl_plot, tl_table, tl_entries, tl_detail]
@@ -129,13 +175,20 @@ def build_ui(system) -> gr.Blocks:
                     trigger(tlh.show, [tl_topic], tl_outs, show_progress_on=[tl_plot])
                 tl_table.select(tlh.select, [tl_entries], [tl_detail])
             with gr.Tab("资料库", id="kb", visible=False) as kb_tab:
-                gr.Markdown("已索引的文档。可上传 .txt / .md / .pdf / .docx（单个文件上限 "
-                            f"{settings.app.max_upload_mb:g} MB），选择文件后立即入库；删除文档会同时删除其全部文本块，需确认。")
+                gr.Markdown(
+                    "已索引的文档。可上传 .txt / .md / .pdf / .docx（单个文件上限 "
+                    f"{settings.app.max_upload_mb:g} MB），选择文件后立即入库；删除文档会同时删除其全部文本块，需确认。"
+                )
                 table = gr.Dataframe(headers=_HEADERS, interactive=False, elem_id="doc-table", wrap=True)
                 status = gr.Markdown(elem_id="kb-status")
                 with gr.Row():
-                    up = gr.UploadButton("选择文件并上传入库", file_count="multiple", file_types=[".txt", ".md", ".pdf", ".docx"],
-                                         variant="primary", elem_id="upload")
+                    up = gr.UploadButton(
+                        "选择文件并上传入库",
+                        file_count="multiple",
+                        file_types=[".txt", ".md", ".pdf", ".docx"],
+                        variant="primary",
+                        elem_id="upload",
+                    )
                     with gr.Column():
                         target = gr.Dropdown(label="选择要删除的文档", choices=[], elem_id="delete-target")
                         rm = gr.Button("删除文档…", variant="stop", elem_id="delete")
@@ -152,12 +205,19 @@ def build_ui(system) -> gr.Blocks:
                     q_seed = gr.Number(value=7, precision=0, label="随机种子")
                     q_fmt = gr.Radio(["docx", "xlsx", "md", "json"], value="docx", label="导出格式")
                 with gr.Row():
-                    q_types = gr.CheckboxGroup(choices=[("填空题", "fill"), ("选择题", "choice"), ("判断题", "judge"), ("简答题", "short")],
-                                               value=["fill", "choice", "judge", "short"], label="题型")
+                    q_types = gr.CheckboxGroup(
+                        choices=[("填空题", "fill"), ("选择题", "choice"), ("判断题", "judge"), ("简答题", "short")],
+                        value=["fill", "choice", "judge", "short"],
+                        label="题型",
+                    )
                     q_docs = gr.Dropdown(choices=choices, multiselect=True, label="限定文档（不选则全部）")
                     q_topic = gr.Textbox(label="主题（可选）", placeholder="例如：新质生产力")
-                    q_writer = gr.Radio([("规则（离线）", "rules"), ("大模型出题（逐题核对原文）", "llm")], value="rules",
-                                        label="出题方式", visible=settings.llm.provider != "extractive")
+                    q_writer = gr.Radio(
+                        [("规则（离线）", "rules"), ("大模型出题（逐题核对原文）", "llm")],
+                        value="rules",
+                        label="出题方式",
+                        visible=settings.llm.provider != "extractive",
+                    )
                 with gr.Row():
                     q_btn = gr.Button("生成试卷", variant="primary", elem_id="make-quiz")
                     d_btn = gr.Button("生成汇编（按主题）", elem_id="make-digest")
@@ -169,8 +229,10 @@ def build_ui(system) -> gr.Blocks:
                 # 汇编: every passage about the topic, verbatim with citations (Word, or Markdown when md is chosen).
                 d_btn.click(dg.digest, [q_topic, q_docs, q_fmt], [q_status, q_files, q_preview])
                 q_docs.focus(lambda: gr.update(choices=doc_choices(system)), None, q_docs, show_progress="hidden")
-                gr.Markdown("#### 批量答题\n上传题目清单：.jsonl / .csv / .xlsx（题目列表头为 question、题目或问题）/ .txt（每行一题）。"
-                            "选择题（题干后写 A. … B. …，或 A–D 列）会给出所选选项。")
+                gr.Markdown(
+                    "#### 批量答题\n上传题目清单：.jsonl / .csv / .xlsx（题目列表头为 question、题目或问题）/ .txt（每行一题）。"
+                    "选择题（题干后写 A. … B. …，或 A–D 列）会给出所选选项。"
+                )
                 with gr.Row():
                     b_file = gr.File(label="题目文件", file_types=[".jsonl", ".csv", ".xlsx", ".txt"])
                     with gr.Column():
@@ -181,7 +243,9 @@ def build_ui(system) -> gr.Blocks:
                 b_out = gr.File(label="下载答题结果")
                 b_btn.click(tr.batch, [b_file, b_fmt, b_col], [b_status, b_out])
             with gr.Tab("评测", id="eval"):
-                gr.Markdown("最近一次评测报告（指标定义见 docs/eval.md）。调参只在开发集（dev）上进行；对外报告用测试集（test）。")
+                gr.Markdown(
+                    "最近一次评测报告（指标定义见 docs/eval.md）。调参只在开发集（dev）上进行；对外报告用测试集（test）。"
+                )
                 run_btn = gr.Button("在开发集上运行评测", elem_id="run-eval")
                 with gr.Row():
                     chart1 = gr.Image(label="按配置", interactive=False)
@@ -227,4 +291,14 @@ def launch(system, **overrides) -> None:
     )
 
 
-__all__ = ["build_ui", "launch", "EXTRACTIVE_MODE", "answer_modes", "ChatHandlers", "KBHandlers", "TrainerHandlers", "EvalHandlers", "feedback_records"]
+__all__ = [
+    "build_ui",
+    "launch",
+    "EXTRACTIVE_MODE",
+    "answer_modes",
+    "ChatHandlers",
+    "KBHandlers",
+    "TrainerHandlers",
+    "EvalHandlers",
+    "feedback_records",
+]

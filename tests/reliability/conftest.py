@@ -34,8 +34,7 @@ def kill_when(cmd: list[str], env: dict, ready, timeout: float = 300) -> str:
     Returns the stderr read; fails if the point is not reached within ``timeout`` seconds."""
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: [chunks.append(b) for b in iter(lambda: proc.stderr.read1(4096), b"")],
-                              daemon=True)
+    reader = threading.Thread(target=lambda: [chunks.append(b) for b in iter(lambda: proc.stderr.read1(4096), b"")], daemon=True)
     reader.start()
     deadline = time.time() + timeout
     try:
@@ -55,8 +54,9 @@ def kill_when(cmd: list[str], env: dict, ready, timeout: float = 300) -> str:
 
 
 def run_cli(args: list[str], env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_agrees(system) -> None:

@@ -36,8 +36,9 @@ def test_a_quoted_multiline_options_cell_is_still_one_row(tmp_path):
 
 def test_one_options_column_from_a_gbk_csv(tmp_path):
     f = tmp_path / "q.csv"
-    f.write_bytes("题号,题目,选项\n1,我国已建设多少个制造业中试平台？,A. 1400余个；B. 2400余个；C. 3400余个；D. 4400余个\n"
-                  .encode("gbk"))
+    f.write_bytes(
+        "题号,题目,选项\n1,我国已建设多少个制造业中试平台？,A. 1400余个；B. 2400余个；C. 3400余个；D. 4400余个\n".encode("gbk")
+    )
     ((rid, rec, err),) = read_rows(f)
     assert rid == "1" and rec["options"] == {"A": "1400余个", "B": "2400余个", "C": "3400余个", "D": "4400余个"}
 
@@ -47,7 +48,9 @@ def _run(args):
     return r.exit_code, r.output
 
 
-@pytest.mark.parametrize("case", ["binary", "unsupported_out", "unwritable", "read_only_folder", "missing", "bad_xlsx", "out_is_folder"])
+@pytest.mark.parametrize(
+    "case", ["binary", "unsupported_out", "unwritable", "read_only_folder", "missing", "bad_xlsx", "out_is_folder"]
+)
 def test_bad_files_refused_in_one_line_before_any_work(tmp_path, monkeypatch, case):
     monkeypatch.setenv("RAG_HOME", str(tmp_path / "home"))
     good = tmp_path / "q.txt"

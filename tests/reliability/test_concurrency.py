@@ -20,16 +20,26 @@ USERS, QUESTIONS_PER_USER = 20, 10
 DEADLINE_S = 600  # users keep asking while the uploads last, for at most this long
 PAUSE_S = 0.2  # between one user's questions
 QUESTIONS = [
-    "未来产业有哪些特征？", "什么是新质生产力？", "银发经济是什么？", "具身智能是指什么？", "脑机接口是什么？",
-    "发展未来产业需要处理好哪几对关系？", "习近平总书记在浙江考察时对未来产业提出了什么要求？",
-    "量子科技的发展重点有哪些？", "生物制造是一种什么样的产业？", "如何做红烧肉？",
+    "未来产业有哪些特征？",
+    "什么是新质生产力？",
+    "银发经济是什么？",
+    "具身智能是指什么？",
+    "脑机接口是什么？",
+    "发展未来产业需要处理好哪几对关系？",
+    "习近平总书记在浙江考察时对未来产业提出了什么要求？",
+    "量子科技的发展重点有哪些？",
+    "生物制造是一种什么样的产业？",
+    "如何做红烧肉？",
 ]
 # Uploads about something no question asks (tea growing): they must not change their answers. Three
 # files, one after the other: three new generations for the readers to notice.
 UPLOADS = {
-    f"茶园管理{k}.md": f"# 茶园管理手册（{k}）\n\n" + "\n\n".join(
+    f"茶园管理{k}.md": f"# 茶园管理手册（{k}）\n\n"
+    + "\n\n".join(
         f"## 第{i}节 茶园管理\n\n" + "".join(f"茶园第{i}片第{j}号地块在{season}需要修剪茶树并施用有机肥料。" for j in range(12))
-        for i in range(1, 4)) + "\n"
+        for i in range(1, 4)
+    )
+    + "\n"
     for k, season in ((1, "春季"), (2, "夏季"), (3, "秋季"))
 }
 
@@ -38,9 +48,7 @@ def _ask(chat, question: str) -> tuple[str, float, float, str]:
     """One chat turn through the handler the web page calls: (final answer, start, end, error)."""
     t0 = time.perf_counter()
     try:
-        last = None
-        for last in chat.respond(question, [], None, 10, [], ""):
-            pass
+        *_, last = chat.respond(question, [], None, 10, [], "")  # the handler's final yield
         history = last[0]
         return history[-1]["content"], t0, time.perf_counter(), ""
     except Exception as exc:  # what Gradio would show the user
@@ -134,7 +142,9 @@ def test_twenty_users_chat_while_a_document_is_uploaded(corpus_system, tmp_path)
 
     idle_lat = [e - s for _, _, s, e, _ in idle]
     during = [e - s for _, _, s, e, _ in busy if s < span["end"] and e > span["start"]]
-    print(f"\nconcurrency: {len(idle) + len(busy)} requests, {len(errors)} errors; "
-          f"idle p50 {_pct(idle_lat, 50):.0f} ms p95 {_pct(idle_lat, 95):.0f} ms; "
-          f"during the uploads ({len(during)} requests, {len(files)} uploads in {span['end'] - span['start']:.1f} s) "
-          f"p50 {_pct(during, 50):.0f} ms p95 {_pct(during, 95):.0f} ms; index updates {len(builds)}")
+    print(
+        f"\nconcurrency: {len(idle) + len(busy)} requests, {len(errors)} errors; "
+        f"idle p50 {_pct(idle_lat, 50):.0f} ms p95 {_pct(idle_lat, 95):.0f} ms; "
+        f"during the uploads ({len(during)} requests, {len(files)} uploads in {span['end'] - span['start']:.1f} s) "
+        f"p50 {_pct(during, 50):.0f} ms p95 {_pct(during, 95):.0f} ms; index updates {len(builds)}"
+    )

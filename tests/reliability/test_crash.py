@@ -13,9 +13,8 @@ from rag.chunking import Chunker
 from rag.kb import list_documents
 from rag.system import build_system
 
-from conftest import read_corpus
-
 from .conftest import assert_agrees, cli_env, kill_when, run_cli
+from conftest import read_corpus
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +39,11 @@ def _docs_agree(env) -> dict[str, int]:
 def test_kill_rag_ingest_at_three_points(settings, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    files = {"a_big.md": _speech(25), "b_mid.md": _speech(12, 600 * 30), "c_small.txt": "新质生产力是创新起主导作用的先进生产力质态。"}
+    files = {
+        "a_big.md": _speech(25),
+        "b_mid.md": _speech(12, 600 * 30),
+        "c_small.txt": "新质生产力是创新起主导作用的先进生产力质态。",
+    }
     for name, text in files.items():
         (docs / name).write_text(text, encoding="utf-8")
     chunker = Chunker(settings.chunking)
@@ -90,8 +93,9 @@ def test_kill_during_upload_then_restart(settings, tmp_path):
     up.write_text(_speech(25), encoding="utf-8")
     n_up = len(Chunker(settings.chunking).chunk_text(up.read_text(encoding="utf-8"), up.name))
 
-    kill_when([sys.executable, "-c", UPLOAD, str(up)], cli_env(settings.home),
-              lambda p: 32 <= p.get("讲话摘编.md", (0, 0))[0] < n_up)
+    kill_when(
+        [sys.executable, "-c", UPLOAD, str(up)], cli_env(settings.home), lambda p: 32 <= p.get("讲话摘编.md", (0, 0))[0] < n_up
+    )
 
     system = build_system(settings)  # the app starting again
     assert any("讲话摘编.md" in line for line in system.recovered)

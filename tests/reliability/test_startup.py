@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def _run_app(tmp_path: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_SERVER_"))}
     full.update(RAG_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT / "src"), **env)
-    return subprocess.run([sys.executable, str(ROOT / "app.py")], env=full, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py")], env=full, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _one_line_error(r: subprocess.CompletedProcess, tmp_path: Path, expected: str) -> None:
@@ -51,15 +52,18 @@ def test_busy_port_reported_before_ingest(tmp_path, busy_port):
     _one_line_error(r, tmp_path, f"端口 {busy_port} 已被占用")
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"RAG_APP__PORT": "abc"}, "app.port = 'abc' 应为整数（环境变量 RAG_APP__PORT）"),
-    ({"RAG_APP__PORT": "70000"}, "app.port = '70000' 应不大于 65535"),
-    ({"RAG_APP__USERS": '{"student": '}, "环境变量 RAG_APP__USERS 不是合法的 JSON"),
-    ({"RAG_APP__USERS": '["student"]'}, "app.users = ['student'] 应为 JSON 对象"),
-    ({"RAG_APP__USERS": '{"student": "pw:boss"}'}, "角色 'boss' 无效"),
-    ({"GRADIO_SERVER_PORT": "abc"}, "GRADIO_SERVER_PORT = 'abc' 应为 1–65535 的整数"),
-    ({"GRADIO_SERVER_NAME": "no-such-host.invalid"}, "无法解析监听地址 'no-such-host.invalid'"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"RAG_APP__PORT": "abc"}, "app.port = 'abc' 应为整数（环境变量 RAG_APP__PORT）"),
+        ({"RAG_APP__PORT": "70000"}, "app.port = '70000' 应不大于 65535"),
+        ({"RAG_APP__USERS": '{"student": '}, "环境变量 RAG_APP__USERS 不是合法的 JSON"),
+        ({"RAG_APP__USERS": '["student"]'}, "app.users = ['student'] 应为 JSON 对象"),
+        ({"RAG_APP__USERS": '{"student": "pw:boss"}'}, "角色 'boss' 无效"),
+        ({"GRADIO_SERVER_PORT": "abc"}, "GRADIO_SERVER_PORT = 'abc' 应为 1–65535 的整数"),
+        ({"GRADIO_SERVER_NAME": "no-such-host.invalid"}, "无法解析监听地址 'no-such-host.invalid'"),
+    ],
+)
 def test_bad_settings_reported_in_one_line(tmp_path, env, expected):
     _one_line_error(_run_app(tmp_path, **env), tmp_path, expected)
 
@@ -93,10 +97,16 @@ def test_app_serves_on_the_gradio_server_port(tmp_path):
     (docs / "a.txt").write_text("新质生产力是创新起主导作用的先进生产力质态。", encoding="utf-8")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_SERVER_"))}
-    env.update(RAG_HOME=str(tmp_path / "home"), RAG_CORPUS__PATH=str(docs), PYTHONPATH=str(ROOT / "src"),
-               GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env.update(
+        RAG_HOME=str(tmp_path / "home"),
+        RAG_CORPUS__PATH=str(docs),
+        PYTHONPATH=str(ROOT / "src"),
+        GRADIO_SERVER_NAME="127.0.0.1",
+        GRADIO_SERVER_PORT=str(port),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         status, deadline = None, time.monotonic() + 240
         while status is None and time.monotonic() < deadline and proc.poll() is None:

@@ -99,9 +99,12 @@ def test_large_file_of_three_repeated_passages(settings, tmp_path):
     """~49 MiB of text that is three passages over and over: copied and hashed in blocks, indexed
     as the few chunks it holds (peak memory is measured by hand, see the report of issue 11)."""
     passages = [
-        "新质生产力是创新起主导作用，摆脱传统经济增长方式、生产力发展路径，具有高科技、高效能、高质量特征，符合新发展理念的先进生产力质态。" * 3,
-        "未来产业由前沿技术驱动，当前处于孕育萌发阶段或产业化初期，是具有显著战略性、引领性、颠覆性和不确定性的前瞻性新兴产业。" * 3,
-        "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和，涉及面广、产业链长、业态多元、潜力巨大。" * 3,
+        "新质生产力是创新起主导作用，摆脱传统经济增长方式、生产力发展路径，具有高科技、高效能、高质量特征，符合新发展理念的先进生产力质态。"
+        * 3,
+        "未来产业由前沿技术驱动，当前处于孕育萌发阶段或产业化初期，是具有显著战略性、引领性、颠覆性和不确定性的前瞻性新兴产业。"
+        * 3,
+        "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和，涉及面广、产业链长、业态多元、潜力巨大。"
+        * 3,
     ]
     block = "\n\n".join(passages) + "\n\n"
     big = tmp_path / "重复.txt"

@@ -27,8 +27,19 @@ import numpy as np
 from ..query import Query, occasion_core, vocabulary
 from .candidates import Cand, holds, names, names_in
 
-MODEL_FEATURES = ["best_lex", "best_sem", "top_sem_z", "passage_cov", "top_dense", "type_expected", "linked",
-                  "focus_missing", "sem_margin", "premise", "novelty"]
+MODEL_FEATURES = [
+    "best_lex",
+    "best_sem",
+    "top_sem_z",
+    "passage_cov",
+    "top_dense",
+    "type_expected",
+    "linked",
+    "focus_missing",
+    "sem_margin",
+    "premise",
+    "novelty",
+]
 
 
 @lru_cache(maxsize=1)
@@ -47,8 +58,14 @@ class Decision:
     features: dict | None = None
 
 
-def features(q: Query, chosen: list[Cand], cands: list[Cand], passages: list, idf: dict[str, float] | None = None,
-             dense: list[float] | None = None) -> dict[str, float]:
+def features(
+    q: Query,
+    chosen: list[Cand],
+    cands: list[Cand],
+    passages: list,
+    idf: dict[str, float] | None = None,
+    dense: list[float] | None = None,
+) -> dict[str, float]:
     best = chosen[0] if chosen else None
     idf = idf or {}
     hay = _haystack(chosen).lower()
@@ -100,12 +117,17 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
     lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place") else 2]
-    ok = any(holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people) for c in lead)
+    ok = any(
+        holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people) for c in lead
+    )
     if ok and q.unit:
         ok = any(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text) for c in lead)
     if ok and q.count:  # "分别位于哪些城市": the names count as items ("北京和上海")
-        found = {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)} \
-            if q.expect in ("person", "org", "place") else set()
+        found = (
+            {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)}
+            if q.expect in ("person", "org", "place")
+            else set()
+        )
         ok = max(items_in(chosen, q.members), len(found)) >= q.count
     return ok
 
@@ -135,8 +157,11 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     hay = _haystack(chosen)
     if q.titled and not any(q.matches(c.passage.metadata) for c in chosen):
         return False
-    if q.occasions and not any(q.matches_occasion(c.passage.metadata) for c in chosen) and not any(
-            occasion_core(o) in hay for o in q.occasions):
+    if (
+        q.occasions
+        and not any(q.matches_occasion(c.passage.metadata) for c in chosen)
+        and not any(occasion_core(o) in hay for o in q.occasions)
+    ):
         return False  # neither the speech itself nor a passage that speaks of that occasion
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
     # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
@@ -144,8 +169,16 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     return all(n in hay for n in named(query) + q.authors) and all(y in when for y in q.years)
 
 
-def decide(query: str, q: Query, chosen: list[Cand], cands: list[Cand], passages: list, model: dict,
-           idf: dict[str, float] | None = None, dense: list[float] | None = None) -> Decision:
+def decide(
+    query: str,
+    q: Query,
+    chosen: list[Cand],
+    cands: list[Cand],
+    passages: list,
+    model: dict,
+    idf: dict[str, float] | None = None,
+    dense: list[float] | None = None,
+) -> Decision:
     feats = features(q, chosen, cands, passages, idf, dense)
     lr = model["answerability"]
     z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())

@@ -26,16 +26,18 @@ class Answerer(Protocol):
     chat_model: Any  # the configured LangChain chat model, or None (offline, or not usable)
     unavailable: str  # why a configured chat model cannot be used ("" when it can, or none is set)
 
-    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
-            query: str | None = None) -> "Answer": ...
+    def ask(
+        self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None, query: str | None = None
+    ) -> Answer: ...
 
-    def stream(self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None,
-               query: str | None = None) -> Iterator["str | Answer"]:
+    def stream(
+        self, question: str, *, top_k: int | None = None, mode: str | None = None, filters: Any = None, query: str | None = None
+    ) -> Iterator[str | Answer]:
         """Text pieces as they are written (none offline), then the checked Answer."""
         ...
 
     @property
-    def offline(self) -> "Answerer":
+    def offline(self) -> Answerer:
         """The extractive answerer (itself, or a chat answerer's fallback)."""
         ...
 
@@ -62,8 +64,9 @@ class Citation:
     def of(cls, n: int, passage: Passage, quote: str) -> Citation:
         """Citation ``n`` of a retrieved passage, quoting ``quote`` from it."""
         ref = Ref.of(passage.metadata)
-        return cls(n, ref.source, ref.title, ref.authors, ref.section, ref.occasion, ref.date, passage.text,
-                   quote, passage.id, ref.page)
+        return cls(
+            n, ref.source, ref.title, ref.authors, ref.section, ref.occasion, ref.date, passage.text, quote, passage.id, ref.page
+        )
 
     def label(self) -> str:
         """《title》，authors，occasion（date），…，第 N 页 (rag.citation)."""
@@ -92,12 +95,16 @@ class Answer:
             "answer": self.answer,
             "refused": self.refused,
             "confidence": self.confidence,
-            "citations": [
-                {k: v for k, v in asdict(c).items() if k != "passage_id"} for c in self.citations
-            ],
+            "citations": [{k: v for k, v in asdict(c).items() if k != "passage_id"} for c in self.citations],
             "contexts": [
-                {"rank": p.rank, "source": p.metadata.get("source", ""), "title": p.metadata.get("title", ""),
-                 "section": p.metadata.get("section", ""), "text": p.text, "score": round(p.score, 6)}
+                {
+                    "rank": p.rank,
+                    "source": p.metadata.get("source", ""),
+                    "title": p.metadata.get("title", ""),
+                    "section": p.metadata.get("section", ""),
+                    "text": p.text,
+                    "score": round(p.score, 6),
+                }
                 for p in self.contexts
             ],
             "latency_ms": round(self.latency_ms, 1),

@@ -35,12 +35,16 @@ _ORDINAL = re.compile(
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])")
+
+
 def _amount_re() -> re.Pattern:
     """A quantity: digits then a percent sign or any measure word but a date's (12所, 628颗, 30余个,
     1.5万亿美元, 95%; not 11月, 5日); or a Chinese numeral then a unit of data/query.yaml (五年, 三成)."""
     units = vocabulary()["units"] + ["万", "亿", "千", "百", "成"]
     alt = "|".join(map(re.escape, sorted(set(units), key=len, reverse=True)))
-    return re.compile(rf"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*(?:[%％‰]|(?![月日号时])[\u4e00-\u9fff])|[一二两三四五六七八九十百千万亿半]+(?:余|多)?(?:{alt})")
+    return re.compile(
+        rf"\d+(?:[.,]\d+)*\s*(?:余|多)?\s*(?:[%％‰]|(?![月日号时])[\u4e00-\u9fff])|[一二两三四五六七八九十百千万亿半]+(?:余|多)?(?:{alt})"
+    )
 
 
 def ordinal(sentence: str) -> bool:
@@ -108,8 +112,9 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
         # splits "战略协调机构"; a name ending in an organisation word counts too.
         suffixes = vocabulary()["org_suffixes"]
         long = "|".join(map(re.escape, [s for s in suffixes if len(s) >= 2]))
-        found = names_in(body, ("nr", "nt", "nz")) + [w for w, f in pos_tagger().cut(body)
-                                                      if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))]
+        found = names_in(body, ("nr", "nt", "nz")) + [
+            w for w, f in pos_tagger().cut(body) if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))
+        ]
         found += re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{long})", body)
     else:
         found = names_in(body, ("ns",))
@@ -124,7 +129,7 @@ def _no_attribution(text: str, meta: dict) -> str:
 
 def subject(query: str) -> str:
     m = next((m for p in vocabulary()["patterns"]["subject_re"] if (m := re.search(p, query))), None)
-    return m.group(1).strip("“”\"《》 ") if m else ""
+    return m.group(1).strip('“”"《》 ') if m else ""
 
 
 @dataclass
@@ -185,15 +190,27 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
             defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}{defines_re}", sent)))
-            typed = float(bool(q.expect) and q.expect != "count" and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query, q.people))
-            out.append(Cand(sent, p, pos, ordinal(sent), {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked}))
+            typed = float(
+                bool(q.expect)
+                and q.expect != "count"
+                and holds(q.expect, sent + p.metadata.get("attribution", ""), p.metadata, query, q.people)
+            )
+            out.append(
+                Cand(
+                    sent,
+                    p,
+                    pos,
+                    ordinal(sent),
+                    {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked},
+                )
+            )
     if not out:
         return out
     qv = retriever.embed_query(query)
     vecs = retriever.sentence_vectors([c.text for c in out])
     sims = np.array([float(vecs[c.text] @ qv) for c in out])
     z = (sims - sims.mean()) / (sims.std() + 1e-6)
-    for c, s, zz in zip(out, sims, z):
+    for c, s, zz in zip(out, sims, z, strict=False):
         c.f["sem_raw"] = float(s)
         c.f["sem"] = float(zz)
         c.score = score(c.f, weights)

@@ -15,9 +15,9 @@ import re
 from functools import lru_cache
 
 from ..chunking import split_sentences
-from ..safety import is_injection
 from ..query import Article, Query, vocabulary
 from ..retrieve import Passage, Retriever
+from ..safety import is_injection
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family, subject
 
@@ -33,8 +33,14 @@ DEFAULT_MARGINS = {"answer": 0.45, "occasion": 0.45, "list": 0.3, "list_lead": 0
 
 
 class Composer:
-    def __init__(self, retriever: Retriever, max_sentences: int, max_list_items: int, weights: dict | None = None,
-                 margins: dict | None = None):
+    def __init__(
+        self,
+        retriever: Retriever,
+        max_sentences: int,
+        max_list_items: int,
+        weights: dict | None = None,
+        margins: dict | None = None,
+    ):
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
         self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
         self.margins = {**DEFAULT_MARGINS, **(margins or {})}
@@ -115,7 +121,14 @@ class Composer:
         para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
         sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
         at = sents.index(best.text) if best.text in sents else -1
-        follow = [Cand(s, best.passage, best.pos + i + 1, False, dict(best.f), best.score) for i, s in enumerate(sents[at + 1 : at + 4])] if at >= 0 else []
+        follow = (
+            [
+                Cand(s, best.passage, best.pos + i + 1, False, dict(best.f), best.score)
+                for i, s in enumerate(sents[at + 1 : at + 4])
+            ]
+            if at >= 0
+            else []
+        )
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
 
@@ -151,8 +164,9 @@ class Composer:
         out: list[Cand] = []
         for side in q.sides:
             sub = text[:start] + side + text[end:]
-            pick = next((c for c in build(sub, q, passages, self.retriever, self.weights)
-                         if all(c.text != o.text for o in out)), None)
+            pick = next(
+                (c for c in build(sub, q, passages, self.retriever, self.weights) if all(c.text != o.text for o in out)), None
+            )
             if pick is not None:
                 out.append(pick)
         return out if len(out) >= 2 else []
@@ -177,13 +191,22 @@ class Composer:
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
-        if (_INLINE_LIST.search(best.text) and not best.ordinal and best.score >= runner + 0.25 * abs(runner)
-                and anchors and anchors[0].passage.id == best.passage.id):
+        if (
+            _INLINE_LIST.search(best.text)
+            and not best.ordinal
+            and best.score >= runner + 0.25 * abs(runner)
+            and anchors
+            and anchors[0].passage.id == best.passage.id
+        ):
             return [best]
         top_cov = max(c.coverage for c in cands)
         ord_cov = max((c.coverage for c in cands if c.ordinal), default=0.0)
         in_anchor = {a.passage.id for a in anchors}
-        enum = [c for c in cands if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor and _INLINE_LIST.search(c.text)]
+        enum = [
+            c
+            for c in cands
+            if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor and _INLINE_LIST.search(c.text)
+        ]
         enum_best = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
         score_of: dict[str, float] = {}
         for c in cands:
@@ -197,8 +220,11 @@ class Composer:
                 # A list answers only when one of its items is among the best sentences, its own
                 # heading covers the question ("（二）未来产业的特征") or it has as many items as the
                 # question asks for ("哪三点"): a numbered list about something else is not the answer.
-                if count != sum(c.ordinal for c in items) and max(score_of.get(c.text, float("-inf")) for c in items) < floor and \
-                        cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99:
+                if (
+                    count != sum(c.ordinal for c in items)
+                    and max(score_of.get(c.text, float("-inf")) for c in items) < floor
+                    and cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99
+                ):
                     continue
                 return items
         return [enum_best] if enum_best else []
@@ -231,8 +257,14 @@ class Composer:
         if len(items) < 2:
             return []
         items = items[: self.max_list_items]
-        lead = [c for c in cands if not c.ordinal and c.passage.id == items[0].passage.id and c.pos < items[0].pos
-                and c.score >= best.score - self.margins["list_lead"] * abs(best.score)]
+        lead = [
+            c
+            for c in cands
+            if not c.ordinal
+            and c.passage.id == items[0].passage.id
+            and c.pos < items[0].pos
+            and c.score >= best.score - self.margins["list_lead"] * abs(best.score)
+        ]
         return lead[:1] + items
 
     def _announced_items(self, anchor: Cand) -> list[Cand]:
@@ -263,7 +295,8 @@ class Composer:
             heads = [x for x in seq[i + 1 :] if x[3]][:n]
             if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
                 return [Cand(sent, p, pos, False, dict(anchor.f), anchor.score)] + [
-                    Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads]
+                    Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads
+                ]
         return []
 
     def section(self, source: str, section: str) -> list[Passage]:
@@ -278,7 +311,12 @@ class Composer:
         provenance line ("（选自《党建》杂志2025年第11期，作者系…）") when it has one."""
         lines = [f"《{art.title}》的作者是{'、'.join(art.authors)}。" if art.authors else ""]
         if art.outlet or art.date:
-            lines.append(f"《{art.title}》" + (f"刊载于{art.outlet}" if art.outlet else "") + (f"，日期为{_cn_date(art.date)}" if art.date else "") + "。")
+            lines.append(
+                f"《{art.title}》"
+                + (f"刊载于{art.outlet}" if art.outlet else "")
+                + (f"，日期为{_cn_date(art.date)}" if art.date else "")
+                + "。"
+            )
         markers = vocabulary()["byline_markers"]
         index = self.retriever.bm25
         for i, m in enumerate(index.metas):
@@ -288,8 +326,14 @@ class Composer:
                     if any(k in s for k in markers) and len(s) <= 120 and s not in lines:
                         lines.append(s)
         text = "\n".join(x for x in lines if x)
-        meta = {"source": art.source, "title": art.title, "authors": "、".join(art.authors), "section": "文献信息",
-                "date": art.date, "outlet": art.outlet}
+        meta = {
+            "source": art.source,
+            "title": art.title,
+            "authors": "、".join(art.authors),
+            "section": "文献信息",
+            "date": art.date,
+            "outlet": art.outlet,
+        }
         return Passage(f"card:{art.source}:{art.title}", text, meta, score=1.0, rank=1)
 
 
@@ -305,7 +349,7 @@ def _is(p: Passage, art: Article) -> bool:
 
 def _cn_date(date: str) -> str:
     parts = [int(x) for x in re.findall(r"\d+", date)]
-    return "".join(f"{v}{u}" for v, u in zip(parts, "年月日"))
+    return "".join(f"{v}{u}" for v, u in zip(parts, "年月日", strict=False))
 
 
 def render(question: str, query: str, chosen: list[Cand], passages: list[Passage], confidence: float) -> Answer:

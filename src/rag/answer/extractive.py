@@ -29,8 +29,13 @@ class ExtractiveAnswerer:
         self.s = settings
         self.retriever = retriever
         self.model = model or answerability.load_model(settings.answer.model_path or None)
-        self.composer = Composer(retriever, settings.answer.max_sentences, settings.answer.max_list_items,
-                                 self.model["sentence_weights"], self.model.get("compose"))
+        self.composer = Composer(
+            retriever,
+            settings.answer.max_sentences,
+            settings.answer.max_list_items,
+            self.model["sentence_weights"],
+            self.model.get("compose"),
+        )
         self._chain = None
 
     # -- the chain ------------------------------------------------------------------------
@@ -62,8 +67,15 @@ class ExtractiveAnswerer:
     def analyze(self, query: str) -> Query:
         return analyze(query, self.retriever.linker)
 
-    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None,
-            filters: Filters | None = None, query: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        mode: str | None = None,
+        filters: Filters | None = None,
+        query: str | None = None,
+    ) -> Answer:
         """Answer one question; ``query`` (a rewritten question) is what gets searched."""
         t0 = time.perf_counter()
         question = check_question(question, self.s.answer.max_question_chars)
@@ -71,8 +83,7 @@ class ExtractiveAnswerer:
         with self.retriever.pinned():
             return self._ask(question, query, top_k, mode, filters, t0)
 
-    def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None,
-             t0: float) -> Answer:
+    def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None, t0: float) -> Answer:
         from ..timeline import date_order_answer, date_order_topic  # timeline imports this package
 
         topic = None if filters else date_order_topic(query)
@@ -85,8 +96,9 @@ class ExtractiveAnswerer:
         q = self.analyze(query)
         if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
             top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
-        ans = self.chain().invoke({"question": question, "query": query, "top_k": top_k, "mode": mode,
-                                   "filters": filters, "analysis": q})
+        ans = self.chain().invoke(
+            {"question": question, "query": query, "top_k": top_k, "mode": mode, "filters": filters, "analysis": q}
+        )
         ans.latency_ms = (time.perf_counter() - t0) * 1000
         return ans
 
@@ -103,14 +115,27 @@ class ExtractiveAnswerer:
         if q.is_metadata and chosen:
             # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
             # (which names the authors: the "who" is answered there, when the catalog knows it).
-            art = next((a for a in self.retriever.linker.articles if a.source == chosen[0].passage.metadata.get("source")
-                        and a.title == chosen[0].passage.metadata.get("title")), None)
+            art = next(
+                (
+                    a
+                    for a in self.retriever.linker.articles
+                    if a.source == chosen[0].passage.metadata.get("source") and a.title == chosen[0].passage.metadata.get("title")
+                ),
+                None,
+            )
             card = self.composer.card(art) if art else None
             if art is None or not self._card_answers(q, art, card):
                 return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")
             q.expect = ""
-            chosen = chosen[:2] + ([candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
-                                    for i, x in enumerate(card.text.split("\n")) if x] if card else [])
+            chosen = chosen[:2] + (
+                [
+                    candidates.Cand(x, card, i, False, dict(chosen[0].f), chosen[0].score)
+                    for i, x in enumerate(card.text.split("\n"))
+                    if x
+                ]
+                if card
+                else []
+            )
         idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
         dense = self.retriever.dense_similarity(query, passages[:3])
         d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense)
@@ -127,7 +152,9 @@ class ExtractiveAnswerer:
         pool = passages[:n]
         for art in q.articles if len(q.articles) > 1 else []:
             if not any(p.metadata.get("source") == art.source and p.metadata.get("title") == art.title for p in pool):
-                pool += [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title][:1]
+                pool += [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title][
+                    :1
+                ]
         return pool
 
     @staticmethod
@@ -142,8 +169,12 @@ class ExtractiveAnswerer:
     def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
         """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
         cards = [self.composer.card(a) for a in q.articles[:3]]
-        chosen = [candidates.Cand(line, card, i, False, {}, 1.0)
-                  for card in cards for i, line in enumerate(card.text.split("\n")) if line]
-        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards)):
+        chosen = [
+            candidates.Cand(line, card, i, False, {}, 1.0)
+            for card in cards
+            for i, line in enumerate(card.text.split("\n"))
+            if line
+        ]
+        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards, strict=False)):
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")  # the catalog does not say
         return render(question, query, chosen, passages, 1.0)
