@@ -240,11 +240,9 @@ def to_docx(d: Digest, path: Path) -> Path:
 
 def export(d: Digest, path: str | Path) -> Path:
     """Write the digest in the format of ``path``'s extension (.docx or .md)."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in SUPPORTED:
-        raise DigestError(f"不支持的输出格式 {ext or '（无扩展名）'}（支持 {'、'.join(SUPPORTED)}）")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .exports import output_path
+
+    path, ext = output_path(path, SUPPORTED, DigestError)
     if ext == ".md":
         path.write_text(to_markdown(d), encoding="utf-8")
     else:

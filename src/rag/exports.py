@@ -184,6 +184,17 @@ def to_xlsx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
     return [path]
 
 
+def output_path(path: str | Path, supported: tuple[str, ...], error: type[Exception] = ValueError) -> tuple[Path, str]:
+    """The file to write and its (lower-case) extension; its folder is created. An extension not in
+    ``supported`` raises ``error`` with a one-line Chinese message."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in supported:
+        raise error(f"不支持的输出格式 {ext or '（无扩展名）'}（支持 {'、'.join(supported)}）")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, ext
+
+
 def export(items: list[QuizItem], path: str | Path, title: str = "学习测试") -> list[Path]:
     """Write the quiz in the format of ``path``'s extension; returns the files written."""
     path = Path(path)

@@ -377,11 +377,9 @@ def to_docx(tl: Timeline, path: Path) -> Path:
 
 def export(tl: Timeline, path: str | Path) -> Path:
     """Write the timeline in the format of ``path``'s extension (.md, .docx, .png)."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in SUPPORTED:
-        raise TimelineError(f"不支持的输出格式 {ext or '（无扩展名）'}（支持 {'、'.join(SUPPORTED)}）")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .exports import output_path
+
+    path, ext = output_path(path, SUPPORTED, TimelineError)
     if ext == ".md":
         path.write_text(to_markdown(tl), encoding="utf-8")
     elif ext == ".docx":
