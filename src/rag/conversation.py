@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer
+from .query import vocabulary
 
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _ITEM_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|则|种|是)")
@@ -18,36 +19,6 @@ _PRONOUN = re.compile(r"^(?:那么|那|请问)?(它们|它|其|这些|这个|这
 _QUESTION_TAIL = re.compile(
     r"(?:的)?(?:是什么|是指什么|指什么|(?:有|包括|是)(?:哪些|什么)\S{0,6}|是怎样的|怎么样|如何|为什么|的含义|的内涵|"
     r"的定义|的特征|的特点|具体怎么说|怎么说|呢|吗)?[？?。！!\s]*$"
-)
-ASPECTS = (
-    "特征",
-    "特点",
-    "意义",
-    "作用",
-    "措施",
-    "举措",
-    "路径",
-    "重点",
-    "内涵",
-    "定义",
-    "含义",
-    "原因",
-    "影响",
-    "任务",
-    "要求",
-    "目标",
-    "关系",
-    "优势",
-    "问题",
-    "挑战",
-    "前景",
-    "现状",
-    "趋势",
-    "政策",
-    "方向",
-    "做法",
-    "例子",
-    "案例",
 )
 _QUESTION_HEAD = re.compile(r"^(?:请问|请|什么是|何为|介绍一下|谈谈|说说|关于)")
 
@@ -126,7 +97,7 @@ def rewrite_followup(question: str, previous: Turn | None) -> str:
         return _PRONOUN.sub(subject, q, count=1)
     core = subject_of(q)
     # A fragment such as "特征呢？" / "有哪些措施" that names no topic of its own.
-    bare = not core or any(core.startswith(a) or core.endswith(a) for a in ASPECTS) and len(core) <= 6
+    bare = not core or any(core.startswith(a) or core.endswith(a) for a in vocabulary()["follow_up_aspects"]) and len(core) <= 6
     if subject not in q and (bare or re.search(r"呢[？?]?$", q) and len(core) <= 4):
         aspect = core or re.sub(r"^(?:有|包括|是)(?:哪些|什么)", "", re.sub(r"[？?。\s呢]", "", q))
         return f"{subject}的{aspect}" if aspect else subject

@@ -71,6 +71,12 @@ _BAD_START = re.compile(
 )
 
 
+def _speaker(meta: dict) -> str:
+    """Who spoke a speech excerpt, as a question names them (data/quiz.yaml speaker_titles)."""
+    name = re.split(r"[、，,]", meta.get("authors", ""))[0].strip()
+    return quiz_vocab().get("speaker_titles", {}).get(name, name) or "讲话人"
+
+
 @dataclass
 class Citation:
     source: str
@@ -282,7 +288,7 @@ class QuizBuilder:
         rng.shuffle(others)
         options = [occ] + others[:3]
         rng.shuffle(options)
-        q = f"习近平总书记“{s.text}”这一论述出自哪次讲话或考察？"
+        q = f"{_speaker(s.meta)}“{s.text}”这一论述出自哪次讲话或考察？"
         return QuizItem(
             "choice",
             q,
@@ -324,7 +330,7 @@ class QuizBuilder:
         meta = s.meta
         passage = next((t for t, m in self.passages if m is meta), s.text)
         if meta.get("occasion"):
-            q = f"习近平总书记在哪次会议或考察中提出“{s.text}”？请说明场合和时间。"
+            q = f"{_speaker(s.meta)}在哪次会议或考察中提出“{s.text}”？请说明场合和时间。"
             points = [meta["occasion"], meta.get("speech_date", "")]
             return QuizItem(
                 "short",

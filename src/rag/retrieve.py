@@ -33,14 +33,11 @@ from .sentence_search import SentenceIndex
 from .settings import RetrievalSettings
 from .store import _PAGE, Store
 
-STOPWORDS = set(
-    "的 了 和 与 及 或 是 在 对 为 以 于 把 被 将 从 由 而 并 等 之 其 也 都 就 要 这 那 有 中 上 下 "
-    "个 种 些 一 不 没 很 更 最 又 还 所 如何 怎么 怎样 什么 哪些 哪个 哪 吗 呢 吧 啊 么 请 问 "
-    "说 讲 提出 提到 指出 关于 根据 资料 文中 文章 其中 我们 我国 你 我 他 她 它 们 时 后 前 "
-    "请问 具体 主要 哪次 哪里 是否 多少 几 为什么 为何 如何 能否 可以 应该 需要 进行 通过 "
-    "哪几 几个 哪几个 哪一年 哪年 哪份 份文件 哪种 哪类 什么样 怎样 有何 何种 分别 给出 说法 中有 有多高 多高 "
-    "多大 多少个 哪个 哪位 谁 提出 了 呢 吗 着 过 得 地 资料中 文献 不同".split()
-)
+STOPWORDS = {
+    w.strip()
+    for w in (resources.files("rag") / "data" / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    if w.strip() and not w.startswith("#")
+}
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
 

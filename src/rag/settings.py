@@ -111,6 +111,10 @@ class AppSettings(_Section):
         default_factory=dict,
         description="Optional login: user -> 'password' or 'password:role' (role admin, trainer or participant).",
     )
+    title: str = Field("学习助手", description="The page header (settings.yaml names the corpus).")
+    subtitle: str = Field(
+        "回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。", description="The line under the header."
+    )
     examples: list[str] = Field(
         default_factory=lambda: [
             "未来产业有哪些特征？",

@@ -50,7 +50,8 @@ class System:
         """Load what the first question would otherwise wait for (BM25 index, embedding model, the
         POS tagger of the answerer) by answering one question; returns the seconds it took."""
         t0 = time.perf_counter()
-        self.answerer.ask("什么是新质生产力")
+        examples = self.settings.app.examples
+        self.answerer.ask(examples[0] if examples else "概述")
         return time.perf_counter() - t0
 
 

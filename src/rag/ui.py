@@ -78,9 +78,7 @@ def build_ui(system) -> gr.Blocks:
     tlh, dg = TimelineHandlers(system), DigestHandlers(system)
     choices = doc_choices(system)
     with gr.Blocks(title="学习助手", analytics_enabled=False) as demo:
-        gr.Markdown(
-            "## 学习助手 · 未来产业与新质生产力学习资料问答\n回答均摘自资料原文，并逐句标注出处；资料中没有的内容会如实说明。"
-        )
+        gr.Markdown(f"## {settings.app.title}\n{settings.app.subtitle}")
         with gr.Tabs(overflow_behavior="wrap"):  # every tab header stays visible on a phone (a second row)
             with gr.Tab("学习问答", id="chat"):
                 conv = gr.State(Conversation())
