@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer
-from .query import vocabulary
+from .query import cn_number, vocabulary
 
-_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _ITEM_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|则|种|是)")
 _PRONOUN = re.compile(r"^(?:那么|那|请问)?(它们|它|其|这些|这个|这一|该|上述|此|他们|他|她)")
 _QUESTION_TAIL = re.compile(
@@ -70,7 +69,7 @@ def _item_number(text: str) -> int | None:
     if not m:
         return None
     g = m.group(1)
-    return int(g) if g.isdigit() else _CN_NUM.get(g)
+    return cn_number(g) or None
 
 
 def _answer_items(answer: Answer) -> list[str]:

@@ -29,7 +29,8 @@ def vocabulary() -> dict:
     return yaml.safe_load((resources.files("rag") / "data" / "query.yaml").read_text(encoding="utf-8"))
 
 
-def _cn_number(text: str) -> int:
+def cn_number(text: str) -> int:
+    """A count written in digits or Chinese numerals up to 99 ("8", "八", "十五", "二十"); 0 if unknown."""
     if text.isdigit():
         return int(text)
     if text == "十":
@@ -219,14 +220,14 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     for pattern in voc["count_re"]:
         m = re.search(pattern, text)
         if m:
-            q.count = _cn_number(m.group(1))
+            q.count = cn_number(m.group(1))
             expect = expect or "count"
             break
     if not q.count:  # "具体是哪几项": the members of a set, at least two of them
         for pattern in voc["members_re"]:
             m = re.search(pattern, text)
             if m:
-                q.count = _cn_number(m.group(1)) if m.groups() and m.group(1) else 2
+                q.count = cn_number(m.group(1)) if m.groups() and m.group(1) else 2
                 q.members = True
                 expect = expect or "count"
                 break

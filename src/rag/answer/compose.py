@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 
 from ..chunking import split_sentences
-from ..query import Article, Query, vocabulary
+from ..query import Article, Query, cn_number, vocabulary
 from ..retrieve import Passage, Retriever
 from ..safety import is_injection
 from .base import Answer, Citation
@@ -24,7 +24,6 @@ from .candidates import Cand, ordinal_family, subject
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
 )
-_CN_NUM = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
 # How far below the best sentence's score a sentence may be and still be quoted, as a share of the
@@ -291,7 +290,7 @@ class Composer:
             m = _announce().search(sent)
             if not m or sent not in text:
                 continue
-            n = _CN_NUM.get(m.group(1)) or int(m.group(1))
+            n = cn_number(m.group(1))
             heads = [x for x in seq[i + 1 :] if x[3]][:n]
             if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
                 return [Cand(sent, p, pos, False, dict(anchor.f), anchor.score)] + [
