@@ -170,3 +170,27 @@ def test_one_question_reads_one_state_of_the_index(corpus_system):
         with ThreadPoolExecutor(1) as pool:
             assert pool.submit(ctx.run, lambda: r.bm25).result() is before
     assert r.bm25 is not before and r.bm25.gen == corpus_system.store.generation()
+
+
+@pytest.mark.slow
+def test_wide_filters_are_pushed_down_to_chroma(corpus_system, monkeypatch):
+    from rag.retrieve import Filters
+
+    r = corpus_system.retriever
+    f = Filters(sources=["003_6a81efbd5c24e6ef.txt"], author="刘云")
+    assert f.where(r.linker.authors) == {
+        "$and": [
+            {"$or": [{"source": {"$in": ["003_6a81efbd5c24e6ef.txt"]}}, {"title": {"$in": ["003_6a81efbd5c24e6ef.txt"]}}]},
+            {"author_list": {"$contains": "刘云"}},
+        ]
+    }
+    assert Filters(author="刘").where(r.linker.authors) is None  # part of a name: checked in process only
+    exact = r.retrieve("未来产业创新中心", top_k=5, filters=f)
+    seen = []
+    real_query = r.store.query
+    monkeypatch.setattr(r.store, "query", lambda qv, k, where=None: seen.append(where) or real_query(qv, k, where))
+    monkeypatch.setattr(r.s, "exact_filter_max", 0)  # every filter is "wide": Chroma filters the dense search
+    pushed = r.retrieve("未来产业创新中心", top_k=5, filters=f)
+    assert f.where(r.linker.authors) in seen
+    assert pushed and all(p.metadata["source"] == "003_6a81efbd5c24e6ef.txt" and "刘云" in p.metadata["authors"] for p in pushed)
+    assert [p.id for p in pushed][:3] == [p.id for p in exact][:3]

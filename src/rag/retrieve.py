@@ -53,6 +53,16 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.sources or self.author or self.date_from or self.date_to)
 
+    def where(self, known_authors: list[str] | tuple[str, ...] = ()) -> dict | None:
+        """The document and author conditions as a Chroma ``where`` (dates, and an author given only
+        in part, are checked in process: Chroma compares numbers only and array entries whole)."""
+        terms = []
+        if self.sources:
+            terms.append({"$or": [{"source": {"$in": self.sources}}, {"title": {"$in": self.sources}}]})
+        if self.author and self.author in known_authors:
+            terms.append({"author_list": {"$contains": self.author}})
+        return None if not terms else terms[0] if len(terms) == 1 else {"$and": terms}
+
     def match(self, meta: dict) -> bool:
         if self.sources and meta.get("source") not in self.sources and meta.get("title") not in self.sources:
             return False
@@ -522,7 +532,7 @@ class Retriever:
         if where is not None:
             hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * 2, where) if cid in index.row_of]
             return [(r, s) for r, s in hits if mask is None or mask[r]][:k]
-        if mask is not None and mask.sum() <= 5000:
+        if mask is not None and mask.sum() <= self.s.exact_filter_max:
             vectors = self._snapshot().vectors
             rows = np.flatnonzero(mask)
             missing = [index.ids[r] for r in rows if index.ids[r] not in vectors]
@@ -569,7 +579,10 @@ class Retriever:
         mask = np.array([filters.match(m) for m in index.metas]) if filters else None
         lists: list[tuple[str, float, list[tuple[int, float]]]] = []
         qv = self.embed_query(query) if mode in ("hybrid", "dense") else None
-        lists += self._ranked(query, qv, mode, n_cand, index, mask, None, 1.0)
+        # A wide filter goes to Chroma as a where (HNSW over the admitted chunks); a narrow one is
+        # scored exactly over the chunks it admits (never comes back empty).
+        where = filters.where(self.linker.authors) if mask is not None and mask.sum() > self.s.exact_filter_max else None
+        lists += self._ranked(query, qv, mode, n_cand, index, mask, where, 1.0)
         if analysis is not None and analysis.constrained:
             # One restricted search per named article when several are named (each side of a
             # comparison gets its own list), else one over everything linked.

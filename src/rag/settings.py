@@ -72,6 +72,10 @@ class RetrievalSettings(_Section):
         0.5,
         description="Weight of the sentence-grain dense list (a chunk ranked by its best sentence) in fusion; 0 turns it off (dev-tuned).",
     )
+    exact_filter_max: int = Field(
+        5000,
+        description="A filter admitting at most this many chunks is scored exactly in process; a wider one is pushed down to Chroma as a where.",
+    )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
     linked_weight: float = Field(
