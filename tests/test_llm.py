@@ -206,3 +206,19 @@ def test_llm_quiz_items_checked_and_invented_ones_replaced(corpus_system, server
     assert all("国内生产总值的一半" not in it.question for it in items)
     with pytest.raises(QuizError, match="需要先配置大模型"):
         build_quiz(corpus_system, 4, writer="llm")
+
+
+def test_llm_answer_is_a_langchain_runnable(make_system, server):
+    from langchain_core.runnables import Runnable
+
+    from rag.answer import Answer
+
+    system = make_system("good")
+    chain = system.answerer.chain()  # retrieve | answerability | prompt | chat model | verify
+    assert isinstance(chain, Runnable)
+    ans = chain.invoke({"question": "银发经济是什么？"})
+    assert isinstance(ans, Answer) and not ans.refused and ans.citations[0].title == "发展银发经济利当前惠长远"
+    sent = server.requests[-1]["messages"]
+    assert [m["role"] for m in sent] == ["system", "user"] and "<资料>" in sent[-1]["content"]
+    both = chain.batch([{"question": "银发经济是什么？"}, {"question": "梅西在哪个俱乐部踢球？"}])
+    assert not both[0].refused and both[1].refused  # the second is refused before the model is asked

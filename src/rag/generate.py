@@ -116,8 +116,7 @@ class LLMAnswerer:
     def __init__(self, settings, retriever, model, fallback: ExtractiveAnswerer, threshold: float = 0.84):
         self.s, self.retriever, self.model, self.fallback = settings, retriever, model, fallback
         self.threshold = threshold
-        self.system_prompt = load_prompt("system").format()
-        self.answer_prompt = load_prompt("answer")
+        self.prompt = load_prompt("answer").chat(load_prompt("system"))  # a ChatPromptTemplate
 
     @property
     def settings(self):
@@ -136,12 +135,42 @@ class LLMAnswerer:
         return None if self.unavailable else self.model
 
     def messages(self, question: str, passages: list[Passage]) -> list:
-        from langchain_core.messages import HumanMessage, SystemMessage
+        return self.prompt.format_messages(question=question, passages=format_passages(passages))
 
-        return [
-            SystemMessage(self.system_prompt),
-            HumanMessage(self.answer_prompt.format(question=question, passages=format_passages(passages))),
-        ]
+    def chain(self):
+        """retrieve | (answerability) | prompt | chat model | verify, as one LangChain Runnable:
+        ``{"question": …}`` (optionally ``query``, ``top_k``, ``mode``, ``filters``) -> a checked
+        ``Answer``; ``.invoke``/``.batch`` and composition come from LangChain. (``stream`` below also
+        yields the model's words as they arrive.)"""
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
+
+        if self.chat_model is None:
+            raise ConnectionError(self.unavailable or "未配置大模型")
+
+        def retrieve(x: dict) -> list[Passage]:
+            return self._retrieve(x["question"], x.get("top_k"), x.get("mode"), x.get("filters"), x.get("query"))[2]
+
+        def offline(x: dict) -> Answer:  # the calibrated decision whether the passages answer at all
+            return self.fallback.compose(x["question"], x["passages"], x.get("query") or x["question"])
+
+        write = (
+            RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["passages"])})
+            | self.prompt
+            | self.chat_model
+            | StrOutputParser()
+        )
+        verify = RunnableLambda(
+            lambda x: self._finish(
+                x["question"], x.get("query") or x["question"], x["text"], x["passages"], x["offline"].confidence
+            )
+        )
+        gather = RunnablePassthrough.assign(passages=RunnableLambda(retrieve)) | RunnablePassthrough.assign(
+            offline=RunnableLambda(offline)
+        )
+        return gather | RunnableBranch(
+            (lambda x: x["offline"].refused, lambda x: x["offline"]), RunnablePassthrough.assign(text=write) | verify
+        )
 
     def _retrieve(self, question, top_k, mode, filters, query):
         question = check_question(question, self.s.answer.max_question_chars)

@@ -41,6 +41,14 @@ class Prompt(BaseModel):
             raise PromptError(f"missing prompt variables: {sorted(missing)}")
         return self.template.format(**{k: values[k] for k in self.variables})
 
+    def chat(self, system: Prompt | None = None):
+        """This prompt as a LangChain ``ChatPromptTemplate``: ``system`` (a prompt without variables)
+        as the system message, this template as the human message, its variables the template's."""
+        from langchain_core.prompts import ChatPromptTemplate
+
+        head = [("system", system.format().replace("{", "{{").replace("}", "}}"))] if system else []
+        return ChatPromptTemplate.from_messages([*head, ("human", self.template)])
+
 
 def as_data(text: str) -> str:
     """Text to place between fence tags such as <资料>…</资料>: a document cannot close the fence
