@@ -3,11 +3,36 @@ against the real app (tests/test_ui_browser.py starts it). Screenshots go to tes
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
-from test_ui_browser import DESKTOP, OUT, app_url, browser, open_page  # noqa: F401  (fixtures)
+from test_ui_browser import DESKTOP, OUT, browser, open_page, start_app, stop_app  # noqa: F401  (browser: fixture)
+
+from conftest import CORPUS
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app over the collection of dated speech excerpts (001), which the timeline is about (the
+    chat tests' app holds two newspaper pages only); the whole cached corpus when a cache is given."""
+    folder = tmp_path_factory.mktemp("timeline-app")
+    cache = os.environ.get("RAG_TEST_CORPUS_CACHE")
+    if cache and Path(cache, "chroma").is_dir():
+        corpus = CORPUS
+    else:
+        corpus = folder / "corpus"
+        corpus.mkdir()
+        src = next(CORPUS.glob("001_*.txt"))
+        shutil.copy(src, corpus / src.name)
+        shutil.copy(CORPUS / "catalog.yaml", corpus / "catalog.yaml")
+    url, proc = start_app(folder, corpus, home_from=cache)
+    yield url
+    stop_app(proc)
 
 
 def test_timeline_tab_chart_table_filter_and_passage(app_url, browser):  # noqa: F811
