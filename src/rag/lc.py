@@ -41,6 +41,7 @@ class KnowledgeBaseRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         from .query import analyze
 
-        analysis = analyze(query, self.retriever.linker)
-        passages = self.retriever.retrieve(query, self.k, self.mode, self.filters, analysis)
+        with self.retriever.pinned():  # the names are linked against the index that is searched
+            analysis = analyze(query, self.retriever.linker)
+            passages = self.retriever.retrieve(query, self.k, self.mode, self.filters, analysis)
         return [to_document(p) for p in passages]

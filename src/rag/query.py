@@ -179,21 +179,18 @@ def coordinated(text: str) -> list[str]:
 
     conj = set(voc["conjunctions"])
     runs: list[list[str]] = [[]]  # noun runs of the current chain, newest last
-    chains: list[list[list[str]]] = []
-    for word, flag in pos_tagger().cut(text[:at]):
+    members: list[list[str]] = []  # the runs of the last chain of two or more
+    for word, flag in [*pos_tagger().cut(text[:at]), ("", "")]:  # ("", ""): the end closes the last chain
         if word in conj and runs[-1]:
             runs.append([])
         elif flag[:1] in ("n", "a", "b", "j") or flag == "eng":
             runs[-1].append(word)
         else:
-            if len([r for r in runs if r]) >= 2:
-                chains.append(runs)
+            full = [r for r in runs if r]
+            members = full if len(full) >= 2 else members
             runs = [[]]
-    if len([r for r in runs if r]) >= 2:
-        chains.append(runs)
-    if not chains:
+    if not members:
         return []
-    members = [r for r in chains[-1] if r]
     last, head = members[-1], members[0][-1][-1]
     # Only the last member can run on past its end ("民间资金投向前沿产业，分别…"): it ends at the
     # word that ends like the first member ("资金"), or after as many words as the first member has.

@@ -37,6 +37,11 @@ class System:
         return build_answerer(self.settings, self.retriever)
 
     @property
+    def offline(self):
+        """The extractive answerer (the configured answerer itself, or a chat answerer's fallback)."""
+        return self.answerer.offline
+
+    @property
     def chat_model(self):
         """The configured chat model (LangChain), or None when answers are extractive or the model
         cannot be used (``chat_unavailable`` says why)."""

@@ -176,8 +176,9 @@ def _undated(retriever) -> list[str]:
 
 
 def extractive(system):
-    """The offline answerer whose answerability stage judges relevance (also when chat uses a model)."""
-    return system.answerer.offline
+    """The offline answerer whose answerability stage judges relevance (also when chat uses a model).
+    ``system`` here and below: a System, or an answerer itself (both have settings, retriever, offline)."""
+    return system.offline
 
 
 def check_topic(system, topic: str) -> str:

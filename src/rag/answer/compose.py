@@ -213,14 +213,15 @@ class Composer:
         floor = best.score - self.margins["list"] * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands)
-            if len(items) >= 2 and sum(c.ordinal for c in items) >= count:
+            listed = sum(c.ordinal for c in items)
+            if len(items) >= 2 and listed >= count:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
                     break
                 # A list answers only when one of its items is among the best sentences, its own
                 # heading covers the question ("（二）未来产业的特征") or it has as many items as the
                 # question asks for ("哪三点"): a numbered list about something else is not the answer.
                 if (
-                    count != sum(c.ordinal for c in items)
+                    count != listed
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
                     and cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < 0.99
                 ):

@@ -88,9 +88,7 @@ class ExtractiveAnswerer:
 
         topic = None if filters else date_order_topic(query)
         if topic:  # "……是从什么时候开始提出的 / 前后有什么变化": the dated statements, in date order
-            from types import SimpleNamespace
-
-            ans = date_order_answer(SimpleNamespace(settings=self.s, retriever=self.retriever, answerer=self), question, topic)
+            ans = date_order_answer(self, question, topic)  # an answerer has what a System lends the timeline
             ans.latency_ms = (time.perf_counter() - t0) * 1000
             return ans
         q = self.analyze(query)
