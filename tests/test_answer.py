@@ -179,3 +179,20 @@ def test_date_order_question_answered_in_date_order_in_chat(corpus_system):
     assert not ans.refused and ans.citations
     dates = [c.date for c in ans.citations if c.date]
     assert dates == sorted(dates) and "最早" in ans.answer
+
+
+def test_extractive_answer_is_the_same_langchain_runnable_as_the_chat_one(corpus_system):
+    from langchain_core.runnables import Runnable
+
+    from rag.answer import Answer
+
+    chain = corpus_system.answerer.chain()  # analyse | retrieve | compose, built once
+    assert isinstance(chain, Runnable) and chain is corpus_system.answerer.chain()
+    direct = corpus_system.answerer.ask("什么是新质生产力")
+    by_text, by_dict, off = chain.batch(
+        ["什么是新质生产力", {"question": "什么是新质生产力", "top_k": 5}, "梅西在哪个俱乐部踢球？"]
+    )
+    assert isinstance(by_text, Answer) and by_text.answer == by_dict.answer == direct.answer and not by_text.refused
+    assert off.refused and not off.citations
+    with pytest.raises(QuestionError):
+        chain.invoke({"question": "  "})

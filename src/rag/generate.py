@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, check_question
+from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, chain_input
 from .chunking import split_sentences
 from .citation import meta_label
 from .llm import describe_error
@@ -149,10 +149,10 @@ class LLMAnswerer:
             raise ConnectionError(self.unavailable or "未配置大模型")
 
         def retrieve(x: dict) -> list[Passage]:
-            return self._retrieve(x["question"], x.get("top_k"), x.get("mode"), x.get("filters"), x.get("query"))[2]
+            return self._retrieve(x["question"], x.get("top_k"), x.get("mode"), x.get("filters"), x["query"])[2]
 
         def offline(x: dict) -> Answer:  # the calibrated decision whether the passages answer at all
-            return self.fallback.compose(x["question"], x["passages"], x.get("query") or x["question"])
+            return self.fallback.compose(x["question"], x["passages"], x["query"])
 
         write = (
             RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["passages"])})
@@ -161,20 +161,21 @@ class LLMAnswerer:
             | StrOutputParser()
         )
         verify = RunnableLambda(
-            lambda x: self._finish(
-                x["question"], x.get("query") or x["question"], x["text"], x["passages"], x["offline"].confidence
-            )
+            lambda x: self._finish(x["question"], x["query"], x["text"], x["passages"], x["offline"].confidence)
         )
-        gather = RunnablePassthrough.assign(passages=RunnableLambda(retrieve)) | RunnablePassthrough.assign(
-            offline=RunnableLambda(offline)
+        checked = RunnableLambda(lambda x: chain_input(x, self.s.answer.max_question_chars))  # as the extractive chain's
+        gather = (
+            checked
+            | RunnablePassthrough.assign(passages=RunnableLambda(retrieve))
+            | RunnablePassthrough.assign(offline=RunnableLambda(offline))
         )
         return gather | RunnableBranch(
             (lambda x: x["offline"].refused, lambda x: x["offline"]), RunnablePassthrough.assign(text=write) | verify
         )
 
     def _retrieve(self, question, top_k, mode, filters, query):
-        question = check_question(question, self.s.answer.max_question_chars)
-        query = query or question
+        x = chain_input({"question": question, "query": query}, self.s.answer.max_question_chars)
+        question, query = x["question"], x["query"]
         # the same retrieval as the extractive chain: names the question uses are linked
         passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
         return question, query, passages

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from ..retrieve import Retriever
 from ..settings import Settings
-from .base import REFUSAL, Answer, Answerer, Citation, QuestionError, check_question
+from .base import REFUSAL, Answer, Answerer, Citation, QuestionError, chain_input, check_question
 from .extractive import ExtractiveAnswerer
 
-__all__ = ["REFUSAL", "Answer", "Answerer", "Citation", "ExtractiveAnswerer", "QuestionError", "build_answerer", "check_question"]
+__all__ = [
+    "REFUSAL",
+    "Answer",
+    "Answerer",
+    "Citation",
+    "ExtractiveAnswerer",
+    "QuestionError",
+    "build_answerer",
+    "chain_input",
+    "check_question",
+]
 
 
 def build_answerer(settings: Settings, retriever: Retriever) -> Answerer:

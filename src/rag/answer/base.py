@@ -138,3 +138,13 @@ def check_question(question: str, max_chars: int) -> str:
     if len(q) > max_chars:
         raise QuestionError(f"问题过长（{len(q)} 字），请控制在 {max_chars} 字以内。")
     return q
+
+
+def chain_input(x: str | dict, max_chars: int) -> dict:
+    """What both answer chains take (``chain().invoke``): a question, or ``{"question": …}`` with
+    optionally ``query`` (the text searched, e.g. a rewritten follow-up), ``top_k``, ``mode`` and
+    ``filters``. The question is checked here; ``query`` defaults to it."""
+    x = {"question": x} if isinstance(x, str) else dict(x)
+    x["question"] = check_question(x.get("question"), max_chars)
+    x["query"] = x.get("query") or x["question"]
+    return x

@@ -14,7 +14,7 @@ from ..query import Query, analyze, vocabulary
 from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
-from .base import REFUSAL, Answer, check_question
+from .base import REFUSAL, Answer, chain_input
 from .compose import Composer, render
 
 
@@ -40,17 +40,38 @@ class ExtractiveAnswerer:
 
     # -- the chain ------------------------------------------------------------------------
     def chain(self):
-        """retrieve | compose as a LangChain runnable (built once)."""
+        """analyse | retrieve | compose (with answerability) as one LangChain Runnable, built once.
+        It takes what the chat answerer's chain takes (``base.chain_input``: a question, or
+        ``{"question": …}`` with optional ``query``, ``top_k``, ``mode``, ``filters``) and returns
+        an ``Answer``; ``.invoke``/``.batch`` come from LangChain."""
         if self._chain is None:
-            from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+            from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
-            retrieve = RunnableLambda(
-                lambda x: self.retriever.retrieve(x["query"], x.get("top_k"), x.get("mode"), x.get("filters"), x.get("analysis"))
-            )
-            self._chain = RunnablePassthrough.assign(passages=retrieve) | RunnableLambda(
-                lambda x: self.compose(x["question"], x["passages"], x["query"], x.get("analysis"))
+            self._chain = RunnableLambda(lambda x: chain_input(x, self.s.answer.max_question_chars)) | RunnableBranch(
+                (lambda x: not x.get("filters") and self._date_order_topic(x["query"]), RunnableLambda(self._date_order)),
+                RunnablePassthrough.assign(analysis=lambda x: self.analyze(x["query"]))
+                | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
+                | RunnableLambda(lambda x: self.compose(x["question"], x["passages"], x["query"], x["analysis"])),
             )
         return self._chain
+
+    @staticmethod
+    def _date_order_topic(query: str) -> str | None:
+        from ..timeline import date_order_topic  # timeline imports this package
+
+        return date_order_topic(query)
+
+    def _date_order(self, x: dict) -> Answer:
+        """ "……是从什么时候开始提出的 / 前后有什么变化": the dated statements, in date order."""
+        from ..timeline import date_order_answer
+
+        return date_order_answer(self, x["question"], self._date_order_topic(x["query"]))  # an answerer lends what a System would
+
+    def _retrieve(self, x: dict) -> list[Passage]:
+        q, top_k = x["analysis"], x.get("top_k")
+        if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
+            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
+        return self.retriever.retrieve(x["query"], top_k, x.get("mode"), x.get("filters"), q)
 
     @property
     def settings(self) -> Settings:
@@ -78,25 +99,8 @@ class ExtractiveAnswerer:
     ) -> Answer:
         """Answer one question; ``query`` (a rewritten question) is what gets searched."""
         t0 = time.perf_counter()
-        question = check_question(question, self.s.answer.max_question_chars)
-        query = query or question
-        with self.retriever.pinned():
-            return self._ask(question, query, top_k, mode, filters, t0)
-
-    def _ask(self, question: str, query: str, top_k: int | None, mode: str | None, filters: Filters | None, t0: float) -> Answer:
-        from ..timeline import date_order_answer, date_order_topic  # timeline imports this package
-
-        topic = None if filters else date_order_topic(query)
-        if topic:  # "……是从什么时候开始提出的 / 前后有什么变化": the dated statements, in date order
-            ans = date_order_answer(self, question, topic)  # an answerer has what a System lends the timeline
-            ans.latency_ms = (time.perf_counter() - t0) * 1000
-            return ans
-        q = self.analyze(query)
-        if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
-            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
-        ans = self.chain().invoke(
-            {"question": question, "query": query, "top_k": top_k, "mode": mode, "filters": filters, "analysis": q}
-        )
+        with self.retriever.pinned():  # names are linked against the index that is searched
+            ans = self.chain().invoke({"question": question, "query": query, "top_k": top_k, "mode": mode, "filters": filters})
         ans.latency_ms = (time.perf_counter() - t0) * 1000
         return ans
 
