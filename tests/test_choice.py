@@ -79,12 +79,13 @@ def test_true_false_statements(corpus_system):
 def test_mc_set_targets_on_test_split(corpus_system):
     from rag.mc_eval import evaluate_mc, load_items
 
-    items = load_items(split="all")
+    mc = corpus_system.settings.evals / "mc.jsonl"  # the project's evals/, from its settings
+    items = load_items(mc, split="all")
     assert len(items) >= 60
     assert sum(it["kind"] == "negative" for it in items) / len(items) >= 0.18
     letters = [it["answer"] for it in items]
     assert max(letters.count(x) for x in "ABCD") - min(letters.count(x) for x in "ABCD") <= 2
-    summary, rows = evaluate_mc(corpus_system.retriever, "test")
+    summary, rows = evaluate_mc(corpus_system.retriever, "test", mc)
     assert summary["accuracy"] >= 0.90 and summary["abstention"] <= 0.10, summary
     assert all(r["confidence"] >= 0.2 for r in rows if r["choice"])  # nothing answered below its threshold
 

@@ -58,7 +58,7 @@ def test_score_record_and_refusals():
 
 
 def test_gate(tmp_path):
-    run = Run("test", 0.84, 0.9)
+    run = Run("test", 0.84, 0.9, evals=ROOT / "evals")
     run.configs["hybrid"] = {"summary": {"recall@5": 0.8, "false_refusal_rate": 0.1}, "by_type": {}, "rows": [], "records": []}
     gate = tmp_path / "gate.yaml"
     gate.write_text("config: hybrid\nmin:\n  recall@5: 0.75\nmax:\n  false_refusal_rate: 0.2\n")
@@ -87,7 +87,7 @@ def test_failure_causes():
 def test_external_set_is_in_the_project_with_both_splits():
     from rag.evaluate import question_files
 
-    qs = load_questions(question_files()["external"], "all")
+    qs = load_questions(question_files(ROOT / "evals")["external"], "all")
     assert len(qs) == 160 and {q.split for q in qs} == {"dev", "test"}
     # Its quotes are substrings of the raw documents once whitespace is removed (its README's promise).
     import re
@@ -169,7 +169,7 @@ def _hand_run(key_recall_shift: float = 0.0) -> Run:
     for r in rows:
         if "key_recall" in r:
             r["key_recall"] = min(1.0, r["key_recall"] + key_recall_shift)
-    run = Run("dev", 0.84, 0.9, qset="own", env={"commit": "abc1234", "machine": "m", "load_start": [1.0]})
+    run = Run("dev", 0.84, 0.9, qset="own", evals=ROOT / "evals", env={"commit": "abc1234", "machine": "m", "load_start": [1.0]})
     run.configs["hybrid"] = {
         "summary": aggregate(rows),
         "by_type": by_type(rows),

@@ -30,7 +30,7 @@ def test_fit_writes_a_readable_model_fitted_on_dev_only(corpus_system, tmp_path)
     from rag.fit import fit
 
     out = tmp_path / "model.json"
-    fit(corpus_system.settings, list(question_files().values()), out, 0.05, progress=False)
+    fit(corpus_system.settings, list(question_files(corpus_system.settings.evals).values()), out, 0.05, progress=False)
     model = json.loads(out.read_text(encoding="utf-8"))
     assert set(model["sentence_weights"]) == {"bias", *FEATURES}
     a = model["answerability"]

@@ -378,7 +378,7 @@ def eval_(ctx, split, qset, configs, all_configs, configs_file, judge, answers, 
             raise click.UsageError("--judge needs a chat model: set llm.provider (openai or ollama), llm.model and its key")
     sets = list(QUESTION_SETS) if qset == "all" else [qset]
     if answers and qset == "all":  # an answers file is scored on the set(s) its ids come from
-        sets = sets_of_answers(Path(answers)) or sets
+        sets = sets_of_answers(Path(answers), evals) or sets
     runs = []
     try:
         for name in sets:
@@ -458,7 +458,8 @@ def fit_(ctx, max_false_refusal, out, quiet) -> None:
     from .fit import fit
 
     out = out or str(Path(__file__).parent / "data" / "answer_model.json")
-    model = fit(ctx.obj["settings"], list(question_files().values()), Path(out), max_false_refusal, progress=not quiet)
+    settings = ctx.obj["settings"]
+    model = fit(settings, list(question_files(settings.evals).values()), Path(out), max_false_refusal, progress=not quiet)
     a = model["answerability"]
     click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")
     click.echo(f"dev: false refusal {a['fitted']['dev_false_refusal']}  refusal recall {a['fitted']['dev_refusal_recall']}")

@@ -19,27 +19,19 @@ from tqdm import tqdm
 from . import metrics as M
 from .settings import Settings
 
-
-def _default_evals() -> Path:
-    """evals/ for callers given no settings: the source checkout's when the package runs from one
-    (an editable install), else ./evals. evaluate() itself reads ``settings.evals``."""
-    checkout = Path(__file__).resolve().parents[2] / "evals"
-    return checkout if checkout.is_dir() else Path("evals")
-
-
-EVALS = _default_evals()
 # The question sets: ours, and one written independently (the external set); tune on dev, quote test.
 QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
 
 
-def question_files(evals: Path | None = None) -> dict[str, Path]:
-    return {name: (evals or EVALS) / file for name, file in QUESTION_SETS.items()}
+def question_files(evals: Path) -> dict[str, Path]:
+    """The question sets under ``evals`` (``settings.evals``: the project's evals/, wherever the command runs)."""
+    return {name: evals / file for name, file in QUESTION_SETS.items()}
 
 
-def sets_of_answers(path: Path) -> list[str]:
+def sets_of_answers(path: Path, evals: Path) -> list[str]:
     """The question sets whose ids an answers file (batch format) answers."""
     ids = {json.loads(line).get("id") for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()}
-    return [name for name, file in question_files().items() if ids & {q.id for q in load_questions(file, "all")}]
+    return [name for name, file in question_files(evals).items() if ids & {q.id for q in load_questions(file, "all")}]
 
 
 RETRIEVAL_KEYS = ["recall@1", "recall@3", "recall@5", "recall@10", "all_evidence@5", "mrr@10", "ndcg@10"]
@@ -64,8 +56,7 @@ class Question:
         return self.type != "unanswerable"
 
 
-def load_questions(path: Path | None = None, split: str | None = None) -> list[Question]:
-    path = path or question_files()["own"]
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -102,9 +93,8 @@ def verify_questions(questions: list[Question], corpus_dir: Path) -> list[str]:
     return problems
 
 
-def support_threshold(path: Path | None = None) -> tuple[float, float]:
+def support_threshold(path: Path) -> tuple[float, float]:
     """The support threshold calibrated on the hand-labelled sentences (threshold, accuracy)."""
-    path = Path(path or EVALS / "support_labels.jsonl")
     if not path.exists():
         return M.DEFAULT_SUPPORT_THRESHOLD, float("nan")
     labels = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -233,8 +223,9 @@ def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = Tru
 
 
 # -- configurations ---------------------------------------------------------------------
-def load_configs(path: Path | None = None) -> tuple[str, dict[str, dict]]:
-    data = yaml.safe_load(Path(path or EVALS / "configs.yaml").read_text(encoding="utf-8"))
+def load_configs(path: Path) -> tuple[str, dict[str, dict]]:
+    """(default configuration, presets) of a configs.yaml (settings.evals / "configs.yaml")."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     return data["default"], data["configs"]
 
 
@@ -275,7 +266,7 @@ def index_fingerprint(system) -> dict:
     }
 
 
-def environment(project: Path | None = None) -> dict:
+def environment(project: Path) -> dict:
     """The commit (of ``project``, the folder holding evals/), the machine and its load, for the
     report (runs on shared machines differ)."""
     import os
@@ -284,7 +275,7 @@ def environment(project: Path | None = None) -> dict:
 
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=project or EVALS.parent, capture_output=True, text=True, timeout=10)
+            out = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, timeout=10)
             return out.stdout.strip() if out.returncode == 0 else ""
         except (OSError, subprocess.SubprocessError):
             return ""
@@ -336,6 +327,7 @@ class Run:
     configs: dict[str, dict] = field(default_factory=dict)  # name -> {"summary", "by_type", "rows", "records", "overrides"}
     started: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
     qset: str = "own"  # which question set (QUESTION_SETS)
+    evals: Path = Path("evals")  # the evals/ folder it was read from (settings.evals): its sets, gate and reports
     env: dict = field(default_factory=dict)  # commit, machine, load (environment())
 
     def to_json(self) -> dict:
@@ -379,7 +371,7 @@ def evaluate(
         raise ValueError(f"unknown question set {qset!r}; known: {', '.join(QUESTION_SETS)}")
     questions = load_questions(question_files(settings.evals)[qset], split)
     threshold, accuracy = support_threshold(settings.evals / "support_labels.jsonl")
-    run = Run(split, threshold, accuracy, qset=qset, env=environment(settings.evals.parent))
+    run = Run(split, threshold, accuracy, qset=qset, env=environment(settings.evals.parent), evals=settings.evals)
     if answers is not None:
         recs = {r.get("id"): r for r in map(json.loads, Path(answers).read_text(encoding="utf-8").splitlines()) if r}
         missing = {"error": "no answer for this id"}

@@ -10,12 +10,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .choice import choose
-from .evaluate import EVALS
-
-MC_SET = EVALS / "mc.jsonl"
 
 
-def load_items(path: Path = MC_SET, split: str = "dev") -> list[dict]:
+def load_items(path: Path, split: str = "dev") -> list[dict]:
+    """The items of ``path`` (settings.evals / "mc.jsonl") in ``split`` ("all": every one)."""
     items = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return [it for it in items if split == "all" or it.get("split") == split]
 
@@ -41,7 +39,7 @@ def summarize(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate_mc(retriever, split: str = "dev", path: Path = MC_SET, progress: bool = False) -> tuple[dict, list[dict]]:
+def evaluate_mc(retriever, split: str, path: Path, progress: bool = False) -> tuple[dict, list[dict]]:
     rows = []
     for it in tqdm(load_items(path, split), desc="选择题 mc", unit="q", disable=not progress):
         t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .evaluate import ANSWER_KEYS, CAUSES, EVALS, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions, question_files
+from .evaluate import ANSWER_KEYS, CAUSES, LLM_KEYS, REFUSAL_KEYS, RETRIEVAL_KEYS, Run, load_questions, question_files
 
 TYPE_NAMES = {
     "fact": "事实",
@@ -69,9 +69,7 @@ def _set_json(data: dict, qset: str) -> dict | None:
     return data if data.get("set", "own") == qset else None
 
 
-def previous_report(
-    qset: str, split: str, reports: Path = EVALS / "reports", exclude: Path | None = None
-) -> tuple[str, dict] | None:
+def previous_report(qset: str, split: str, reports: Path, exclude: Path | None = None) -> tuple[str, dict] | None:
     """The newest report under ``reports`` (the committed ones) with this set and split."""
     if not reports.is_dir():
         return None
@@ -87,7 +85,7 @@ def previous_report(
     return None
 
 
-def gate_thresholds(qset: str, path: Path = EVALS / "gate.yaml") -> tuple[str | None, dict, dict]:
+def gate_thresholds(qset: str, path: Path) -> tuple[str | None, dict, dict]:
     """(gate configuration, min thresholds, max thresholds) for a question set."""
     if not path.exists():
         return None, {}, {}
@@ -96,12 +94,13 @@ def gate_thresholds(qset: str, path: Path = EVALS / "gate.yaml") -> tuple[str | 
     return gate.get("config"), per.get("min", {}), per.get("max", {})
 
 
-def write_report(
-    runs: Run | list[Run], out_root: Path = Path("evals/reports"), worst: int = 10, previous_root: Path = EVALS / "reports"
-) -> Path:
-    """Write the runs (one per question set) under ``out_root/<timestamp>/``; returns that folder.
-    ``previous_root``: where the committed reports are, to say what changed since the last one."""
+def write_report(runs: Run | list[Run], out_root: Path | None = None, worst: int = 10, previous_root: Path | None = None) -> Path:
+    """Write the runs (one per question set) under ``out_root/<timestamp>/`` (default: the runs'
+    evals/reports); returns that folder. ``previous_root``: where the committed reports are, to say
+    what changed since the last one (default: the runs' evals/reports)."""
     runs = [runs] if isinstance(runs, Run) else runs
+    out_root = out_root or runs[0].evals / "reports"
+    previous_root = previous_root or runs[0].evals / "reports"
     folder = out_root / time.strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)
     data = runs[0].to_json() if len(runs) == 1 else {"sets": {r.qset: r.to_json() for r in runs}}
@@ -320,7 +319,7 @@ def _correct_without_evidence(run: Run) -> list[str]:
 
 
 def questions_of(run: Run) -> dict:
-    return {q.id: q for q in load_questions(question_files().get(run.qset), "all")}
+    return {q.id: q for q in load_questions(question_files(run.evals)[run.qset], "all")}
 
 
 def _overrides(overrides: dict | None) -> str:
@@ -367,7 +366,7 @@ def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]
     paths = []
     split = "开发集 dev" if run.split == "dev" else ("测试集 test" if run.split == "test" else run.split)
     setname = "本项目题集" if run.qset == "own" else ("独立题集" if run.qset == "external" else run.qset)
-    gate_config, mins, maxs = gate_thresholds(run.qset)
+    gate_config, mins, maxs = gate_thresholds(run.qset, run.evals / "gate.yaml")
 
     # 1. Configurations side by side, the previous report's default configuration beside them,
     #    and the gate's thresholds as lines.
