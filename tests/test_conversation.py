@@ -51,7 +51,7 @@ def test_llm_rewrite_bounds_history_by_tokens_and_falls_back_to_rules():
         prompts: list = []
 
         def invoke(self, prompt, *a, **kw):
-            self.prompts.append(prompt)
+            self.prompts.append(prompt.to_string())  # the ChatPromptTemplate's messages
             return super().invoke(prompt, *a, **kw)
 
     old = [Turn(f"旧问题{i}", f"旧问题{i}", Answer("", "很长的旧回答。" * 40, False)) for i in range(6)]
@@ -63,11 +63,13 @@ def test_llm_rewrite_bounds_history_by_tokens_and_falls_back_to_rules():
     assert "未来产业有哪些特征" in prompt and "旧问题0" not in prompt  # oldest turns cut by the token budget
     assert "[1]" not in prompt
 
-    class Down:
-        def invoke(self, prompt):
+    class Down(FakeListChatModel):
+        def invoke(self, prompt, *a, **kw):
             raise ConnectionError("down")
 
     assert (
-        llm_rewrite(Down(), [Turn("新质生产力是什么？", "新质生产力是什么？", Answer("", "…", False))], "它的特征呢？")
+        llm_rewrite(
+            Down(responses=[]), [Turn("新质生产力是什么？", "新质生产力是什么？", Answer("", "…", False))], "它的特征呢？"
+        )
         == "新质生产力的特征呢？"
     )

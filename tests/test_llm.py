@@ -6,6 +6,7 @@ import pytest
 
 from rag import fake_llm_server
 from rag.llm import build_chat_model, describe_error
+from rag.quiz_llm import LLM_TYPE_ASK
 from rag.system import build_system
 
 SILVER = (
@@ -54,34 +55,94 @@ def test_streamed_answer_with_verified_citation(make_system, server):
     assert not ans.refused and ans.marks == [] and ans.answer.endswith("[1]")
     assert ans.citations[0].title == "发展银发经济利当前惠长远"
     sent = server.requests[-1]
-    assert sent["stream"] is True and "<资料>" in sent["messages"][-1]["content"]
+    assert sent["stream"] is True and "<资料>" in sent["messages"][-1]["content"] and server.tasks[-1] == "answer"
     assert all("sk-test" not in str(v) for v in ans.to_record("x").values())
 
 
 def test_non_streaming_call(make_system, server):
-    from rag.prompts import load_prompt
+    import openai
+
+    from rag.llm import task_chain
 
     system = make_system("good")
     model = build_chat_model(system.settings.llm)
-    prompt = load_prompt("answer").format(
-        question="什么是新质生产力？", passages="[1] 《标题》\n新质生产力是先进生产力质态。其他。"
-    )
-    reply = model.invoke([("user", prompt)])
-    assert reply.content == "新质生产力是先进生产力质态。[1]"
-    assert model.invoke([("user", "新质生产力是什么？")]).content == fake_llm_server.UNKNOWN_PROMPT
+    passages = "[1] 《标题》\n新质生产力是先进生产力质态。其他。"
+    reply = task_chain("answer", model).invoke({"question": "什么是新质生产力？", "passages": passages})
+    assert reply == "新质生产力是先进生产力质态。[1]" and server.tasks[-1] == "answer"
+    with pytest.raises(openai.BadRequestError, match="X-Rag-Task"):  # a request that names no task
+        model.invoke([("user", "新质生产力是什么？")])
+    with pytest.raises(openai.BadRequestError, match="rewrite.yaml"):  # the header decides, not the text
+        model.bind(extra_headers={"X-Rag-Task": "rewrite"}).invoke(
+            load_prompt_text("answer", question="什么是新质生产力？", passages=passages)
+        )
 
 
-def test_fake_server_knows_every_prompt_file_by_its_structure():
-    """The double picks its task from the prompt file a request was rendered from (read live from
-    prompts/), so rewording any prompt cannot silently change what the tests exercise."""
+def load_prompt_text(name: str, folder=None, **values: str) -> str:
+    """The last (human) message prompts/<name>.yaml renders."""
+    from rag.prompts import chat_prompt
+
+    return chat_prompt(name, folder).format_messages(**values)[-1].content
+
+
+def test_fake_server_reads_every_task_prompt_by_its_structure():
+    """The double reads a task's variables through that task's prompt file (the one the app renders
+    it from), whatever the values hold."""
+    from rag.llm import TASKS
+    from rag.prompts import load_prompt
+
+    for name in TASKS:
+        values = {v: f"〈{v}的值，含换行\n与“引号”和 {{花括号}}〉" for v in load_prompt(name).variables}
+        assert fake_llm_server.read_values(name, load_prompt_text(name, **values)) == values
+
+
+REWORDED = {  # each task's prompt in other words, its variables in another order
+    "system": "You answer from the given material only.",
+    "answer": "Material:\n{passages}\n---\nQuestion: {question}\nCite [n] after each sentence.",
+    "rewrite": "Follow-up: {question}\nConversation so far:\n{history}\nRewrite it as a standalone question.",
+    "quiz": 'Item type: {type}\nSource text:\n{passage}\nReply with one JSON object like {{"question": "…"}}.',
+    "judge": "Claims to check:\n{answer}\n===\nEvidence:\n{passages}\nEnd with 结论：supported/total.",
+}
+
+
+def test_rewording_the_prompt_files_does_not_change_what_the_fake_server_does(server, tmp_path, monkeypatch):
+    """Each task's reply is the same whether the app renders the packaged prompts or a reworded copy
+    of them (loaded through the same loader from another folder, read by a double started on it)."""
+    import yaml
+
+    from rag.llm import build_chat_model, task_chain
     from rag.prompts import PROMPTS, load_prompt
+    from rag.settings import LLMSettings
 
-    names = sorted(f.name.removesuffix(".yaml") for f in PROMPTS.iterdir() if f.name.endswith(".yaml"))
-    assert {"answer", "judge", "quiz", "rewrite", "system"} <= set(names)
-    for name in names:
-        prompt = load_prompt(name)
-        values = {v: f"〈{v}的值，含换行\n与“引号”〉" for v in prompt.variables}
-        assert fake_llm_server.rendered_from(prompt.format(**values)) == (name, values)
+    for name, template in REWORDED.items():
+        data = yaml.safe_load((PROMPTS / f"{name}.yaml").read_text(encoding="utf-8"))
+        (tmp_path / f"{name}.yaml").write_text(
+            yaml.safe_dump({**data, "template": template}, allow_unicode=True), encoding="utf-8"
+        )
+    assert all(load_prompt(name, tmp_path).template != load_prompt(name).template for name in REWORDED)
+    reworded = fake_llm_server.start(prompts=tmp_path)
+    monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
+    passages = "[1] 《标题》\n新质生产力是先进生产力质态。其他内容在此。"
+    inputs = {
+        "answer": {"question": "什么是新质生产力？", "passages": passages},
+        "rewrite": {"history": "问：银发经济是什么？\n答：……", "question": "它有什么意义？"},
+        "quiz": {"passage": "新质生产力是先进生产力质态，由技术革命性突破催生。", "type": LLM_TYPE_ASK["fill"]},
+        "judge": {"answer": "新质生产力是先进生产力质态。它由月球催生。", "passages": passages},
+    }
+    try:
+        replies = {}
+        for folder, double in ((None, server), (tmp_path, reworded)):
+            llm = LLMSettings(provider="openai", model="good", base_url=double.base_url, api_key_env="RAG_TEST_LLM_KEY")
+            model = build_chat_model(llm.model_copy(update={"max_retries": 0}))
+            for task, values in inputs.items():
+                replies.setdefault(task, []).append(task_chain(task, model, folder).invoke(values))
+            assert double.tasks[-len(inputs) :] == list(inputs)
+    finally:
+        reworded.shutdown()
+    assert {t: len(set(r)) for t, r in replies.items()} == dict.fromkeys(inputs, 1), replies
+    assert replies["answer"][0] == "新质生产力是先进生产力质态。[1]"
+    assert replies["rewrite"][0] == "银发经济是什么，它有什么意义？"
+    assert '"quote": "新质生产力是先进生产力质态，由技术革命性突破催生。"' in replies["quiz"][0]
+    assert replies["judge"][0].endswith("结论：1/2")
 
 
 def test_invented_quote_marked(make_system):
@@ -169,6 +230,7 @@ def test_app_streams_llm_answer_rewrites_followup_and_offers_extractive_mode(mak
     frames = list(chat.respond("它有什么意义？", history, conv, 5, [], modes[0]))
     searched = frames[-1][2]
     assert searched == "实际检索：银发经济是什么，它有什么意义？"  # written by the model from the history
+    assert server.tasks[-2:] == ["rewrite", "answer"]
     n = len(server.requests)
     frames = list(chat.respond("银发经济是什么？", [], None, 5, [], EXTRACTIVE_MODE))
     assert len(server.requests) == n and "银发经济是" in frames[-1][0][-1]["content"]  # no model call

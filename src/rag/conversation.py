@@ -107,7 +107,7 @@ def llm_rewrite(model, turns: list[Turn], question: str, max_tokens: int = 600) 
     """A standalone question written by the chat model (prompts/rewrite.yaml), with the history
     cut to the most recent turns that fit ``max_tokens`` (cl100k). Falls back to the rules."""
     from .chunking import count_tokens
-    from .prompts import load_prompt
+    from .llm import task_chain
 
     lines: list[str] = []
     for t in reversed(turns):
@@ -118,9 +118,9 @@ def llm_rewrite(model, turns: list[Turn], question: str, max_tokens: int = 600) 
         lines.insert(0, block)
     if not lines:
         return rewrite_followup(question, turns[-1] if turns else None)
-    prompt = load_prompt("rewrite").format(history="\n".join(lines), question=question)
     try:
-        text = model.invoke(prompt).content.strip().splitlines()[0].strip()
+        reply = task_chain("rewrite", model).invoke({"history": "\n".join(lines), "question": question})
+        text = reply.strip().splitlines()[0].strip()
     except Exception:
         return rewrite_followup(question, turns[-1] if turns else None)
     return text[:200] or question

@@ -199,10 +199,10 @@ def parse_judgement(reply: str) -> float | None:
 def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = True) -> None:
     """Add ``llm_judge`` (share of the answer's claims its cited passages support, as judged by the
     chat model with prompts/judge.yaml) to every answered row; failures are recorded, not raised."""
-    from .llm import describe_error
-    from .prompts import as_data, load_prompt
+    from .llm import describe_error, task_chain
+    from .prompts import as_data
 
-    prompt = load_prompt("judge")
+    chain = task_chain("judge", model)
     todo = [
         (r, rec)
         for r, rec in zip(rows, records, strict=True)
@@ -211,11 +211,11 @@ def llm_judge(model, rows: list[dict], records: list[dict], progress: bool = Tru
     for row, rec in tqdm(todo, desc="LLM judge", unit="q", disable=not progress):
         passages = "\n\n".join(f"[{c['n']}] {c['text']}" for c in rec.get("citations", []))
         try:
-            reply = model.invoke(prompt.format(answer=as_data(rec.get("answer", "")), passages=as_data(passages) or "（无）"))
+            reply = chain.invoke({"answer": as_data(rec.get("answer", "")), "passages": as_data(passages) or "（无）"})
         except Exception as exc:  # unreachable judge: the offline metrics still stand
             row["judge_error"] = describe_error(exc)
             continue
-        value = parse_judgement(reply.content if isinstance(reply.content, str) else str(reply.content))
+        value = parse_judgement(reply)
         if value is None:
             row["judge_error"] = "评审输出中没有“支持数/总数”"
         else:

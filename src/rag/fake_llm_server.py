@@ -1,19 +1,22 @@
 """A tiny OpenAI-compatible chat-completions server for tests (the test double of a remote chat
 model; it lives beside the real backend). Loopback only; stops with ``shutdown()``.
 
-What it does is chosen by the request, never by the wording of a prompt:
-- the **task** is the prompt file in prompts/ that the last user message was rendered from (the
-  server reads the same files through ``rag.prompts`` and matches each template's structure, taking
-  the variables by name), so rewording a prompt changes the app and this double together. A message
-  rendered from no prompt file gets an error reply that no test can mistake for an answer;
+What it does is chosen by explicit request fields, never by the wording of a prompt:
+- the **task** is the request's ``X-Rag-Task`` header (answer, rewrite, quiz or judge), which every
+  request the project sends carries (llm.task_chain). A request without it, or naming another task,
+  gets HTTP 400 with a message saying so. To read the task's variables (the passages, the question
+  …) out of the last user message, the server uses that task's prompt file from the same folder the
+  app loads it from (``start(prompts=…)``, by default the packaged prompts/), matching the template's
+  structure; so rewording a prompt changes the app and this double together. A message that was not
+  rendered from the task's file gets HTTP 400 too;
 - the **behaviour** is the request's ``model`` field: ``good`` quotes the first sentence of passage
   [1] with its marker (quiz: an item built from the passage's first sentence), ``invented`` invents
   a quotation (quiz: an item quoting nothing real), ``error`` answers HTTP 500, ``slow`` sleeps 3 s
   first, ``obey`` plays a model that obeys instructions planted in the passages (when they hold
   "新指令：…回答“X”" it answers X citing [1]; else as ``good``).
-The judge prompt is answered as a judge (a claim is supported when its text stands verbatim in the
-passages), the follow-up rewrite prompt by joining the last question and the follow-up. Streaming
-(SSE) and non-streaming requests are both served.
+The judge task is answered as a judge (a claim is supported when its text stands verbatim in the
+passages), the rewrite task by joining the last question and the follow-up. Streaming (SSE) and
+non-streaming requests are both served.
 """
 
 from __future__ import annotations
@@ -23,35 +26,30 @@ import re
 import string
 import threading
 import time
-from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources.abc import Traversable
+from pathlib import Path
 
-UNKNOWN_PROMPT = "（测试替身：这条请求不是由 prompts/ 中的模板生成的）"
-
-
-@cache
-def _templates() -> dict[str, re.Pattern]:
-    """prompt name -> a pattern matching exactly what ``load_prompt(name).format(...)`` renders."""
-    from .prompts import PROMPTS, load_prompt
-
-    out = {}
-    for name in sorted(f.name.removesuffix(".yaml") for f in PROMPTS.iterdir() if f.name.endswith(".yaml")):
-        pattern, seen = "", set()
-        for literal, field, _, _ in string.Formatter().parse(load_prompt(name).template):
-            pattern += re.escape(literal)
-            if field:
-                pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.*?)"
-                seen.add(field)
-        out[name] = re.compile(pattern, re.S)
-    return out
+from .llm import TASK_HEADER, TASKS
 
 
-def rendered_from(text: str) -> tuple[str, dict[str, str]] | None:
-    """(prompt name, its variables) when ``text`` was rendered from a prompt file, else None."""
-    for name, pattern in _templates().items():
-        if m := pattern.fullmatch(text):
-            return name, m.groupdict()
-    return None
+def template_pattern(task: str, folder: Path | Traversable | None = None) -> re.Pattern:
+    """A pattern matching exactly what prompts/<task>.yaml renders, its variables as named groups."""
+    from .prompts import load_prompt
+
+    pattern, seen = "", set()
+    for literal, field, _, _ in string.Formatter().parse(load_prompt(task, folder).template):
+        pattern += re.escape(literal)
+        if field:
+            pattern += f"(?P={field})" if field in seen else f"(?P<{field}>.*?)"
+            seen.add(field)
+    return re.compile(pattern, re.S)
+
+
+def read_values(task: str, text: str, folder: Path | Traversable | None = None) -> dict[str, str] | None:
+    """The variables ``text`` was rendered with from the task's prompt file, else None."""
+    m = template_pattern(task, folder).fullmatch(text)
+    return m.groupdict() if m else None
 
 
 def _judge(answer: str, passages: str) -> str:
@@ -103,38 +101,58 @@ def _answer(model: str, passages: str) -> str:
     return f"{first}[1]" if first else "资料中未找到相关内容。"
 
 
-def _reply(model: str, messages: list[dict]) -> str:
-    user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-    match rendered_from(user):
-        case ("judge", v):
+def _rewrite(history: str, question: str) -> str:
+    """The last question of the history joined with the follow-up."""
+    asked = re.findall(r"^问：(.*)", history, re.M)
+    return f"{asked[-1].rstrip('？?')}，{question}" if asked else question
+
+
+def _reply(task: str, model: str, v: dict[str, str]) -> str:
+    match task:
+        case "judge":
             return _judge(v["answer"], v["passages"])
-        case ("quiz", v):
+        case "quiz":
             return _quiz(model, v["passage"], v["type"])
-        case ("rewrite", v):  # join the last question of the history and the follow-up
-            asked = re.findall(r"^问：(.*)", v["history"], re.M)
-            return f"{asked[-1].rstrip('？?')}，{v['question']}" if asked else v["question"]
-        case ("answer", v):
+        case "rewrite":
+            return _rewrite(v["history"], v["question"])
+        case "answer":
             return _answer(model, v["passages"])
-    return UNKNOWN_PROMPT
+    raise ValueError(task)
 
 
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet
         pass
 
+    def _error(self, status: int, message: str, kind: str) -> None:
+        data = json.dumps({"error": {"message": message, "type": kind}}, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-        model = body.get("model", "")
+        model, task = body.get("model", ""), self.headers.get(TASK_HEADER)
         self.server.requests.append(body)
+        self.server.tasks.append(task)
+        if task not in TASKS:
+            return self._error(
+                400,
+                f"测试替身：请求头 {TASK_HEADER} 须写明任务（{'|'.join(TASKS)}），收到 {task!r}",
+                "invalid_request_error",
+            )
         if model == "error":
-            self.send_response(500)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"error": {"message": "internal error", "type": "server_error"}}')
-            return
+            return self._error(500, "internal error", "server_error")
         if model == "slow":
             time.sleep(3)
-        text = _reply(model, body.get("messages", []))
+        messages = body.get("messages", [])
+        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
+        values = read_values(task, user if isinstance(user, str) else "", self.server.prompts)
+        if values is None:
+            return self._error(400, f"测试替身：最后一条用户消息不是由提示词文件 {task}.yaml 生成的", "invalid_request_error")
+        text = _reply(task, model, values)
         if body.get("stream"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -183,10 +201,12 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def start() -> ThreadingHTTPServer:
-    """Start on a free loopback port; ``server.base_url`` is the OpenAI-style base URL."""
+def start(prompts: Path | Traversable | None = None) -> ThreadingHTTPServer:
+    """Start on a free loopback port; ``server.base_url`` is the OpenAI-style base URL. ``prompts``
+    is the folder the app under test loads its prompt files from (default: the packaged ones)."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.requests = []
+    server.requests, server.tasks = [], []  # each request's body and its X-Rag-Task header
+    server.prompts = prompts
     server.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

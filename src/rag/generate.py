@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, chain_input
 from .chunking import split_sentences
 from .citation import meta_label
-from .llm import describe_error
+from .llm import describe_error, task_chain
 from .metrics import norm, support_score, supported
-from .prompts import as_data, load_prompt
+from .prompts import as_data
 from .retrieve import Filters, Passage
 from .safety import without_injections
 
@@ -116,7 +116,6 @@ class LLMAnswerer:
     def __init__(self, settings, retriever, model, fallback: ExtractiveAnswerer, threshold: float = 0.84):
         self.s, self.retriever, self.model, self.fallback = settings, retriever, model, fallback
         self.threshold = threshold
-        self.prompt = load_prompt("answer").chat(load_prompt("system"))  # a ChatPromptTemplate
 
     @property
     def settings(self):
@@ -134,19 +133,24 @@ class LLMAnswerer:
     def chat_model(self):
         return None if self.unavailable else self.model
 
-    def messages(self, question: str, passages: list[Passage]) -> list:
-        return self.prompt.format_messages(question=question, passages=format_passages(passages))
+    def writer(self):
+        """prompts/answer.yaml (its system prompt first) | chat model | text: the step that writes
+        the answer, ``{"question": …, "passages": [Passage]}`` -> str (streams its words)."""
+        from langchain_core.runnables import RunnableLambda
+
+        if self.chat_model is None:  # configured, but unusable: say why (e.g. its key is not set)
+            raise ConnectionError(self.unavailable or "未配置大模型")
+        fill = RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["passages"])})
+        return fill | task_chain("answer", self.model)
 
     def chain(self):
         """retrieve | (answerability) | prompt | chat model | verify, as one LangChain Runnable:
         ``{"question": …}`` (optionally ``query``, ``top_k``, ``mode``, ``filters``) -> a checked
         ``Answer``; ``.invoke``/``.batch`` and composition come from LangChain. (``stream`` below also
         yields the model's words as they arrive.)"""
-        from langchain_core.output_parsers import StrOutputParser
         from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
-        if self.chat_model is None:
-            raise ConnectionError(self.unavailable or "未配置大模型")
+        write = self.writer()
 
         def retrieve(x: dict) -> list[Passage]:
             return self._retrieve(x["question"], x.get("top_k"), x.get("mode"), x.get("filters"), x["query"])[2]
@@ -154,12 +158,6 @@ class LLMAnswerer:
         def offline(x: dict) -> Answer:  # the calibrated decision whether the passages answer at all
             return self.fallback.compose(x["question"], x["passages"], x["query"])
 
-        write = (
-            RunnableLambda(lambda x: {"question": x["question"], "passages": format_passages(x["passages"])})
-            | self.prompt
-            | self.chat_model
-            | StrOutputParser()
-        )
         verify = RunnableLambda(
             lambda x: self._finish(x["question"], x["query"], x["text"], x["passages"], x["offline"].confidence)
         )
@@ -217,8 +215,7 @@ class LLMAnswerer:
         else:
             chunks: list[str] = []
             try:
-                for chunk in self.model.stream(self.messages(question, passages)):
-                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                for piece in self.writer().stream({"question": question, "passages": passages}):
                     if piece:
                         chunks.append(piece)
                         yield piece

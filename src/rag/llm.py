@@ -1,11 +1,20 @@
-"""Chat-model backends, chosen in one factory. The key is read from the environment variable the
-settings name; it is never stored, logged or written to reports."""
+"""Chat-model backends, chosen in one factory, and the chains that call them: every prompt file is
+sent as ``prompt | chat model | parser`` (``task_chain``). The key is read from the environment
+variable the settings name; it is never stored, logged or written to reports.
+
+Each request names its task in the HTTP header ``X-Rag-Task`` (answer, rewrite, quiz or judge).
+OpenAI-compatible servers (DeepSeek, Qwen, GLM, vLLM, Ollama) ignore headers they do not know, as
+HTTP servers do; the test double of a remote model (fake_llm_server.py) chooses what to do by it,
+never by the wording of a prompt."""
 
 from __future__ import annotations
 
 import os
 
 from .settings import LLMSettings
+
+TASK_HEADER = "X-Rag-Task"
+TASKS = ("answer", "rewrite", "quiz", "judge")  # each the name of its prompt file in prompts/
 
 
 class LLMUnavailable(RuntimeError):
@@ -60,3 +69,20 @@ def build_chat_model(settings: LLMSettings):
                 temperature=settings.temperature,
             )
     raise ValueError(f"unknown llm provider {settings.provider!r}")
+
+
+def for_task(model, task: str):
+    """``model`` sending ``X-Rag-Task: <task>`` with every request (a LangChain ``.bind``)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r} (one of {', '.join(TASKS)})")
+    return model.bind(extra_headers={TASK_HEADER: task})
+
+
+def task_chain(task: str, model, folder=None):
+    """prompts/<task>.yaml | the chat model, sending its task | the reply text, as one LangChain
+    Runnable: ``{variable: value}`` -> str. ``folder`` overrides the packaged prompts/."""
+    from langchain_core.output_parsers import StrOutputParser
+
+    from .prompts import chat_prompt
+
+    return chat_prompt(task, folder) | for_task(model, task) | StrOutputParser()

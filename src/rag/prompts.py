@@ -1,5 +1,8 @@
-"""Prompt templates are files in prompts/ (YAML: description, variables, template), loaded into a
-small model that rejects unknown fields and checks the template uses exactly its variables.
+"""Prompt templates are files in prompts/ (YAML: description, variables, template, and optionally
+the name of the file that is its system message), loaded into a small model that rejects unknown
+fields and checks the template uses exactly its variables, and used as LangChain
+``ChatPromptTemplate``s (``chat_prompt``). Templates are f-strings: a literal brace in a prompt
+text (a JSON example) is written ``{{`` / ``}}`` in the file.
 
 The package reads them as package data, ``rag/data/prompts`` (a symlink to the project's prompts/
 that the wheel build copies), so a wheel install finds them whatever the working directory."""
@@ -27,26 +30,26 @@ class Prompt(BaseModel):
     description: str
     variables: list[str]
     template: str
+    system: str | None = None  # the prompt file (name, same folder) sent as the system message
 
     @model_validator(mode="after")
     def _check_variables(self) -> Prompt:
-        used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f}
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
+        except ValueError as exc:  # a lone { or }: a literal brace must be doubled
+            raise ValueError(f"{exc} (write a literal brace as {{{{ or }}}})") from exc
         if used != set(self.variables):
-            raise ValueError(f"template uses {sorted(used)} but declares {sorted(self.variables)}")
+            raise ValueError(
+                f"template uses {sorted(used)} but declares {sorted(self.variables)} (write a literal brace as {{{{ or }}}})"
+            )
         return self
 
-    def format(self, **values: str) -> str:
-        missing = set(self.variables) - set(values)
-        if missing:
-            raise PromptError(f"missing prompt variables: {sorted(missing)}")
-        return self.template.format(**{k: values[k] for k in self.variables})
-
     def chat(self, system: Prompt | None = None):
-        """This prompt as a LangChain ``ChatPromptTemplate``: ``system`` (a prompt without variables)
-        as the system message, this template as the human message, its variables the template's."""
+        """This prompt as a LangChain ``ChatPromptTemplate``: ``system`` as the system message, this
+        template as the human message; the input variables are the templates' variables."""
         from langchain_core.prompts import ChatPromptTemplate
 
-        head = [("system", system.format().replace("{", "{{").replace("}", "}}"))] if system else []
+        head = [("system", system.template)] if system else []
         return ChatPromptTemplate.from_messages([*head, ("human", self.template)])
 
 
@@ -64,3 +67,10 @@ def load_prompt(name: str, folder: Path | Traversable | None = None) -> Prompt:
         return Prompt(**(yaml.safe_load(path.read_text(encoding="utf-8")) or {}))
     except Exception as exc:
         raise PromptError(f"{path.name}: {exc}") from exc
+
+
+def chat_prompt(name: str, folder: Path | Traversable | None = None):
+    """The one loader every prompt goes through: prompts/<name>.yaml as a ``ChatPromptTemplate``,
+    with the file its ``system:`` names (from the same folder) as the system message."""
+    prompt = load_prompt(name, folder)
+    return prompt.chat(load_prompt(prompt.system, folder) if prompt.system else None)

@@ -21,7 +21,6 @@ reference is supported by the passage. Otherwise the rule-built item for that se
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ from importlib import resources
 from .chunking import split_sentences
 from .citation import Ref, meta_label
 from .metrics import norm
-from .safety import is_injection, without_injections
+from .safety import is_injection
 
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
@@ -360,16 +359,11 @@ class QuizBuilder:
 
     def llm_item(self, s: _Sentence, kind: str) -> QuizItem | None:
         """An item the chat model writes from the sentence's passage, or None (error or failed check)."""
-        from .prompts import as_data, load_prompt
-        from .quiz_llm import _JSON, LLM_TYPE_ASK
+        from .quiz_llm import item_chain
 
         passage = self._passage_of(s)
         try:
-            reply = self.model.invoke(
-                load_prompt("quiz").format(passage=as_data(without_injections(passage)), type=LLM_TYPE_ASK[kind])
-            )
-            found = _JSON.search(reply.content if isinstance(reply.content, str) else "")
-            data = json.loads(found.group(0)) if found else None
+            data = item_chain(self.model).invoke({"passage": passage, "kind": kind})
         except Exception:  # an unreachable model or unparsable reply: the rule-built item stands
             self.stats["llm_errors"] += 1
             return None

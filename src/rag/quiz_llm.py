@@ -3,10 +3,15 @@ and the check that keeps an item only when its cited passage supports it (see qu
 
 from __future__ import annotations
 
+import json
 import re
+from typing import TYPE_CHECKING
 
 from .chunking import split_sentences
-from .quiz import BLANK, QuizItem, _citation
+from .safety import without_injections
+
+if TYPE_CHECKING:
+    from .quiz import QuizItem
 
 # What the model is asked to write, per type (prompts/quiz.yaml's {type}).
 LLM_TYPE_ASK = {
@@ -22,7 +27,29 @@ LLM_TYPE_ASK = {
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
+def _json_object(reply: str) -> dict | None:
+    """The JSON object in the model's reply (fenced or not), or None when it wrote none."""
+    found = _JSON.search(reply)
+    data = json.loads(found.group(0)) if found else None
+    return data if isinstance(data, dict) else None
+
+
+def item_chain(model):
+    """``{"passage": text, "kind": type}`` -> the item the chat model writes from the passage, as a
+    dict (None when its reply holds no JSON object): prompts/quiz.yaml | chat model | JSON, one
+    LangChain Runnable. The passage is sent fenced as data, without instructions (safety.py)."""
+    from langchain_core.runnables import RunnableLambda
+
+    from .llm import task_chain
+    from .prompts import as_data
+
+    fill = RunnableLambda(lambda x: {"passage": as_data(without_injections(x["passage"])), "type": LLM_TYPE_ASK[x["kind"]]})
+    return fill | task_chain("quiz", model) | RunnableLambda(_json_object)
+
+
 def _blank(text: str) -> str:
+    from .quiz import BLANK  # quiz.py imports this module at its end: imported here, either loads first
+
     return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
 
 
@@ -31,6 +58,7 @@ def check_llm_item(
 ) -> QuizItem | None:
     """The model's item as a QuizItem when its key is supported by its cited passage, else None."""
     from .metrics import norm, support_score
+    from .quiz import BLANK, QuizItem, _citation
 
     question = _blank(str(data.get("question", "")).strip())
     answer = str(data.get("answer", "")).strip()

@@ -46,10 +46,8 @@ def build_answerer(settings: Settings, retriever: Retriever) -> Answerer:
 
 
 class _Unavailable:
-    """Stands in for a chat model that could not be configured; every call falls back."""
+    """Stands in for a chat model that could not be configured; every call falls back (the
+    answerer reads ``reason``)."""
 
     def __init__(self, reason: str):
         self.reason = reason
-
-    def stream(self, messages):
-        raise ConnectionError(self.reason)
