@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer
-from .query import cn_number, vocabulary
+from .patterns import cn_number
+from .query import vocabulary
 
 _ITEM_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|则|种|是)")
 _PRONOUN = re.compile(r"^(?:那么|那|请问)?(它们|它|其|这些|这个|这一|该|上述|此|他们|他|她)")

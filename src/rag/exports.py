@@ -9,6 +9,7 @@ from pathlib import Path
 from . import office
 from .citation import label
 from .office import para
+from .patterns import cn_numeral
 from .quiz import TYPE_NAMES, QuizItem
 
 SUPPORTED = (".docx", ".xlsx", ".md", ".json")
@@ -53,13 +54,10 @@ def to_markdown(items: list[QuizItem], title: str) -> str:
     lines += ["---", "", f"# {title} · 答案与出处", ""]
     for i, it in enumerate(items, 1):
         lines.append(f"{i}. **{_key_text(it)}** —— {_source(it)}")
-        lines.append(f"   > {it.citation.sentence if it.citation else ''}")
+        lines.append(f"   > {it.citation.quote if it.citation else ''}")
         if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
             lines.append(f"   说明：{it.explanation}")
     return "\n".join(lines) + "\n"
-
-
-_NUMERALS = "一二三四"
 
 
 def _paper_settings() -> dict:
@@ -84,7 +82,7 @@ def to_docx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
     para(paper, f"姓名：__________    班级：__________    得分：__________    （满分 {total} 分）", center=True)
     for k, (t, group) in enumerate(_grouped(items)):
         pts = cfg["points"][t]
-        para(paper, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}（每题 {pts} 分，共 {pts * len(group)} 分）", bold=True, size=12)
+        para(paper, f"{cn_numeral(k + 1)}、{TYPE_NAMES[t]}（每题 {pts} 分，共 {pts * len(group)} 分）", bold=True, size=12)
         para(paper, cfg["instructions"][t], size=10)
         for i, it in group:
             if t in ("choice", "judge"):
@@ -104,7 +102,7 @@ def to_docx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
     key = office.document()
     office.title(key, f"{title} · 参考答案与出处", size=16)
     for k, (t, group) in enumerate(_grouped(items)):
-        para(key, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}", bold=True, size=12)
+        para(key, f"{cn_numeral(k + 1)}、{TYPE_NAMES[t]}", bold=True, size=12)
         for i, it in group:
             if it.type == "short":
                 para(key, f"{i}. 评分要点（每点分值均分）：", bold=True)
@@ -115,7 +113,7 @@ def to_docx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
             if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
                 para(key, f"说明：{it.explanation}", indent_mm=6, size=10)
             office.source_line(key, _source(it), size=10)
-            para(key, f"原文：{it.citation.sentence if it.citation else ''}", indent_mm=6, size=10)
+            para(key, f"原文：{it.citation.quote if it.citation else ''}", indent_mm=6, size=10)
     answers = path.with_name(path.stem + "-答案" + path.suffix)
     office.save(paper, path)
     office.save(key, answers)
@@ -131,7 +129,7 @@ def to_xlsx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
             "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(it.options)),
             _key_text(it),
             _source(it),
-            it.citation.sentence if it.citation else "",
+            it.citation.quote if it.citation else "",
             it.explanation[:500],
         ]
         for i, it in enumerate(items, 1)

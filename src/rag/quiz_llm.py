@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 from .chunking import split_sentences
-from .quiz import BLANK, QuizItem, _citation
+from .citation import Citation
+from .patterns import BLANK, BLANK_MARK
+from .quiz import QuizItem
 
 # What the model is asked to write, per type (prompts/quiz.yaml's {type}).
 LLM_TYPE_ASK = {
@@ -23,7 +25,7 @@ _JSON = re.compile(r"\{.*\}", re.S)
 
 
 def _blank(text: str) -> str:
-    return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
+    return BLANK_MARK.sub(BLANK, text)
 
 
 def check_llm_item(
@@ -40,7 +42,7 @@ def check_llm_item(
     if not question or not answer or len(norm(quote)) < 6 or norm(quote) not in norm(passage):
         return None
     source = next((x for x in split_sentences(passage) if norm(quote) in norm(x) or norm(x) in norm(quote)), quote)
-    cite = _citation(meta, source.strip())
+    cite = Citation.of_meta(meta, source.strip())
     if kind == "fill":
         if question.count(BLANK) != 1 or norm(answer) not in norm(quote):
             return None
