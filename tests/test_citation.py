@@ -111,3 +111,11 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     assert "《银发经济发展报告》，二、意义，第 3 页" in md.read_text(encoding="utf-8")
     paper, key = export([item], tmp_path / "q.docx")
     assert "出处：《银发经济发展报告》，二、意义，第 3 页" in [p.text for p in docx.Document(str(key)).paragraphs]
+
+
+def test_citation_marks_read_and_stripped_one_way():
+    from rag.citation import MARK, strip_marks
+    from rag.metrics import strip_markers
+
+    assert MARK.findall("甲[1]乙[12][3]") == ["1", "12", "3"]
+    assert strip_marks("甲[1]乙[12]") == strip_markers("甲[1]乙[12]") == "甲乙" and strip_marks(None) == ""

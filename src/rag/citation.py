@@ -11,10 +11,12 @@ passage starts, and is left out for a document without pages (a Word or Markdown
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 SEP = "，"
+MARK = re.compile(r"\[(\d+)\]")  # an answer's citation mark [n]
 
 
 @dataclass
@@ -96,3 +98,8 @@ def label(c: Citation, esc: Callable[[str], str] = str) -> str:
 def meta_label(meta: dict, esc: Callable[[str], str] = str) -> str:
     """The label of a passage from its chunk metadata."""
     return label(Citation.of_meta(meta), esc)
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without its citation marks [n]."""
+    return MARK.sub("", text or "")
