@@ -145,8 +145,10 @@ def test_csv_xlsx_txt_in_and_out(corpus_system, tmp_path):
     t = tmp_path / "q.txt"
     t.write_text("脑机接口是什么？\n\nIGBT国产率仅为多少？ A. 15% B. 25% C. 35% D. 45%\n", encoding="utf-8")
     answer_file(corpus_system.answerer, t, tmp_path / "a.docx", progress=False)
-    text = "\n".join(p.text for p in docx.Document(str(tmp_path / "a.docx")).paragraphs)
+    written = docx.Document(str(tmp_path / "a.docx"))
+    text = "\n".join(p.text for p in written.paragraphs)
     assert "脑机接口是指" in text and "选择：B. 25%" in text
+    assert written.styles["Normal"].font.name == "宋体"  # the A4 page in a Chinese face (rag.office)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("name,value\na,b\n", encoding="utf-8")

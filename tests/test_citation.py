@@ -4,15 +4,15 @@ sources and a quiz export."""
 import pytest
 
 from minipdf import make_pdf
-from rag.citation import Ref, label, meta_label, page_label
+from rag.citation import Citation, label, meta_label, page_label
 
 
 def test_label_parts_in_order_with_the_page():
-    article = Ref(
+    article = Citation(
         source="a.pdf", title="培育壮大新兴产业和未来产业", authors="魏楚", section="一、总体要求", date="2025-12", page=53
     )
     assert label(article) == "《培育壮大新兴产业和未来产业》，魏楚，2025-12，一、总体要求，第 53 页"
-    speech = Ref(
+    speech = Citation(
         title="重要论述30则",
         authors="习近平",
         section="第2则 在浙江考察时强调（2020年4月1日）",
@@ -24,14 +24,39 @@ def test_label_parts_in_order_with_the_page():
 
 
 def test_no_page_no_page_label():
-    assert label(Ref(source="upload.docx", title="")) == "《upload.docx》"  # the file name stands in for a title
+    assert label(Citation(source="upload.docx", title="")) == "《upload.docx》"  # the file name stands in for a title
     assert "页" not in meta_label({"title": "银发经济", "authors": "林宝", "section": "一、"})
     assert page_label(None) == page_label(0) == page_label("") == ""
     assert page_label(7) == page_label(7.0) == "第 7 页"
 
 
 def test_label_escapes_each_part():
-    assert label(Ref(title="<b>标题</b>", page=3), esc=lambda s: s.replace("<", "&lt;")) == "《&lt;b>标题&lt;/b>》，第 3 页"
+    assert label(Citation(title="<b>标题</b>", page=3), esc=lambda s: s.replace("<", "&lt;")) == "《&lt;b>标题&lt;/b>》，第 3 页"
+
+
+def test_one_citation_for_answers_and_quiz_items():
+    """An answer's source and a quiz item's source are the same Citation, built one way from chunk
+    metadata; the quiz JSON keeps its keys (the quoted sentence as ``sentence``)."""
+    from rag.answer import Citation as AnswerCitation
+    from rag.quiz import QuizItem
+    from rag.retrieve import Passage
+
+    meta = {"source": "a.txt", "title": "标题", "authors": "作者", "occasion": "考察", "speech_date": "2020-04-01", "page": "3"}
+    c = Citation.of(2, Passage("id1", "全文。", meta, 0.5, 1), "全文。")
+    assert AnswerCitation is Citation
+    assert (c.n, c.date, c.page, c.text, c.passage_id) == (2, "2020-04-01", 3, "全文。", "id1")
+    assert Citation.of_meta(meta, "全文。", 2, "全文。", "id1") == c
+    item = QuizItem("judge", "全文。", "正确", citation=Citation.of_meta(meta, "全文。"))
+    assert item.to_dict()["citation"] == {
+        "source": "a.txt",
+        "title": "标题",
+        "authors": "作者",
+        "section": "",
+        "occasion": "考察",
+        "date": "2020-04-01",
+        "sentence": "全文。",
+        "page": 3,
+    }
 
 
 PAGES = [
@@ -48,7 +73,7 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
     import docx
 
     from rag.exports import export
-    from rag.quiz import QuizItem, _citation
+    from rag.quiz import QuizItem
     from rag.render import answer_markdown, answer_plain, message_markdown, sources_html
     from rag.system import build_system
 
@@ -80,9 +105,17 @@ def test_pdf_page_travels_to_answer_sources_and_exports(settings, tmp_path):
         "judge",
         "发展银发经济是积极应对人口老龄化的客观要求。",
         "正确",
-        citation=_citation(meta, "发展银发经济是积极应对人口老龄化的客观要求。"),
+        citation=Citation.of_meta(meta, "发展银发经济是积极应对人口老龄化的客观要求。"),
     )
     (md,) = export([item], tmp_path / "q.md")
     assert "《银发经济发展报告》，二、意义，第 3 页" in md.read_text(encoding="utf-8")
     paper, key = export([item], tmp_path / "q.docx")
     assert "出处：《银发经济发展报告》，二、意义，第 3 页" in [p.text for p in docx.Document(str(key)).paragraphs]
+
+
+def test_citation_marks_read_and_stripped_one_way():
+    from rag.citation import MARK, strip_marks
+    from rag.metrics import strip_markers
+
+    assert MARK.findall("甲[1]乙[12][3]") == ["1", "12", "3"]
+    assert strip_marks("甲[1]乙[12]") == strip_markers("甲[1]乙[12]") == "甲乙" and strip_marks(None) == ""

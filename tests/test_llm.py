@@ -259,9 +259,9 @@ def test_llm_quiz_items_checked_and_invented_ones_replaced(corpus_system, server
     assert len(items) == 12 and stats["llm_kept"] >= 10 and stats["llm_errors"] == 0
     for it in items:
         if it.type == "fill":
-            assert it.question.replace(BLANK, it.answer) == it.citation.sentence or it.answer in it.citation.sentence
+            assert it.question.replace(BLANK, it.answer) == it.citation.quote or it.answer in it.citation.quote
         if it.type == "choice":
-            assert it.options["ABCD".index(it.answer)] in it.citation.sentence or it.citation.occasion
+            assert it.options["ABCD".index(it.answer)] in it.citation.quote or it.citation.occasion
     stats = {}
     items = build_quiz(system_with("invented"), 8, seed=3, writer="llm", stats=stats)
     assert len(items) == 8 and stats["llm_kept"] == 0 and stats["llm_dropped"] >= 8  # rule-built instead

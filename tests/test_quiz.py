@@ -21,15 +21,15 @@ def test_items_answerable_from_their_own_citation(quiz):
     assert len(quiz) == 40
     for it in quiz:
         c = it.citation
-        assert c and c.title and c.source and c.sentence
+        assert c and c.title and c.source and c.quote
         if it.type == "fill":
-            assert BLANK in it.question and it.answer in c.sentence
-            assert it.question.replace(BLANK, it.answer) == zh_punct(c.sentence)
+            assert BLANK in it.question and it.answer in c.quote
+            assert it.question.replace(BLANK, it.answer) == zh_punct(c.quote)
         if it.type == "choice" and "出自哪次讲话" in it.question:
             assert it.options["ABCD".index(it.answer)] == c.occasion
         elif it.type == "choice":
             key = it.options["ABCD".index(it.answer)]
-            assert key in c.sentence and it.question.replace(BLANK, key) == zh_punct(c.sentence)
+            assert key in c.quote and it.question.replace(BLANK, key) == zh_punct(c.quote)
 
 
 def test_distractors_differ_and_are_not_correct_in_the_source(quiz):
@@ -38,7 +38,7 @@ def test_distractors_differ_and_are_not_correct_in_the_source(quiz):
         assert len(set(it.options)) == 4
         for o in it.options:
             if o != key:
-                assert o not in it.citation.sentence
+                assert o not in it.citation.quote
 
 
 def test_distractors_are_of_the_same_kind(quiz):
@@ -56,10 +56,10 @@ def test_true_false_items_flip_correctly(quiz):
     assert {i.answer for i in judges} <= {"正确", "错误"}
     for it in judges:
         if it.answer == "正确":
-            assert it.question == zh_punct(it.citation.sentence)
+            assert it.question == zh_punct(it.citation.quote)
         else:
             term, swap = re.match(r"原文为“(.+?)”而非“(.+?)”", it.explanation).groups()
-            assert it.question == zh_punct(it.citation.sentence.replace(term, swap, 1)) != zh_punct(it.citation.sentence)
+            assert it.question == zh_punct(it.citation.quote.replace(term, swap, 1)) != zh_punct(it.citation.quote)
             kinds = {t: k for k, terms in KINDS.items() for t in terms}
             assert kinds[term] == kinds[swap] and not re.search(r"\d", term)  # never a year or a number
     assert 0.35 <= sum(i.answer == "错误" for i in judges) / len(judges) <= 0.65
@@ -92,12 +92,13 @@ def test_quiz_check_passes_over_five_seeds(corpus_system):
 
 
 def test_check_catches_bad_items(corpus_system):
-    from rag.quiz import Citation, QuizItem
+    from rag.citation import Citation
+    from rag.quiz import QuizItem
     from rag.quiz_check import check_quiz
 
     b = corpus_builder(corpus_system)
     sent = "2022年我国集成电路进口额超过4000亿美元，在主要进口商品中排第一位，是我国关键核心技术“卡脖子”的具体表征之一。"
-    cite = Citation("x.txt", "t", "", "", "", "", sent)
+    cite = Citation(source="x.txt", title="t", quote=sent)
     wrong_kind = QuizItem(
         "choice", sent.replace("集成电路", BLANK), "A", ["集成电路", "元宇宙", "类脑智能", "合成生物"], citation=cite
     )
@@ -122,7 +123,7 @@ def test_filters_and_bad_types(corpus_system):
     items = build_quiz(corpus_system, n=5, docs=["004_5a518f614c3346c7.txt"], types=("fill",))
     assert items and all(i.citation.source.startswith("004") and i.type == "fill" for i in items)
     items = build_quiz(corpus_system, n=5, topic="银发经济")
-    assert items and all("银发经济" in (i.citation.sentence + i.citation.section + i.citation.title) for i in items)
+    assert items and all("银发经济" in (i.citation.quote + i.citation.section + i.citation.title) for i in items)
     with pytest.raises(QuizError):
         build_quiz(corpus_system, types=("essay",))
     with pytest.raises(QuizError):
@@ -174,7 +175,7 @@ def _check(kind, **data):
 def test_llm_items_kept_only_when_supported_by_their_passage():
     quote = "未来产业主要包括量子科技、生物制造、氢能等方向。"
     good = _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="量子科技", quote=quote)
-    assert good and good.question.count(BLANK) == 1 and good.citation.sentence == quote and good.citation.title == "测试文档"
+    assert good and good.question.count(BLANK) == 1 and good.citation.quote == quote and good.citation.title == "测试文档"
     assert _check("fill", question="未来产业主要包括____、生物制造、氢能等方向。", answer="人工智能", quote=quote) is None
     assert (
         _check("fill", question="未来产业主要包括____。", answer="量子科技", quote="未来产业主要包括量子科技和核聚变。") is None
@@ -205,10 +206,11 @@ def test_markdown_preview_numbers_items_in_sequence():
     """The web tab's preview renders this Markdown: each section is one list numbered on from the last."""
     from markdown_it import MarkdownIt
 
+    from rag.citation import Citation
     from rag.exports import to_markdown
-    from rag.quiz import Citation, QuizItem
+    from rag.quiz import QuizItem
 
-    cite = Citation("x.txt", "t", "", "", "", "", "原句。")
+    cite = Citation(source="x.txt", title="t", quote="原句。")
     kinds = ["fill", "choice", "judge", "short"] * 4  # built interleaved, as build_quiz returns them
     items = [
         QuizItem(
@@ -232,8 +234,8 @@ def test_quiz_citations_name_the_page_of_their_passage(corpus_system, tmp_path):
     items = build_quiz(corpus_system, n=8, seed=5, docs=[source])
     stored = corpus_system.store.chunks.get(where={"source": source}, include=["documents", "metadatas"])
     for it in items:  # the page of a passage that holds the cited sentence
-        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if it.citation.sentence in d}
-        assert it.citation.page in pages, it.citation.sentence
+        pages = {m["page"] for d, m in zip(stored["documents"], stored["metadatas"], strict=False) if it.citation.quote in d}
+        assert it.citation.page in pages, it.citation.quote
     (md,) = export(items, tmp_path / "q.md")
     text = md.read_text(encoding="utf-8")
     assert len(items) == 8 and all(f"，第 {it.citation.page} 页" in text for it in items)

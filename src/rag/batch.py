@@ -13,12 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from tqdm import tqdm
 
+from . import office
 from .answer import QuestionError, check_question
 from .choice import UNDETERMINED, choose, is_judge, judge, parse_options
 from .loaders import decode_bytes
@@ -180,22 +179,7 @@ def read_rows(path: Path, column: str | None = None) -> list[Row]:
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output that cannot be written: unknown type, a folder, or a
     folder that cannot be created or written to."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in OUTPUTS:
-        raise BatchError(f"不支持的输出格式 {ext or '（无扩展名）'}（支持 {', '.join(OUTPUTS)}）")
-    if path.is_dir():
-        raise BatchError(f"输出路径 {path} 是文件夹，请给出文件名")
-    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise BatchError(f"无法写入输出文件夹：{blocker} 是文件而不是文件夹")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".rag-write-test-", dir=path.parent)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise BatchError(f"无法写入输出文件夹 {path.parent}（{exc.strerror or type(exc).__name__}）") from exc
+    office.output_path(path, OUTPUTS, BatchError)
 
 
 def _choice_fields(c, options: dict[str, str] | None) -> dict:
@@ -272,46 +256,44 @@ def write_records(records: list[dict], path: Path) -> None:
     """Write to a temporary file, then rename, in the format of the extension."""
     ext = path.suffix.lower()
     check_output(path)
+    if ext == ".xlsx":
+        rows = ([str(x) if isinstance(x, (list, dict)) else x for x in _flat(r)] for r in records)
+        office.save(office.workbook("答题结果", FLAT_HEADER, rows), path)
+        return
+    if ext == ".docx":
+        office.save(_document(records), path)
+        return
     tmp = path.with_name(path.name + ".part")
     if ext == ".jsonl":
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-    elif ext == ".csv":
+    else:
         with tmp.open("w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(FLAT_HEADER)
             w.writerows(_flat(r) for r in records)
-    elif ext == ".xlsx":
-        import openpyxl
-
-        wb = openpyxl.Workbook()
-        ws = wb.active
-        ws.title = "答题结果"
-        ws.append(FLAT_HEADER)
-        for r in records:
-            ws.append([str(x) if isinstance(x, (list, dict)) else x for x in _flat(r)])
-        wb.save(str(tmp))
-    else:
-        import docx
-
-        d = docx.Document()
-        d.add_heading("批量答题结果", level=0)
-        for r in records:
-            d.add_heading(f"{r.get('id')}. {r.get('question') or ''}", level=2)
-            if "error" in r:
-                d.add_paragraph(f"错误：{r['error']}")
-                continue
-            if "choice" in r:
-                low = "，低置信度" if r.get("low_confidence") else ""
-                if r["choice"] and r.get("options"):
-                    picked = f"{r['choice']}. {r.get('choice_text', '')}"
-                else:  # undetermined, or a true/false verdict without lettered options
-                    picked = r.get("choice_text") or UNDETERMINED
-                d.add_paragraph(f"选择：{picked}（置信度 {r.get('confidence')}{low}）")
-            d.add_paragraph(r.get("answer", ""))
-            for c in r.get("citations", []):
-                d.add_paragraph(f"[{c['n']}]《{c['title']}》{c['quote']}")
-        d.save(str(tmp))
     tmp.replace(path)
+
+
+def _document(records: list[dict]):
+    """The answers as a Word document: each question a heading, then its choice, answer and sources."""
+    d = office.document()
+    d.add_heading("批量答题结果", level=0)
+    for r in records:
+        d.add_heading(f"{r.get('id')}. {r.get('question') or ''}", level=2)
+        if "error" in r:
+            d.add_paragraph(f"错误：{r['error']}")
+            continue
+        if "choice" in r:
+            low = "，低置信度" if r.get("low_confidence") else ""
+            if r["choice"] and r.get("options"):
+                picked = f"{r['choice']}. {r.get('choice_text', '')}"
+            else:  # undetermined, or a true/false verdict without lettered options
+                picked = r.get("choice_text") or UNDETERMINED
+            d.add_paragraph(f"选择：{picked}（置信度 {r.get('confidence')}{low}）")
+        d.add_paragraph(r.get("answer", ""))
+        for c in r.get("citations", []):
+            d.add_paragraph(f"[{c['n']}]《{c['title']}》{c['quote']}")
+    return d
 
 
 def answer_file(

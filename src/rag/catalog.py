@@ -9,24 +9,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class ArticleMeta(BaseModel):
+class _Described(BaseModel):
+    """What the catalog says of a document and of each article in it."""
+
     model_config = ConfigDict(extra="forbid")
 
     title: str
     authors: list[str] = Field(default_factory=list)
     outlet: str = ""
     date: str = ""
+
+
+class ArticleMeta(_Described):
     kind: str = "article"
     starts: str = ""
 
 
-class DocMeta(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: str
-    authors: list[str] = Field(default_factory=list)
-    outlet: str = ""
-    date: str = ""
+class DocMeta(_Described):
     kind: str = "document"
     body_starts: str = ""
     body_ends: str = ""

@@ -24,12 +24,12 @@ import yaml
 
 from .chunking import split_sentences
 from .metrics import norm
+from .patterns import BLANK_MARK
 from .retrieve import tokenize
 from .safety import is_injection
 
 UNDETERMINED = "无法确定"
 _OPT = re.compile(r"[（(]([A-DＡ-Ｄ])[)）]\s*|(?:^|(?<=[\s\n？?。：:；;，,）)]))([A-Da-dＡ-Ｄ])\s*[.．、:：)）]\s*")
-_BLANK = re.compile(r"_{2,}|＿{2,}|（\s*）|\(\s*\)")
 _NUMBERS = re.compile(r"第[一二三四五六七八九十\d]+|\d+(?:\.\d+)?%?|[一二两三四五六七八九十]+[大个项席对条类]")
 _FULL = str.maketrans("ＡＢＣＤａｂｃｄ", "ABCDabcd")
 
@@ -106,7 +106,7 @@ def is_judge(stem: str) -> bool:
 
 def _clean_stem(stem: str) -> str:
     v = vocab()
-    s = _BLANK.sub(" ", stem)
+    s = BLANK_MARK.sub(" ", stem)
     for w in v["negation"] + v["filler"] + v["judge_marks"]:
         s = s.replace(w, " ")
     return s
@@ -124,7 +124,7 @@ def _share3(o: str, s: str) -> float:
 
 def _slot(stem: str) -> tuple[str, str] | None:
     """The stem's text left and right of where the answer goes (a blank or a question word)."""
-    m = _BLANK.search(stem)
+    m = BLANK_MARK.search(stem)
     if m:
         return norm(stem[: m.start()])[-4:], norm(stem[m.end() :])[:4]
     for w in vocab()["slots"]:
@@ -327,7 +327,7 @@ def judge(retriever, statement: str, top_k: int = 8) -> Choice:
     错 when a sentence nearly holds it but states another number or has another term in its
     place; else 无法确定 (a loose paraphrase is not called false). The letter is 对 / 错 (or "")."""
     t = vocab()["thresholds"]
-    text = _BLANK.sub("", statement)
+    text = BLANK_MARK.sub("", statement)
     for w in vocab()["judge_marks"]:
         text = text.replace(w, "")
     text = text.strip().lstrip("：:").strip()

@@ -1,5 +1,7 @@
-"""The one citation label, wherever a passage is cited: an answer's sources, the sources panel,
-the passages in an LLM prompt, quiz items and their exports.
+"""The one Citation (an answer's numbered sources, a quiz item's source, the timeline's and the
+digest's passages), built one way from chunk metadata, and its one label, wherever a passage is
+cited: an answer's sources, the sources panel, the passages in an LLM prompt, quiz items and their
+exports.
 
     《标题》，作者，场合（日期）｜日期，章节，第 N 页
 
@@ -9,49 +11,57 @@ passage starts, and is left out for a document without pages (a Word or Markdown
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 SEP = "，"
+MARK = re.compile(r"\[(\d+)\]")  # an answer's citation mark [n]
 
 
-class Citable(Protocol):
-    """What a label is made of (an answer's or a quiz item's citation, or a ``Ref``)."""
+@dataclass
+class Citation:
+    """One cited passage: where it is (the label's facts), the passage and what is quoted from it.
+    ``n`` is its number in an answer ([n]); a quiz item's citation has no number and quotes the
+    item's source sentence."""
 
-    source: str
-    title: str
-    authors: str
-    section: str
-    occasion: str
-    date: str
-    page: int | None
-
-
-@dataclass(frozen=True)
-class Ref:
-    """The citable facts of one passage, read from its chunk metadata."""
-
+    n: int = 0
     source: str = ""
     title: str = ""
     authors: str = ""
     section: str = ""
     occasion: str = ""
     date: str = ""
-    page: int | None = None
+    text: str = ""  # the whole passage
+    quote: str = ""  # the sentences quoted from it
+    passage_id: str = ""
+    page: int | None = None  # where the passage starts; None for a document without pages
 
     @classmethod
-    def of(cls, meta: dict) -> Ref:
+    def of_meta(cls, meta: dict, quote: str = "", n: int = 0, text: str = "", passage_id: str = "") -> Citation:
         """From chunk metadata: a speech excerpt's date is its ``speech_date``."""
         return cls(
-            source=meta.get("source", ""),
-            title=meta.get("title", ""),
-            authors=meta.get("authors", ""),
-            section=meta.get("section", ""),
-            occasion=meta.get("occasion", ""),
-            date=meta.get("speech_date") or meta.get("date", ""),
-            page=page_of(meta.get("page")),
+            n,
+            meta.get("source", ""),
+            meta.get("title", ""),
+            meta.get("authors", ""),
+            meta.get("section", ""),
+            meta.get("occasion", ""),
+            meta.get("speech_date") or meta.get("date", ""),
+            text,
+            quote,
+            passage_id,
+            page_of(meta.get("page")),
         )
+
+    @classmethod
+    def of(cls, n: int, passage, quote: str) -> Citation:
+        """Citation ``n`` of a retrieved passage (rag.retrieve.Passage), quoting ``quote`` from it."""
+        return cls.of_meta(passage.metadata, quote, n, passage.text, passage.id)
+
+    def label(self, esc: Callable[[str], str] = str) -> str:
+        """《title》，authors，occasion（date），…，第 N 页."""
+        return label(self, esc)
 
 
 def page_of(value) -> int | None:
@@ -69,7 +79,7 @@ def page_label(page: int | None) -> str:
     return f"第 {page} 页" if page else ""
 
 
-def label(c: Citable, esc: Callable[[str], str] = str) -> str:
+def label(c: Citation, esc: Callable[[str], str] = str) -> str:
     """《title》，authors，occasion（date） or date，section，第 N 页 (each part escaped with ``esc``)."""
     parts = [f"《{esc(c.title or c.source)}》"]
     if c.authors:
@@ -87,4 +97,9 @@ def label(c: Citable, esc: Callable[[str], str] = str) -> str:
 
 def meta_label(meta: dict, esc: Callable[[str], str] = str) -> str:
     """The label of a passage from its chunk metadata."""
-    return label(Ref.of(meta), esc)
+    return label(Citation.of_meta(meta), esc)
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without its citation marks [n]."""
+    return MARK.sub("", text or "")

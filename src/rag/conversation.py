@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer
-from .query import cn_number, vocabulary
+from .citation import strip_marks
+from .patterns import cn_number
+from .query import vocabulary
 
 _ITEM_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|则|种|是)")
 _PRONOUN = re.compile(r"^(?:那么|那|请问)?(它们|它|其|这些|这个|这一|该|上述|此|他们|他|她)")
@@ -73,7 +75,7 @@ def _item_number(text: str) -> int | None:
 
 
 def _answer_items(answer: Answer) -> list[str]:
-    items = [re.sub(r"\[\d+\]", "", line[2:]).strip() for line in answer.answer.splitlines() if line.startswith("- ")]
+    items = [strip_marks(line[2:]).strip() for line in answer.answer.splitlines() if line.startswith("- ")]
     return [i for i in items if i]
 
 
@@ -111,7 +113,7 @@ def llm_rewrite(model, turns: list[Turn], question: str, max_tokens: int = 600) 
 
     lines: list[str] = []
     for t in reversed(turns):
-        said = re.sub(r"\[\d+\]", "", t.answer.answer)[:300]
+        said = strip_marks(t.answer.answer)[:300]
         block = f"问：{t.question}\n答：{said}"
         if count_tokens("\n".join([block] + lines)) > max_tokens:
             break

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .answer import Citation
-from .chunking import split_sentences
+from .patterns import cn_numeral
+from .rejoin import without_overlap
 from .retrieve import Filters, Passage
 from .timeline import TimelineError, check_topic, date_text, judge, passage_date
 
 SUPPORTED = (".docx", ".md")
-_NUMERALS = "一二三四五六七八九十"
 
 
 class DigestError(TimelineError):
@@ -69,25 +69,6 @@ class Digest:
         )
 
 
-def _ordinal(i: int) -> str:
-    if i <= 10:
-        return _NUMERALS[i - 1]
-    tens, ones = divmod(i, 10)
-    return (_NUMERALS[tens - 1] if tens > 1 else "") + "十" + (_NUMERALS[ones - 1] if ones else "")
-
-
-def _without_overlap(text: str, previous: str) -> str:
-    """``text`` without the leading sentences it shares with the end of ``previous`` (chunk overlap)."""
-    prev = [s.strip() for s in split_sentences(previous)]
-    out = text
-    for s in (x.strip() for x in split_sentences(text)):
-        if s and s in prev[-3:] and out.lstrip().startswith(s):
-            out = out.lstrip()[len(s) :]
-        else:
-            break
-    return out.strip()
-
-
 def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
     """The passages about ``topic`` (optionally only in ``docs``: file names or article titles)."""
     from .retrieve import FilterError, check_filters
@@ -123,7 +104,7 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
                 and previous.metadata.get("section") == p.metadata.get("section")
                 and p.metadata.get("order", 0) - previous.metadata.get("order", 0) == 1
             )
-            sec.items.append(Item(p, c, _without_overlap(p.text, previous.text) if follows else p.text.strip()))
+            sec.items.append(Item(p, c, without_overlap(p.text, previous.text) if follows else p.text.strip()))
             previous = p
         sections.append(sec)
     order = {s: i for i, s in enumerate(sorted({k[0] for k in groups}))}
@@ -158,7 +139,9 @@ def _labels(s: Section) -> list[tuple[Item, str]]:
 
 
 def _toc(d: Digest) -> list[str]:
-    return [f"{_ordinal(i)}、《{s.title}》（{len(s.items)} {'则' if s.speeches else '段'}）" for i, s in enumerate(d.sections, 1)]
+    return [
+        f"{cn_numeral(i)}、《{s.title}》（{len(s.items)} {'则' if s.speeches else '段'}）" for i, s in enumerate(d.sections, 1)
+    ]
 
 
 def to_markdown(d: Digest) -> str:
@@ -168,7 +151,7 @@ def to_markdown(d: Digest) -> str:
     lines = [f"# {md_text('学习材料汇编：' + d.topic)}", "", md_text(d.summary()), "", "## 目录", ""]
     lines += [f"- {md_text(t)}" for t in _toc(d)] + [""]
     for i, s in enumerate(d.sections, 1):
-        lines += [f"## {md_text(f'{_ordinal(i)}、《{s.title}》')}", ""]
+        lines += [f"## {md_text(f'{cn_numeral(i)}、《{s.title}》')}", ""]
         if _meta_line(s):
             lines += [md_text(_meta_line(s)), ""]
         for label in _labels(s):
@@ -180,67 +163,42 @@ def to_markdown(d: Digest) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _page_numbers(doc) -> None:
-    """第 N 页 centred in the footer (a PAGE field Word and LibreOffice fill in)."""
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    p = doc.sections[0].footer.paragraphs[0]
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.add_run("第 ")
-    run = p.add_run()
-    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, "1"), ("end", None)):
-        if kind:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        elif text == "PAGE":
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
-            el.text = " PAGE "
-        else:
-            el = OxmlElement("w:t")
-            el.text = text
-        run._r.append(el)
-    p.add_run(" 页")
-
-
 def to_docx(d: Digest, path: Path) -> Path:
     """A4 Word document (the quiz paper's page set-up): title, how it was made, a short table of
     contents, one section per document or article, each passage verbatim with its citation."""
     from docx.shared import Pt
 
-    from .exports import _new_document, _para
+    from . import office
+    from .office import para
     from .render import source_label
 
-    doc = _new_document()
-    _page_numbers(doc)
-    _para(doc, f"学习材料汇编：{d.topic}", bold=True, center=True, size=18)
-    _para(doc, f"编于 {datetime.date.today():%Y年%m月%d日} · 学习助手依据资料库原文汇编", center=True, size=10)
-    _para(doc, d.summary(), size=10)
-    _para(doc, "目录", bold=True, size=13).paragraph_format.space_before = Pt(8)
+    doc = office.document()
+    office.page_numbers(doc)
+    office.title(doc, f"学习材料汇编：{d.topic}")
+    para(doc, f"编于 {datetime.date.today():%Y年%m月%d日} · 学习助手依据资料库原文汇编", center=True, size=10)
+    para(doc, d.summary(), size=10)
+    para(doc, "目录", bold=True, size=13).paragraph_format.space_before = Pt(8)
     for line in _toc(d):
-        _para(doc, line, indent_mm=4)
+        para(doc, line, indent_mm=4)
     for i, s in enumerate(d.sections, 1):
-        heading = _para(doc, f"{_ordinal(i)}、《{s.title}》", bold=True, size=14)
+        heading = para(doc, f"{cn_numeral(i)}、《{s.title}》", bold=True, size=14)
         heading.paragraph_format.keep_with_next = True
         heading.paragraph_format.space_before = Pt(12)
         if _meta_line(s):
-            _para(doc, _meta_line(s), size=10)
+            para(doc, _meta_line(s), size=10)
         for it, label in _labels(s):
             if label:
-                _para(doc, label, bold=True).paragraph_format.keep_with_next = True
+                para(doc, label, bold=True).paragraph_format.keep_with_next = True
             for par in (x for x in it.text.split("\n") if x.strip()):
-                body = _para(doc, par.strip(), indent_mm=6)
+                body = para(doc, par.strip(), indent_mm=6)
                 body.paragraph_format.first_line_indent = None
-            _para(doc, f"出处：{source_label(it.citation, str)}", indent_mm=6, size=9)
-    doc.save(str(path))
-    return path
+            office.source_line(doc, source_label(it.citation, str))
+    return office.save(doc, path)
 
 
 def export(d: Digest, path: str | Path) -> Path:
     """Write the digest in the format of ``path``'s extension (.docx or .md)."""
-    from .exports import output_path
+    from .office import output_path
 
     path, ext = output_path(path, SUPPORTED, DigestError)
     if ext == ".md":

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import office
 from .citation import label
+from .office import para
+from .patterns import cn_numeral
 from .quiz import TYPE_NAMES, QuizItem
 
 SUPPORTED = (".docx", ".xlsx", ".md", ".json")
@@ -51,56 +54,16 @@ def to_markdown(items: list[QuizItem], title: str) -> str:
     lines += ["---", "", f"# {title} · 答案与出处", ""]
     for i, it in enumerate(items, 1):
         lines.append(f"{i}. **{_key_text(it)}** —— {_source(it)}")
-        lines.append(f"   > {it.citation.sentence if it.citation else ''}")
+        lines.append(f"   > {it.citation.quote if it.citation else ''}")
         if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
             lines.append(f"   说明：{it.explanation}")
     return "\n".join(lines) + "\n"
-
-
-_NUMERALS = "一二三四"
 
 
 def _paper_settings() -> dict:
     from .quiz import quiz_vocab
 
     return quiz_vocab()["paper"]
-
-
-def _new_document():
-    """An A4 document whose text is set in a Chinese serif face (SimSun on Windows)."""
-    import docx
-    from docx.oxml.ns import qn
-    from docx.shared import Mm, Pt
-
-    d = docx.Document()
-    sec = d.sections[0]
-    sec.page_width, sec.page_height = Mm(210), Mm(297)
-    sec.left_margin = sec.right_margin = Mm(20)
-    sec.top_margin = sec.bottom_margin = Mm(20)
-    for name in ("Normal", "Title", "Heading 1", "Heading 2"):
-        st = d.styles[name]
-        st.font.name = "宋体"
-        st.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
-        if name == "Normal":
-            st.font.size = Pt(11)
-            st.paragraph_format.space_after = Pt(3)
-    return d
-
-
-def _para(d, text: str, bold: bool = False, center: bool = False, size: float | None = None, indent_mm: float = 0):
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt
-
-    p = d.add_paragraph()
-    run = p.add_run(text)
-    run.bold = bold
-    if size:
-        run.font.size = Pt(size)
-    if center:
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    if indent_mm:
-        p.paragraph_format.left_indent = Mm(indent_mm)
-    return p
 
 
 def _answer_lines(item: QuizItem) -> int:
@@ -113,94 +76,72 @@ def to_docx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
     choice and true/false items, ruled lines sized to each short answer) and a separate answer
     sheet with keys, 说明 and citations. A4."""
     cfg = _paper_settings()
-    paper = _new_document()
-    _para(paper, title, bold=True, center=True, size=18)
+    paper = office.document()
+    office.title(paper, title)
     total = sum(cfg["points"][it.type] for it in items)
-    _para(paper, f"姓名：__________    班级：__________    得分：__________    （满分 {total} 分）", center=True)
+    para(paper, f"姓名：__________    班级：__________    得分：__________    （满分 {total} 分）", center=True)
     for k, (t, group) in enumerate(_grouped(items)):
         pts = cfg["points"][t]
-        _para(paper, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}（每题 {pts} 分，共 {pts * len(group)} 分）", bold=True, size=12)
-        _para(paper, cfg["instructions"][t], size=10)
+        para(paper, f"{cn_numeral(k + 1)}、{TYPE_NAMES[t]}（每题 {pts} 分，共 {pts * len(group)} 分）", bold=True, size=12)
+        para(paper, cfg["instructions"][t], size=10)
         for i, it in group:
             if t in ("choice", "judge"):
-                _para(paper, f"{i}. {it.question}（    ）")
+                para(paper, f"{i}. {it.question}（    ）")
             else:
-                _para(paper, f"{i}. {it.question}")
+                para(paper, f"{i}. {it.question}")
             if it.options:
                 longest = max(len(o) for o in it.options)
                 if longest <= 8:
-                    _para(paper, "    ".join(f"{'ABCD'[j]}. {o}" for j, o in enumerate(it.options)), indent_mm=6)
+                    para(paper, "    ".join(f"{'ABCD'[j]}. {o}" for j, o in enumerate(it.options)), indent_mm=6)
                 else:
                     for j, o in enumerate(it.options):
-                        _para(paper, f"{'ABCD'[j]}. {o}", indent_mm=6)
+                        para(paper, f"{'ABCD'[j]}. {o}", indent_mm=6)
             if t == "short":
                 for _ in range(_answer_lines(it)):
-                    _para(paper, "_" * 78)
-    key = _new_document()
-    _para(key, f"{title} · 参考答案与出处", bold=True, center=True, size=16)
+                    para(paper, "_" * 78)
+    key = office.document()
+    office.title(key, f"{title} · 参考答案与出处", size=16)
     for k, (t, group) in enumerate(_grouped(items)):
-        _para(key, f"{_NUMERALS[k]}、{TYPE_NAMES[t]}", bold=True, size=12)
+        para(key, f"{cn_numeral(k + 1)}、{TYPE_NAMES[t]}", bold=True, size=12)
         for i, it in group:
             if it.type == "short":
-                _para(key, f"{i}. 评分要点（每点分值均分）：", bold=True)
+                para(key, f"{i}. 评分要点（每点分值均分）：", bold=True)
                 for j, p in enumerate(it.points, 1):
-                    _para(key, f"（{j}）{p}", indent_mm=6)
+                    para(key, f"（{j}）{p}", indent_mm=6)
             else:
-                _para(key, f"{i}. {_key_text(it)}", bold=True)
+                para(key, f"{i}. {_key_text(it)}", bold=True)
             if it.explanation and it.type in ("judge", "choice") and not it.explanation.startswith("原文："):
-                _para(key, f"说明：{it.explanation}", indent_mm=6, size=10)
-            _para(key, f"出处：{_source(it)}", indent_mm=6, size=10)
-            _para(key, f"原文：{it.citation.sentence if it.citation else ''}", indent_mm=6, size=10)
+                para(key, f"说明：{it.explanation}", indent_mm=6, size=10)
+            office.source_line(key, _source(it), size=10)
+            para(key, f"原文：{it.citation.quote if it.citation else ''}", indent_mm=6, size=10)
     answers = path.with_name(path.stem + "-答案" + path.suffix)
-    paper.save(str(path))
-    key.save(str(answers))
+    office.save(paper, path)
+    office.save(key, answers)
     return [path, answers]
 
 
 def to_xlsx(items: list[QuizItem], path: Path, title: str) -> list[Path]:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "试题"
-    ws.append(["序号", "题型", "题目", "选项", "答案", "出处", "原文", "说明"])
-    for i, it in enumerate(items, 1):
-        opts = "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(it.options))
-        ws.append(
-            [
-                i,
-                TYPE_NAMES[it.type],
-                it.question,
-                opts,
-                _key_text(it),
-                _source(it),
-                it.citation.sentence if it.citation else "",
-                it.explanation[:500],
-            ]
-        )
-    for col, width in zip("ABCDEFGH", (6, 8, 60, 30, 30, 40, 60, 40), strict=False):
-        ws.column_dimensions[col].width = width
-    wb.save(str(path))
-    return [path]
-
-
-def output_path(path: str | Path, supported: tuple[str, ...], error: type[Exception] = ValueError) -> tuple[Path, str]:
-    """The file to write and its (lower-case) extension; its folder is created. An extension not in
-    ``supported`` raises ``error`` with a one-line Chinese message."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in supported:
-        raise error(f"不支持的输出格式 {ext or '（无扩展名）'}（支持 {'、'.join(supported)}）")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path, ext
+    rows = [
+        [
+            i,
+            TYPE_NAMES[it.type],
+            it.question,
+            "\n".join(f"{'ABCD'[k]}. {o}" for k, o in enumerate(it.options)),
+            _key_text(it),
+            _source(it),
+            it.citation.quote if it.citation else "",
+            it.explanation[:500],
+        ]
+        for i, it in enumerate(items, 1)
+    ]
+    header = ["序号", "题型", "题目", "选项", "答案", "出处", "原文", "说明"]
+    return [office.save(office.workbook("试题", header, rows, (6, 8, 60, 30, 30, 40, 60, 40)), path)]
 
 
 def export(items: list[QuizItem], path: str | Path, title: str = "学习测试") -> list[Path]:
     """Write the quiz in the format of ``path``'s extension; returns the files written."""
-    path = Path(path)
-    ext = path.suffix.lower()
+    path, ext = office.output_path(path, SUPPORTED)
     items = _by_section(items)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if ext == ".docx":
         return to_docx(items, path, title)
     if ext == ".xlsx":
@@ -208,9 +149,7 @@ def export(items: list[QuizItem], path: str | Path, title: str = "学习测试")
     if ext == ".md":
         path.write_text(to_markdown(items, title), encoding="utf-8")
         return [path]
-    if ext == ".json":
-        path.write_text(
-            json.dumps({"title": title, "items": [i.to_dict() for i in items]}, ensure_ascii=False, indent=1), encoding="utf-8"
-        )
-        return [path]
-    raise ValueError(f"不支持的导出格式 {ext}（支持 {', '.join(SUPPORTED)}）")
+    path.write_text(
+        json.dumps({"title": title, "items": [i.to_dict() for i in items]}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return [path]

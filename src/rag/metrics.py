@@ -12,8 +12,9 @@ import math
 import re
 from difflib import SequenceMatcher
 
+from .citation import MARK, strip_marks
+
 DEFAULT_SUPPORT_THRESHOLD = 0.84  # calibrated on evals/support_labels.jsonl (see docs/eval.md)
-_MARK = re.compile(r"\[(\d+)\]")
 _PUNCT = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65“”‘’—…·,.;:!?()\[\]\"'<>《》、|\-]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*\s*(?:%|％|‰)?")
 
@@ -59,7 +60,7 @@ def retrieval_scores(passages: list[str], quotes: list[str], ks=(1, 3, 5, 10)) -
 
 # -- correctness --------------------------------------------------------------------------
 def strip_markers(answer: str) -> str:
-    return _MARK.sub("", answer or "")
+    return strip_marks(answer)
 
 
 def key_recall(answer: str, keys: list[str]) -> float:
@@ -96,7 +97,7 @@ def split_answer(answer: str) -> list[tuple[str, list[int]]]:
         pos = 0
         for m in re.finditer(r"((?:\[\d+\])+)|(?<=[。！？!?；])(?!\[|——)", line):
             piece = line[pos : m.start()]
-            marks = [int(x) for x in _MARK.findall(m.group(1) or "")]
+            marks = [int(x) for x in MARK.findall(m.group(1) or "")]
             if norm(piece):
                 out.append((piece.strip(), marks))
             elif marks and out:

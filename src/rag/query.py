@@ -18,8 +18,8 @@ from importlib import resources
 
 import yaml
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_DATE_IN_Q = re.compile(r"((?:19|20)\d{2})\s*年(?:\s*(\d{1,2})\s*月)?(?:\s*(\d{1,2})\s*日)?")
+from .patterns import DATE_ZH, cn_number  # cn_number: also read from here by answer/compose
+
 _TITLE_IN_Q = re.compile(r"《([^《》]{2,80})》")
 
 
@@ -27,20 +27,6 @@ _TITLE_IN_Q = re.compile(r"《([^《》]{2,80})》")
 def vocabulary() -> dict:
     """data/query.yaml, read once."""
     return yaml.safe_load((resources.files("rag") / "data" / "query.yaml").read_text(encoding="utf-8"))
-
-
-def cn_number(text: str) -> int:
-    """A count written in digits or Chinese numerals up to 99 ("8", "八", "十五", "二十"); 0 if unknown."""
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if text.startswith("十"):
-        return 10 + _CN_DIGITS.get(text[1:], 0)
-    if "十" in text:
-        a, _, b = text.partition("十")
-        return _CN_DIGITS.get(a, 1) * 10 + _CN_DIGITS.get(b, 0)
-    return _CN_DIGITS.get(text, 0)
 
 
 @dataclass(frozen=True)
@@ -233,7 +219,7 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
-    for m in _DATE_IN_Q.finditer(text):
+    for m in DATE_ZH.finditer(text):
         y, mo, d = m.groups()
         q.years.append(y)
         q.dates.append(y + (f"-{int(mo):02d}" if mo else "") + (f"-{int(d):02d}" if mo and d else ""))

@@ -28,16 +28,15 @@ from functools import lru_cache
 from importlib import resources
 
 from .chunking import split_sentences
-from .citation import Ref, meta_label
+from .citation import Citation, meta_label
 from .metrics import norm
+from .patterns import BLANK, ITEM_MARK, dates_zh
+from .rejoin import rejoin
 from .safety import is_injection
 
 TYPES = ("fill", "choice", "judge", "short")
 TYPE_NAMES = {"fill": "填空题", "choice": "选择题", "judge": "判断题", "short": "简答题"}
-BLANK = "________"
-_ITEM_HEAD = re.compile(
-    r"(?:^|[。；：:\n])\s*(?:[一二三四五六七八九十]是|\d{1,2}[.．、]|[（(][一二三四五六七八九十\d]+[)）]|首先|其次|再次|最后)[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])"
-)
+_ITEM_HEAD = re.compile(r"(?:^|[。；：:\n])\s*" + ITEM_MARK + r"[，,]?\s*([^。；，,：:\n]{2,40})(?=[。；，,：:])")
 _ZH = r"[\u4e00-\u9fff“”（）《》、]"
 _HALF = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
 
@@ -63,10 +62,9 @@ def zh_punct(text: str) -> str:
     return re.sub(r"(?<=" + _ZH + r")[,;:?!()]|[,;:?!()](?=" + _ZH + r")", fix, text or "")
 
 
-_DATE = re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?|\d{4}年")
-_NUM = re.compile(r"\d+(?:\.\d+)?(?:万亿元|亿元|万元|亿人|万人|万家|亿美元|万个|个|家|颗|项|人次|%)")
+_NUM = re.compile(r"\d+(?:\.\d+)?(?:" + "|".join(map(re.escape, quiz_vocab()["number_units"])) + ")")
 _BAD_START = re.compile(
-    r"^(?:同时|此外|另外|因此|所以|但是|然而|而且|并且|其中|这|那|其|它|对此|为此|比如|例如|其次|最后|首先|第[一二三四五六七八九十]|[一二三四五六七八九十]是)"
+    "^(?:" + "|".join(map(re.escape, quiz_vocab()["leaning_starts"])) + r"|第[一二三四五六七八九十]|[一二三四五六七八九十]是)"
 )
 
 
@@ -77,18 +75,6 @@ def _speaker(meta: dict) -> str:
 
 
 @dataclass
-class Citation:
-    source: str
-    title: str
-    authors: str
-    section: str
-    occasion: str
-    date: str
-    sentence: str
-    page: int | None = None  # where the passage starts (rag.citation labels it 第 N 页)
-
-
-@dataclass
 class QuizItem:
     type: str
     question: str
@@ -96,10 +82,17 @@ class QuizItem:
     options: list[str] = field(default_factory=list)
     explanation: str = ""
     points: list[str] = field(default_factory=list)
-    citation: Citation | None = None
+    citation: Citation | None = None  # rag.citation.Citation; its quote is the item's source sentence
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The item as the quiz JSON holds it: its citation's facts, ``sentence`` and ``page``."""
+        d = asdict(self)
+        if (c := self.citation) is not None:
+            d["citation"] = {k: getattr(c, k) for k in _CITED} | {"sentence": c.quote, "page": c.page}
+        return d
+
+
+_CITED = ("source", "title", "authors", "section", "occasion", "date")
 
 
 @dataclass
@@ -119,11 +112,6 @@ def _term_kinds() -> dict[str, str]:
         for t in terms:
             out[t] = kind
     return out
-
-
-def _citation(meta: dict, sentence: str) -> Citation:
-    r = Ref.of(meta)
-    return Citation(r.source, r.title, r.authors, r.section, r.occasion, r.date, sentence, r.page)
 
 
 class QuizBuilder:
@@ -150,7 +138,7 @@ class QuizBuilder:
                 s = s.strip()
                 if (k == 0 and continues) or is_injection(s):
                     continue
-                for d in _DATE.findall(s):
+                for d in dates_zh(s):
                     self.pool["date"].add(d)
                 for n in _NUM.findall(s):
                     self.pool["number"].add(n)
@@ -163,7 +151,7 @@ class QuizBuilder:
                 ):
                     continue
                 terms = [(t, k) for t, k in kinds.items() if t in s]
-                terms += [(d, "date") for d in _DATE.findall(s)]
+                terms += [(d, "date") for d in dates_zh(s)]
                 terms += [(n, "number") for n in _NUM.findall(s)]
                 if terms:
                     self.sentences.append(_Sentence(s, meta, terms))
@@ -264,7 +252,7 @@ class QuizBuilder:
             return None
         term, _ = picked
         return QuizItem(
-            "fill", s.text.replace(term, BLANK, 1), term, explanation=f"原文：{s.text}", citation=_citation(s.meta, s.text)
+            "fill", s.text.replace(term, BLANK, 1), term, explanation=f"原文：{s.text}", citation=Citation.of_meta(s.meta, s.text)
         )
 
     def choice(self, s: _Sentence, rng: random.Random) -> QuizItem | None:
@@ -278,7 +266,12 @@ class QuizBuilder:
         rng.shuffle(options)
         letter = "ABCD"[options.index(term)]
         return QuizItem(
-            "choice", s.text.replace(term, BLANK, 1), letter, options, f"原文：{s.text}", citation=_citation(s.meta, s.text)
+            "choice",
+            s.text.replace(term, BLANK, 1),
+            letter,
+            options,
+            f"原文：{s.text}",
+            citation=Citation.of_meta(s.meta, s.text),
         )
 
     def _occasion_choice(self, s: _Sentence, rng: random.Random) -> QuizItem:
@@ -294,7 +287,7 @@ class QuizBuilder:
             "ABCD"[options.index(occ)],
             options,
             f"出自{occ}（{s.meta.get('speech_date', '')}）。",
-            citation=_citation(s.meta, s.text),
+            citation=Citation.of_meta(s.meta, s.text),
         )
 
     def judge(self, s: _Sentence, rng: random.Random, truth: bool | None = None) -> QuizItem | None:
@@ -304,7 +297,9 @@ class QuizBuilder:
         if truth:
             if not any(k in quiz_vocab()["swap_kinds"] for _, k in s.terms) or len(s.text) > 70:
                 return None  # a statement about nothing the paper teaches, or too long to judge
-            return QuizItem("judge", s.text, "正确", explanation=f"与原文一致：{s.text}", citation=_citation(s.meta, s.text))
+            return QuizItem(
+                "judge", s.text, "正确", explanation=f"与原文一致：{s.text}", citation=Citation.of_meta(s.meta, s.text)
+            )
         swappable = [
             (t, k)
             for t, k in s.terms
@@ -322,7 +317,7 @@ class QuizBuilder:
             s.text.replace(term, swap, 1),
             "错误",
             explanation=f"原文为“{term}”而非“{swap}”。原文：{s.text}",
-            citation=_citation(s.meta, s.text),
+            citation=Citation.of_meta(s.meta, s.text),
         )
 
     def short(self, s: _Sentence, rng: random.Random) -> QuizItem | None:
@@ -337,7 +332,7 @@ class QuizBuilder:
                 f"{meta['occasion']}（{meta.get('speech_date', '')}）",
                 points=points,
                 explanation=passage,
-                citation=_citation(meta, s.text),
+                citation=Citation.of_meta(meta, s.text),
             )
         section = meta.get("section", "").split(" > ")[-1]
         head = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*", "", section)
@@ -350,7 +345,12 @@ class QuizBuilder:
             return None
         q = f"根据《{meta.get('title', '')}》，请简述“{head}”的主要内容。"
         return QuizItem(
-            "short", q, reference, points=points, explanation=f"参考原文见{meta_label(meta)}", citation=_citation(meta, s.text)
+            "short",
+            q,
+            reference,
+            points=points,
+            explanation=f"参考原文见{meta_label(meta)}",
+            citation=Citation.of_meta(meta, s.text),
         )
 
     # -- items written by a chat model, checked like the rule-built ones ------------------------
@@ -372,15 +372,10 @@ class QuizBuilder:
         return item
 
     def _section_text(self, meta: dict) -> str:
-        """The whole section the passage belongs to, in order, overlaps removed."""
+        """The whole section the passage belongs to, in order, each shared sentence once (rag.rejoin)."""
         key = (meta.get("source"), meta.get("section"))
-        out: list[str] = []
-        for text, m in self.passages:
-            if (m.get("source"), m.get("section")) == key:
-                for sent in split_sentences(text):
-                    if sent not in out[-3:]:
-                        out.append(sent)
-        return "".join(out)
+        texts = [text for text, m in self.passages if (m.get("source"), m.get("section")) == key]
+        return "".join(s for part in rejoin(texts) for s in split_sentences(part))
 
     def build(
         self, n: int = 20, types: tuple[str, ...] = TYPES, seed: int = 7, docs: list[str] | None = None, topic: str | None = None

@@ -17,9 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 from .metrics import norm, support_score
-from .quiz import BLANK, KINDS, QuizBuilder, QuizItem, quiz_vocab
-
-_DATE_SHAPE = re.compile(r"\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?")
+from .patterns import BLANK, DATE_ZH
+from .quiz import KINDS, QuizBuilder, QuizItem, quiz_vocab
 
 
 @dataclass
@@ -38,7 +37,7 @@ def kind_of(term: str, occasions: set[str]) -> str:
         return kinds[term]
     if term in occasions:
         return "occasion"
-    if _DATE_SHAPE.fullmatch(term):
+    if DATE_ZH.fullmatch(term):
         return "date:" + re.sub(r"\d", "0", term)
     if re.fullmatch(r"\d+(?:\.\d+)?\D*", term):
         return "number:" + re.sub(r"[\d.]", "", term)
@@ -63,10 +62,10 @@ def check_item(item: QuizItem, builder: QuizBuilder, retriever=None) -> ItemChec
     if retriever is not None:
         _answered_against_corpus(item, retriever, out)
     c = item.citation
-    if c is None or not c.sentence:
+    if c is None or not c.quote:
         out.problems.append("没有出处")
         return out
-    sent = c.sentence
+    sent = c.quote
     occasions = builder.pool.get("occasion", set())
     if item.type in ("fill", "choice") and BLANK in item.question:
         key = item.answer if item.type == "fill" else item.options["ABCD".index(item.answer)]
@@ -114,7 +113,7 @@ def check_quiz(items: list[QuizItem], builder: QuizBuilder, retriever=None) -> l
     checks = [check_item(it, builder, retriever) for it in items]
     seen: dict[str, int] = {}
     for k, it in enumerate(items):
-        s = it.citation.sentence if it.citation else ""
+        s = it.citation.quote if it.citation else ""
         if s in seen:
             checks[k].problems.append(f"与第 {seen[s] + 1} 题出自同一句")
         seen.setdefault(s, k)

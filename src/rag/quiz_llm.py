@@ -8,6 +8,8 @@ import re
 from typing import TYPE_CHECKING
 
 from .chunking import split_sentences
+from .citation import Citation
+from .patterns import BLANK, BLANK_MARK
 from .safety import without_injections
 
 if TYPE_CHECKING:
@@ -48,9 +50,7 @@ def item_chain(model):
 
 
 def _blank(text: str) -> str:
-    from .quiz import BLANK  # quiz.py imports this module at its end: imported here, either loads first
-
-    return re.sub(r"_{2,}|＿{2,}|（\s*）|\(\s*\)", BLANK, text)
+    return BLANK_MARK.sub(BLANK, text)
 
 
 def check_llm_item(
@@ -58,7 +58,7 @@ def check_llm_item(
 ) -> QuizItem | None:
     """The model's item as a QuizItem when its key is supported by its cited passage, else None."""
     from .metrics import norm, support_score
-    from .quiz import BLANK, QuizItem, _citation
+    from .quiz import QuizItem  # quiz.py imports this module: imported here, either loads first
 
     question = _blank(str(data.get("question", "")).strip())
     answer = str(data.get("answer", "")).strip()
@@ -68,7 +68,7 @@ def check_llm_item(
     if not question or not answer or len(norm(quote)) < 6 or norm(quote) not in norm(passage):
         return None
     source = next((x for x in split_sentences(passage) if norm(quote) in norm(x) or norm(x) in norm(quote)), quote)
-    cite = _citation(meta, source.strip())
+    cite = Citation.of_meta(meta, source.strip())
     if kind == "fill":
         if question.count(BLANK) != 1 or norm(answer) not in norm(quote):
             return None

@@ -17,9 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer, Citation
-from .citation import label
+from .citation import MARK, label
 
-_MARK = re.compile(r"\[(\d+)\]")
 # ASCII punctuation that Markdown may read as syntax; & < > " ' are left to html.escape.
 _MD_PUNCT = re.compile(r"([!#$%()*+,\-./:;=?@\[\\\]^_`{|}~])")
 _SENTENCE_END = re.compile(r"(?<=[。！？；…!?])|(?=——)")
@@ -58,7 +57,7 @@ class Source:
 
 def group_sources(ans: Answer) -> tuple[list[Source], dict[int, int]]:
     """The answer's passages, each once, in order of first citation; and citation n -> number."""
-    order = [int(m) for m in _MARK.findall(ans.answer or "")]
+    order = [int(m) for m in MARK.findall(ans.answer or "")]
     by_n = {c.n: c for c in ans.citations}
     order += [c.n for c in ans.citations if c.n not in order]
     groups: dict[object, Source] = {}
@@ -85,7 +84,7 @@ def _sentences(quote: str) -> list[str]:
 
 def _renumbered(text: str, renumber: dict[int, int]) -> str:
     """The answer with markers renumbered by passage; a marker repeated right after itself dropped."""
-    text = _MARK.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text or "")
+    text = MARK.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text or "")
     return re.sub(r"(\[\d+\])(?:\1)+", r"\1", text)
 
 

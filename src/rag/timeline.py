@@ -357,28 +357,28 @@ def to_markdown(tl: Timeline) -> str:
 
 def to_docx(tl: Timeline, path: Path) -> Path:
     """A4 Word document (the quiz paper's page set-up), one paragraph group per entry."""
-    from .exports import _new_document, _para
+    from . import office
+    from .office import para
     from .render import source_label
 
-    d = _new_document()
-    _para(d, f"论述时间线：{tl.topic}" if tl.topic else "论述时间线", bold=True, center=True, size=18)
-    _para(d, tl.summary(), size=10)
+    d = office.document()
+    office.title(d, f"论述时间线：{tl.topic}" if tl.topic else "论述时间线")
+    para(d, tl.summary(), size=10)
     if tl.undated_articles:
-        _para(d, f"未标注日期、未列入时间线的文章：{'、'.join('《' + t + '》' for t in tl.undated_articles)}。", size=10)
+        para(d, f"未标注日期、未列入时间线的文章：{'、'.join('《' + t + '》' for t in tl.undated_articles)}。", size=10)
     for year in sorted({e.when.year for e in tl.entries}):
-        _para(d, f"{year}年", bold=True, size=14)
+        para(d, f"{year}年", bold=True, size=14)
         for e in (e for e in tl.entries if e.when.year == year):
-            _para(d, f"{e.date_label}　［{e.kind}］　{e.where}", bold=True)
+            para(d, f"{e.date_label}　［{e.kind}］　{e.where}", bold=True)
             for c, q in zip(e.citations, e.quotes, strict=False):
-                _para(d, q, indent_mm=6)
-                _para(d, f"出处：{source_label(c, str)}", indent_mm=6, size=9)
-    d.save(str(path))
-    return path
+                para(d, q, indent_mm=6)
+                office.source_line(d, source_label(c, str))
+    return office.save(d, path)
 
 
 def export(tl: Timeline, path: str | Path) -> Path:
     """Write the timeline in the format of ``path``'s extension (.md, .docx, .png)."""
-    from .exports import output_path
+    from .office import output_path
 
     path, ext = output_path(path, SUPPORTED, TimelineError)
     if ext == ".md":

@@ -71,6 +71,14 @@ COPY_JS = """
 """
 
 
+def _input_row(placeholder: str, box_id: str, max_lines: int, label: str, button_id: str) -> tuple[gr.Textbox, gr.Button]:
+    """A text box and its primary button on one row (the question, the timeline's topic)."""
+    with gr.Row(equal_height=True):
+        box = gr.Textbox(placeholder=placeholder, show_label=False, scale=5, min_width=160, elem_id=box_id, max_lines=max_lines)
+        button = gr.Button(label, variant="primary", scale=1, min_width=64, elem_id=button_id)
+    return box, button
+
+
 def build_ui(system) -> gr.Blocks:
     """The whole app; ``system`` comes from ``rag.system.build_system``."""
     settings = system.settings
@@ -99,16 +107,7 @@ def build_ui(system) -> gr.Blocks:
                             placeholder="请在下方输入问题，或点击示例问题。",
                         )
                         searched = gr.Markdown(elem_id="searched")
-                        with gr.Row(equal_height=True):
-                            box = gr.Textbox(
-                                placeholder="请输入问题",
-                                show_label=False,
-                                scale=5,
-                                min_width=160,
-                                elem_id="question",
-                                max_lines=4,
-                            )
-                            send = gr.Button("提问", variant="primary", scale=1, min_width=64, elem_id="send")
+                        box, send = _input_row("请输入问题", "question", 4, "提问", "send")
                         note = gr.Markdown(elem_id="chat-status")
                         examples = gr.Examples(
                             examples=[[q] for q in settings.app.examples], inputs=[box], label="示例问题（点击即提问）"
@@ -143,16 +142,9 @@ def build_ui(system) -> gr.Blocks:
                     "带日期的原文（重要论述的场合与日期、文章的发表日期）按时间排列，按场合类别着色。"
                     "输入主题可只看论及该主题的原文（与问答相同的检索与判定）；点击表格中的一行查看原文与出处。"
                 )
-                with gr.Row(equal_height=True):
-                    tl_topic = gr.Textbox(
-                        placeholder="主题，例如：新质生产力、人工智能、海洋（留空显示全部）",
-                        show_label=False,
-                        scale=5,
-                        min_width=160,
-                        elem_id="timeline-topic",
-                        max_lines=1,
-                    )
-                    tl_btn = gr.Button("筛选", variant="primary", scale=1, min_width=64, elem_id="timeline-filter")
+                tl_topic, tl_btn = _input_row(
+                    "主题，例如：新质生产力、人工智能、海洋（留空显示全部）", "timeline-topic", 1, "筛选", "timeline-filter"
+                )
                 tl_status = gr.Markdown(elem_id="timeline-status")
                 tl_plot = gr.Plot(label="论述时间线", elem_id="timeline-plot", format="png")
                 tl_entries = gr.State([])

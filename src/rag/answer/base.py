@@ -1,4 +1,4 @@
-"""What every answerer returns: an Answer with numbered Citations (one per passage)."""
+"""What every answerer returns: an Answer with numbered Citations (one per passage, rag.citation)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ..citation import Ref
-from ..citation import label as citation_label
+from ..citation import Citation
 from ..retrieve import Passage
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
@@ -44,33 +43,6 @@ class Answerer(Protocol):
 
 class QuestionError(ValueError):
     """An unusable question (empty, too long); the message says why, in Chinese."""
-
-
-@dataclass
-class Citation:
-    n: int
-    source: str
-    title: str
-    authors: str
-    section: str
-    occasion: str
-    date: str
-    text: str
-    quote: str
-    passage_id: str
-    page: int | None = None  # where the passage starts; None for a document without pages
-
-    @classmethod
-    def of(cls, n: int, passage: Passage, quote: str) -> Citation:
-        """Citation ``n`` of a retrieved passage, quoting ``quote`` from it."""
-        ref = Ref.of(passage.metadata)
-        return cls(
-            n, ref.source, ref.title, ref.authors, ref.section, ref.occasion, ref.date, passage.text, quote, passage.id, ref.page
-        )
-
-    def label(self) -> str:
-        """《title》，authors，occasion（date），…，第 N 页 (rag.citation)."""
-        return citation_label(self)
 
 
 @dataclass

@@ -22,16 +22,13 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import index_sentences
+from ..patterns import ITEM_START
 from ..query import Query, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
 
 FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
 
-_ORDINAL = re.compile(
-    r"^(?:[一二三四五六七八九十]+是|第[一二三四五六七八九十]+[，,、]|首先|其次|再次|最后|"
-    r"\d{1,2}[.．、]\s*(?!\d)|[（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩]|[（(][一二三四五六七八九十]+[)）])"
-)
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])")
@@ -48,12 +45,12 @@ def _amount_re() -> re.Pattern:
 
 
 def ordinal(sentence: str) -> bool:
-    return bool(_ORDINAL.match(sentence))
+    return bool(ITEM_START.match(sentence))
 
 
 def ordinal_family(sentence: str) -> str:
     """The kind of list marker a sentence starts with (一是 / 1. / （一） / 首先 …)."""
-    m = _ORDINAL.match(sentence)
+    m = ITEM_START.match(sentence)
     if not m:
         return ""
     t = m.group(0)
