@@ -25,15 +25,6 @@ def _chunks(keep: str = "abcd", gen: str = "g1") -> Chunks:
     return Chunks(gen, [IDS[i] for i in rows], [TEXTS[i] for i in rows], [METAS[i] for i in rows])
 
 
-@pytest.fixture()
-def calls(monkeypatch) -> list[str]:
-    """Texts tokenised for the index (tokenize called through the token cache)."""
-    seen: list[str] = []
-    real = lexical.tokenize
-    monkeypatch.setattr(lexical, "tokenize", lambda text: seen.append(text) or real(text))
-    return seen
-
-
 def _rounded(hits):
     return [(r, round(s, 5)) for r, s in hits]
 
@@ -77,27 +68,27 @@ def test_mask_admits_rows():
     assert [r for r, _ in search.search("量子科技 生产力", 4, mask)] == [2]
 
 
-def test_update_tokenises_only_new_chunks_and_scores_as_a_full_build(calls):
+def test_update_tokenises_only_new_chunks_and_scores_as_a_full_build(tokenised):
     full_tokens, full, full_lex = build(_chunks(), TokenCache.empty(), 1.2, 0.75)
-    assert len(calls) == 4
-    calls.clear()
+    assert len(tokenised) == 4
+    tokenised.clear()
     small, _, _ = build(_chunks("ab"), TokenCache.empty(), 1.2, 0.75)
-    calls.clear()
+    tokenised.clear()
     grown_tokens, grown, grown_lex = build(_chunks("abcd", "g2"), small, 1.2, 0.75)
-    assert len(calls) == 2 and "新质生产力" in calls[0] and "具身智能" in calls[1]  # only c and d
-    calls.clear()
+    assert len(tokenised) == 2 and "新质生产力" in tokenised[0] and "具身智能" in tokenised[1]  # only c and d
+    tokenised.clear()
     again, _, _ = build(_chunks("abcd", "g3"), grown_tokens, 1.2, 0.75)
-    assert calls == [] and again is grown_tokens  # nothing new: nothing tokenised, the same cache
+    assert tokenised == [] and again is grown_tokens  # nothing new: nothing tokenised, the same cache
     for q in QUERIES:
         assert _rounded(grown.search(q, 4)) == _rounded(full.search(q, 4))
         assert grown_lex.idf(tokenize(q)) == full_lex.idf(tokenize(q))
 
 
-def test_deleted_chunks_leave_search_lexicon_and_cache(calls):
+def test_deleted_chunks_leave_search_lexicon_and_cache(tokenised):
     tokens, _, _ = build(_chunks(), TokenCache.empty(), 1.2, 0.75)
-    calls.clear()
+    tokenised.clear()
     shrunk_tokens, shrunk, lex = build(_chunks("acd", "g2"), tokens, 1.2, 0.75)
-    assert calls == []
+    assert tokenised == []
     _, ref, ref_lex = build(_chunks("acd"), TokenCache.empty(), 1.2, 0.75)
     assert set(shrunk_tokens.terms) == {"a", "c", "d"}  # the cache does not keep what left the store
     assert "量子科技" not in lex and "量子科技" in build(_chunks(), tokens, 1.2, 0.75)[2]

@@ -116,17 +116,6 @@ def test_one_update_per_generation_while_readers_keep_the_previous_index(setting
     assert r.retrieve("具身智能", top_k=1, mode="bm25")[0].id == "d"
 
 
-@pytest.fixture()
-def tokenised(monkeypatch) -> list[str]:
-    """Texts the index tokenises (calls of tokenize through the token cache)."""
-    import rag.lexical as lexical
-
-    calls: list[str] = []
-    real = lexical.tokenize
-    monkeypatch.setattr(lexical, "tokenize", lambda text: calls.append(text) or real(text))
-    return calls
-
-
 def _chunk_texts(calls: list[str]) -> list[str]:
     """The chunks among the tokenised texts (a chunk is indexed under its header 《title》; the
     question of a search is tokenised too)."""
