@@ -12,7 +12,7 @@ import datetime
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -155,7 +155,8 @@ def load_index(
     tokens, search, lexicon = lexical.build(chunks, before, k1, b)
     if tokens is not before:
         cachefile.write(path, "tokens", tokens)
-        (cache_dir / f"bm25-{store.name}.pkl").unlink(missing_ok=True)  # the cache of the previous format
+        with suppress(OSError):  # the cache of the previous format, now stale
+            (cache_dir / f"bm25-{store.name}.pkl").unlink(missing_ok=True)
     return chunks, tokens, search, lexicon
 
 
