@@ -45,6 +45,18 @@ def settings(tmp_path, monkeypatch):
     return load_test_settings(home=str(tmp_path / "home"), corpus={"path": str(CORPUS)})
 
 
+@pytest.fixture()
+def tokenised(monkeypatch) -> list[str]:
+    """Every text tokenised through ``rag.lexical.tokenize`` during the test (the index's chunks, and
+    the questions searched), in order: a test counts what an index build tokenised."""
+    import rag.lexical as lexical
+
+    calls: list[str] = []
+    real = lexical.tokenize
+    monkeypatch.setattr(lexical, "tokenize", lambda text: calls.append(text) or real(text))
+    return calls
+
+
 @pytest.fixture(scope="session")
 def corpus_system(tmp_path_factory):
     """The real corpus ingested once with the real embedding model into embedded Chroma."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.retrieve import BM25Index, Filters, tokenize
+from rag.retrieve import Filters, tokenize
 
 KNOWN = [
     ("具身智能是指什么", "具身智能是一个涉及人工智能、认知科学和机器人学的概念"),
@@ -18,11 +18,6 @@ def test_user_dictionary_keeps_policy_terms():
     toks = tokenize("因地制宜发展新质生产力和未来产业，推进具身智能与脑机接口")
     for term in ("新质生产力", "未来产业", "具身智能", "脑机接口", "因地制宜"):
         assert term in toks
-
-
-def test_bm25_ranks_matching_text_first():
-    idx = BM25Index(["a", "b"], ["银发经济利当前惠长远", "量子科技是未来产业"], [{}, {}])
-    assert idx.search("量子科技", 2)[0][0] == 1
 
 
 @pytest.mark.slow
@@ -80,23 +75,6 @@ TEXTS = ["银发经济利当前惠长远", "量子科技是未来产业", "新�
 METAS = [{"title": f"文{i}", "source": f"{i}.txt"} for i in range(4)]
 
 
-def _rounded(hits):
-    return [(r, round(s, 5)) for r, s in hits]
-
-
-def test_incremental_update_scores_as_a_full_build():
-    ids = list("abcd")
-    full = BM25Index(ids, TEXTS, METAS)
-    grown = BM25Index(ids[:2], TEXTS[:2], METAS[:2]).updated(list(zip(ids[2:], TEXTS[2:], METAS[2:], strict=False)), set())
-    shrunk = full.updated([], {"b"})
-    ref = BM25Index(["a", "c", "d"], [TEXTS[0], TEXTS[2], TEXTS[3]], [METAS[0], METAS[2], METAS[3]])
-    assert sorted(shrunk.vocab) == sorted(ref.vocab)  # terms only the removed passage held are gone
-    for q in ("量子科技", "新质生产力 机器人", "银发经济 文0"):
-        assert _rounded(grown.search(q, 4)) == _rounded(full.search(q, 4))
-        assert _rounded(shrunk.search(q, 4)) == _rounded(ref.search(q, 4))
-        assert shrunk.coverage(q, 0) == ref.coverage(q, 0)
-
-
 def _small_store(settings):
     import numpy as np
 
@@ -117,41 +95,80 @@ def test_one_update_per_generation_while_readers_keep_the_previous_index(setting
 
     store, vecs = _small_store(settings)
     r = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache")
-    assert len(r.bm25.ids) == 3
+    assert len(r.chunks) == 3
     store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
     store.bump_generation()
-    real = retrieve.load_bm25
+    real = retrieve.load_index
 
     def slow_load(*args, **kwargs):  # hold the update open so readers arrive while it runs
         time.sleep(0.5)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(retrieve, "load_bm25", slow_load)
+    monkeypatch.setattr(retrieve, "load_index", slow_load)
     seen: list[int] = []
-    threads = [threading.Thread(target=lambda: seen.append(len(r.bm25.ids))) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: seen.append(len(r.chunks))) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
     assert len(r.builds) == len(set(r.builds)) == 2  # first load + exactly one update for the new generation
     assert 3 in seen and 4 in seen and len(seen) == 8  # readers were served the previous index meanwhile
-    assert r.bm25.search("具身智能", 1)[0][0] == r.bm25.row_of["d"]
+    assert r.retrieve("具身智能", top_k=1, mode="bm25")[0].id == "d"
 
 
-def test_new_process_tokenises_only_the_new_chunks(settings, monkeypatch):
+def _chunk_texts(calls: list[str]) -> list[str]:
+    """The chunks among the tokenised texts (a chunk is indexed under its header 《title》; the
+    question of a search is tokenised too)."""
+    return [t for t in calls if t.startswith("《")]
+
+
+def test_new_process_tokenises_only_the_new_chunks(settings, tokenised):
     import rag.retrieve as retrieve
 
     store, vecs = _small_store(settings)
-    _ = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25  # writes the cache
+    cache = settings.home / "cache"
+    _ = retrieve.Retriever(settings.retrieval, store, None, cache).chunks  # writes the caches
+    assert len(tokenised) == 3
+    tokenised.clear()
     store.delete(["a"])
     store.upsert(["d"], TEXTS[3:], METAS[3:], vecs[3:])
     store.bump_generation()
-    calls: list[str] = []
-    real = retrieve.tokenize
-    monkeypatch.setattr(retrieve, "tokenize", lambda text: calls.append(text) or real(text))
-    index = retrieve.Retriever(settings.retrieval, store, None, settings.home / "cache").bm25
-    assert len(calls) == 1 and "具身智能" in calls[0]
-    assert sorted(index.ids) == ["b", "c", "d"] and not list(settings.home.joinpath("cache").glob("*.tmp"))
+    r = retrieve.Retriever(settings.retrieval, store, None, cache)
+    assert sorted(r.chunks.ids) == ["b", "c", "d"] and not list(cache.glob("*.tmp"))
+    assert len(_chunk_texts(tokenised)) == 1 and "具身智能" in _chunk_texts(tokenised)[0]
+    assert r.retrieve("具身智能", top_k=1, mode="bm25")[0].id == "d"
+    assert not r.retrieve("银发经济", top_k=3, mode="bm25")  # a's words left with it
+
+
+def test_restart_and_unchanged_generation_tokenise_nothing(settings, tokenised):
+    import rag.retrieve as retrieve
+
+    store, _ = _small_store(settings)
+    cache = settings.home / "cache"
+    r = retrieve.Retriever(settings.retrieval, store, None, cache)
+    first = r.retrieve("量子科技", top_k=3, mode="bm25")
+    assert len(_chunk_texts(tokenised)) == 3 and (cache / f"tokens-v1-{store.name}.pkl").is_file()
+    tokenised.clear()
+    store.bump_generation()  # a new generation with the same chunks (e.g. an unchanged re-ingest)
+    assert r.retrieve("量子科技", top_k=3, mode="bm25") == first and len(r.builds) == 2
+    restarted = retrieve.Retriever(settings.retrieval, store, None, cache)
+    assert restarted.retrieve("量子科技", top_k=3, mode="bm25") == first
+    assert _chunk_texts(tokenised) == []
+
+
+def test_damaged_caches_are_rebuilt(settings, tokenised):
+    import rag.retrieve as retrieve
+
+    store, _ = _small_store(settings)
+    cache = settings.home / "cache"
+    first = retrieve.Retriever(settings.retrieval, store, None, cache).retrieve("量子科技", top_k=3, mode="bm25")
+    files = sorted(cache.glob("*.pkl"))
+    assert [f.name.split("-")[0] for f in files] == ["chunks", "tokens"]
+    for f in files:
+        f.write_bytes(f.read_bytes()[:40])  # cut short, as by a full disk
+    tokenised.clear()
+    again = retrieve.Retriever(settings.retrieval, store, None, cache).retrieve("量子科技", top_k=3, mode="bm25")
+    assert again == first and len(_chunk_texts(tokenised)) == 3
 
 
 @pytest.mark.slow
@@ -162,14 +179,15 @@ def test_one_question_reads_one_state_of_the_index(corpus_system):
     from contextvars import copy_context
 
     r = corpus_system.retriever
-    before = r.bm25
+    before, lexicon = r.chunks, r.lexicon
     with r.pinned():
         corpus_system.store.bump_generation()
-        assert r.bm25 is before
+        assert r.chunks is before and r.lexicon is lexicon
         ctx = copy_context()
         with ThreadPoolExecutor(1) as pool:
-            assert pool.submit(ctx.run, lambda: r.bm25).result() is before
-    assert r.bm25 is not before and r.bm25.gen == corpus_system.store.generation()
+            chunks, lex = pool.submit(ctx.run, lambda: (r.chunks, r.lexicon)).result()
+            assert chunks is before and lex is lexicon
+    assert r.chunks is not before and r.chunks.gen == corpus_system.store.generation() and r.lexicon is not lexicon
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def test_retriever_fuses_the_sentence_list(corpus_system):
     # the chunks holding the closest sentence (overlapping chunks share it) rank no lower with the
     # sentence list than without it
     hits = snap.sentences.search(r.embed_query(q), 5)
-    best = {snap.index.ids[row] for row, sim in hits if sim >= hits[0][1] - 1e-6}
+    best = {snap.chunks.ids[row] for row, sim in hits if sim >= hits[0][1] - 1e-6}
     rank = lambda ps: min((i for i, p in enumerate(ps) if p.id in best), default=len(ps))  # noqa: E731
     assert rank(with_sent) < len(with_sent) and rank(with_sent) <= rank(without)
 

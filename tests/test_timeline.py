@@ -37,7 +37,7 @@ def test_dates_and_date_order_questions():
 @pytest.mark.slow
 def test_every_dated_passage_is_on_the_timeline(corpus_system):
     tl = T.build_timeline(corpus_system)
-    index = corpus_system.retriever.bm25
+    index = corpus_system.retriever.chunks
     dated = [m for m in index.metas if T.passage_date(m)]
     assert tl.included == tl.dated == len(dated)
     speeches = [e for e in tl.entries if e.occasion]

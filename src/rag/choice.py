@@ -175,7 +175,7 @@ class _Evidence:
         if extra:
             seen = {p.id for p in passages}
             passages += [p for p in retriever.retrieve(self.clean + " " + " ".join(extra), top_k=top_k) if p.id not in seen]
-        self.index = retriever.bm25
+        self.lexicon = retriever.lexicon
         self.items: list[
             tuple[str, str, str, str, object]
         ] = []  # (sentence, normalised, lowered, lowered with the one before, passage)
@@ -194,8 +194,7 @@ class _Evidence:
         self.stem_terms = self.weights(self.clean)
 
     def weights(self, text: str) -> dict[str, float]:
-        idx = self.index
-        return {t: float(idx.idf[idx.vocab[t]]) if t in idx.vocab else 1.0 for t in dict.fromkeys(tokenize(text))}
+        return self.lexicon.idf(tokenize(text), default=1.0)
 
     @staticmethod
     def relevance(terms: dict[str, float], low: str, with_prev: str) -> float:

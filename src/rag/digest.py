@@ -83,7 +83,7 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
     except FilterError as exc:
         raise DigestError(str(exc)) from exc
     with system.retriever.pinned():
-        indexed = sum(1 for m in system.retriever.bm25.metas if filters.match(m))
+        indexed = sum(1 for m in system.retriever.chunks.metas if filters.match(m))
         kept, considered = judge(system, topic, filters if filters else None)
     if not kept:
         raise DigestError(f"资料中没有论及“{topic}”的原文（按相关程度判定了 {considered} 段），未生成汇编。")

@@ -502,7 +502,7 @@ def corpus_builder(system, model=None) -> QuizBuilder:
     """A QuizBuilder over every indexed passage, in document order."""
     from .metrics import DEFAULT_SUPPORT_THRESHOLD
 
-    index = system.retriever.bm25  # one consistent snapshot of the index (an upload may be landing)
+    index = system.retriever.chunks  # one consistent snapshot of the index (an upload may be landing)
     passages = list(zip(index.texts, index.metas, strict=False))
     passages.sort(key=lambda p: (p[1].get("source", ""), p[1].get("order", 0)))
     return QuizBuilder(passages, model, DEFAULT_SUPPORT_THRESHOLD)

@@ -1,44 +1,46 @@
 """Lexical + dense retrieval, fused by weighted reciprocal rank, with metadata filters.
 
-The BM25 index is derived from what Chroma holds: it is built from the collection's chunks,
-cached under the state folder with the collection's generation, and brought up to date when that
-changes, incrementally (only new chunks are tokenised; removed chunks lose their rows) by one
-thread while the others keep reading the previous index.
-Tokens come from jieba (search mode) with a user dictionary of the corpus's policy terms.
+The lexical side is derived from what Chroma holds: the chunks of the store's generation
+(snapshot.py), their jieba tokens cached per chunk id, and a bm25s index over them (lexical.py).
+When the generation changes, one thread brings them up to date (only new chunks are read and
+tokenised; removed chunks lose their rows) while the others keep reading the previous snapshot.
 """
 
 from __future__ import annotations
 
 import datetime
-import os
-import pickle
 import re
 import threading
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
-from .chunking import context_header, sentence_id
+from . import cachefile, lexical
+from .chunking import sentence_id
 from .embeddings import Embedder
+from .lexical import BM25Search, Lexicon, TokenCache, pos_tagger, read_token_cache, token_cache_path, tokenize
 from .query import Linker, Query
 from .sentence_search import SentenceIndex
 from .settings import RetrievalSettings
-from .store import _PAGE, Store
+from .snapshot import Chunks, load_chunks
+from .store import Store
 
-STOPWORDS = {
-    w.strip()
-    for w in (resources.files("rag") / "data" / "stopwords.txt").read_text(encoding="utf-8").splitlines()
-    if w.strip() and not w.startswith("#")
-}
-_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+# tokenize and pos_tagger are lexical.py's, imported from here by the answer stage
+__all__ = [
+    "FilterError",
+    "Filters",
+    "Passage",
+    "Retriever",
+    "check_date",
+    "check_filters",
+    "load_index",
+    "pos_tagger",
+    "tokenize",
+]
 
 
 @dataclass
@@ -141,219 +143,31 @@ class Passage:
     coverage: float = 0.0
 
 
-@lru_cache(maxsize=1)
-def _tokenizer():
-    import jieba
-
-    jieba.setLogLevel(60)
-    tok = jieba.Tokenizer()
-    with resources.as_file(resources.files("rag") / "data" / "userdict.txt") as path:
-        tok.load_userdict(str(path))
-    return tok
-
-
-@lru_cache(maxsize=1)
-def pos_tagger():
-    """jieba's part-of-speech tagger over the same tokenizer and user dictionary (~0.7 s, ~95 MB)."""
-    import jieba.posseg
-
-    return jieba.posseg.POSTokenizer(_tokenizer())
-
-
-def tokenize(text: str) -> list[str]:
-    """jieba search-mode tokens without stop words and punctuation; Latin lower-cased."""
-    out = []
-    for t in _tokenizer().cut_for_search(text):
-        t = t.strip().lower()
-        if t and t not in STOPWORDS and not _PUNCT.match(t):
-            out.append(t)
-    return out
-
-
-def index_text(text: str, meta: dict) -> str:
-    """What BM25 sees: the passage under its contextual header (title, authors, section or
-    occasion and date), the same header the embedder sees."""
-    return f"{context_header(meta)} {text}"
-
-
-def _count_rows(texts: list[str], metas: list[dict], vocab: dict[str, int]) -> sparse.csr_matrix:
-    """Raw term counts of these passages (one row each) over ``vocab``, which grows as new terms appear."""
-    indptr, cols, vals = [0], [], []
-    for text, meta in zip(texts, metas, strict=False):
-        counts: dict[int, int] = {}
-        for t in tokenize(index_text(text, meta)):
-            c = vocab.setdefault(t, len(vocab))
-            counts[c] = counts.get(c, 0) + 1
-        cols.extend(counts.keys())
-        vals.extend(counts.values())
-        indptr.append(len(cols))
-    return sparse.csr_matrix(
-        (np.asarray(vals, np.float32), np.asarray(cols, np.int64), np.asarray(indptr, np.int64)),
-        shape=(len(texts), max(len(vocab), 1)),
-    )
-
-
-class BM25Index:
-    """Okapi BM25 over a sparse term matrix with weights precomputed per (doc, term).
-
-    The raw term counts (``tf``, one row per passage) are kept, so an update tokenises only the
-    passages it adds (``updated``); the weights, which depend on every row (idf, mean length), are
-    recomputed from the counts in about a second at 50,000 passages."""
-
-    def __init__(
-        self,
-        ids: list[str],
-        texts: list[str],
-        metas: list[dict],
-        k1: float = 1.2,
-        b: float = 0.75,
-        *,
-        vocab: dict[str, int] | None = None,
-        tf: sparse.csr_matrix | None = None,
-    ):
-        self.ids, self.texts, self.metas, self.k1, self.b = ids, texts, metas, k1, b
-        self.gen = ""  # the store generation it was built for (set by load_bm25)
-        if tf is None:
-            vocab = {}
-            tf = _count_rows(texts, metas, vocab)
-        self.vocab, self.tf = vocab, tf
-        self._derive()
-
-    def _derive(self) -> None:
-        """idf, the weight matrix (by column for search, by row for coverage) and the row lookup."""
-        n, v = self.tf.shape
-        tf = self.tf.tocoo()
-        lengths = np.asarray(self.tf.sum(axis=1), np.float32).ravel()
-        df = np.bincount(tf.col.astype(np.int64), minlength=v).astype(np.float32)
-        self.idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
-        avgdl = float(lengths.mean()) if n else 1.0
-        denom = tf.data + self.k1 * (1 - self.b + self.b * lengths[tf.row] / max(avgdl, 1e-9))
-        weights = self.idf[tf.col] * tf.data * (self.k1 + 1) / denom
-        self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, v))
-        self.rows = self.matrix.tocsr()
-        self.row_of = {cid: i for i, cid in enumerate(self.ids)}
-
-    def __getstate__(self) -> dict:
-        # The cache on disk holds the counts; the weights are derived again on load.
-        return {k: v for k, v in self.__dict__.items() if k in ("ids", "texts", "metas", "k1", "b", "vocab", "tf", "gen")}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._derive()
-
-    def updated(self, add: list[tuple[str, str, dict]], remove: set[str]) -> BM25Index:
-        """A new index without the ``remove`` ids and with ``add`` appended; only ``add`` is tokenised.
-        Terms no passage holds any more leave the vocabulary, so the result scores exactly as an index
-        built from scratch over the same passages."""
-        keep = [i for i, cid in enumerate(self.ids) if cid not in remove]
-        vocab = dict(self.vocab)
-        new = _count_rows([t for _, t, _ in add], [m for _, _, m in add], vocab)
-        old = self.tf[keep] if len(keep) != len(self.ids) else self.tf
-        width = max(len(vocab), 1)
-        old = sparse.csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], width))
-        new = sparse.csr_matrix((new.data, new.indices, new.indptr), shape=(new.shape[0], width))
-        tf = sparse.vstack([old, new], format="csr")
-        used = np.bincount(tf.indices, minlength=width) > 0
-        if not used.all():  # drop terms with no passage left; renumber the rest in their order
-            remap = np.cumsum(used) - 1
-            terms = [t for t, c in sorted(vocab.items(), key=lambda x: x[1]) if used[c]]
-            vocab = {t: i for i, t in enumerate(terms)}
-            tf = sparse.csr_matrix((tf.data, remap[tf.indices], tf.indptr), shape=(tf.shape[0], max(len(vocab), 1)))
-        ids = [self.ids[i] for i in keep] + [cid for cid, _, _ in add]
-        texts = [self.texts[i] for i in keep] + [t for _, t, _ in add]
-        metas = [self.metas[i] for i in keep] + [m for _, _, m in add]
-        return BM25Index(ids, texts, metas, self.k1, self.b, vocab=vocab, tf=tf)
-
-    def query_terms(self, query: str) -> list[int]:
-        return sorted({self.vocab[t] for t in tokenize(query) if t in self.vocab})
-
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        cols = self.query_terms(query)
-        if not cols or not self.ids:
-            return []
-        scores = np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
-        if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        k = min(k, int((scores > 0).sum()))
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top])]
-        return [(int(i), float(scores[i])) for i in top]
-
-    def coverage(self, query: str, row: int) -> float:
-        """Share of the query's idf mass whose terms occur in this passage."""
-        terms = {t for t in tokenize(query)}
-        if not terms:
-            return 0.0
-        idf = {t: (self.idf[self.vocab[t]] if t in self.vocab else float(np.log(1 + len(self.ids)))) for t in terms}
-        total = sum(idf.values())
-        doc_cols = set(self.rows.indices[self.rows.indptr[row] : self.rows.indptr[row + 1]])
-        hit = sum(w for t, w in idf.items() if t in self.vocab and self.vocab[t] in doc_cols)
-        return float(hit / total) if total else 0.0
-
-
-def _all_ids(store: Store) -> list[str]:
-    """Every committed chunk id in the store, in one read (pages could skip ids if a write lands
-    between them); ids only, no text is read; chunks of a write still in progress are left out."""
-    return store.ids()
-
-
-def _fetch(store: Store, ids: list[str]) -> list[tuple[str, str, dict]]:
-    """(id, text, metadata) of these chunks, paged; ids that vanished meanwhile are skipped."""
-    out = []
-    for i in range(0, len(ids), _PAGE):
-        got = store.get(ids[i : i + _PAGE])
-        out += [(cid, *got[cid]) for cid in ids[i : i + _PAGE] if cid in got]
-    return out
-
-
-def _read_cache(cache: Path, k1: float, b: float) -> BM25Index | None:
-    try:
-        with cache.open("rb") as fh:
-            saved_gen, params, index = pickle.load(fh)
-    except Exception:
-        return None  # missing or damaged: rebuilt
-    if params != (k1, b) or not isinstance(index, BM25Index):
-        return None
-    index.gen = saved_gen
-    return index
-
-
-def load_bm25(store: Store, cache_dir: Path, k1: float, b: float, previous: BM25Index | None = None) -> BM25Index:
-    """The BM25 index of the store's current generation. Starts from ``previous`` (the index in
-    memory) or the cache on disk and brings it up to date incrementally: chunks that left the store
-    lose their rows, new chunks are fetched and tokenised, nothing else is. With neither, every
-    chunk is read and tokenised. The result is written back to the cache (unique temporary file,
-    atomic replace) and carries its generation in ``gen``."""
-    gen = store.generation()
-    cache = cache_dir / f"bm25-{store.name}.pkl"
-    base = previous if previous is not None and (previous.k1, previous.b) == (k1, b) else _read_cache(cache, k1, b)
-    if base is not None and getattr(base, "gen", None) == gen and len(base.ids) == store.count():
-        return base
-    if base is None:
-        rows = list(store.iter_all())
-        index = BM25Index([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], k1, b)
-    else:
-        ids = _all_ids(store)
-        have, current = set(base.ids), set(ids)
-        index = base.updated(_fetch(store, [i for i in ids if i not in have]), have - current)
-    index.gen = gen
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")  # unique: concurrent builders never collide
-    try:
-        with tmp.open("wb") as fh:
-            pickle.dump((gen, (k1, b), index), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache)  # atomic: a killed process never leaves half a cache
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a cache that cannot be written costs the next process a rebuild, nothing else
-    return index
+def load_index(
+    store: Store, cache_dir: Path, k1: float, b: float, previous: _Snapshot | None = None
+) -> tuple[Chunks, TokenCache, BM25Search, Lexicon]:
+    """The chunks, token cache, BM25 search and lexicon of the store's current generation, from
+    ``previous`` (in memory) or the caches on disk: only chunks that are new are read and tokenised.
+    A changed token cache is written back."""
+    chunks = load_chunks(store, cache_dir, previous.chunks if previous else None)
+    path = token_cache_path(cache_dir, store.name)
+    before = previous.tokens if previous else read_token_cache(path)
+    tokens, search, lexicon = lexical.build(chunks, before, k1, b)
+    if tokens is not before:
+        cachefile.write(path, "tokens", tokens)
+        with suppress(OSError):  # the cache of the previous format, now stale
+            (cache_dir / f"bm25-{store.name}.pkl").unlink(missing_ok=True)
+    return chunks, tokens, search, lexicon
 
 
 @dataclass
 class _Snapshot:
-    gen: str
-    index: BM25Index
+    """One generation of the index: the chunks, their tokens, the BM25 search and lexicon over them."""
+
+    chunks: Chunks
+    tokens: TokenCache
+    search: BM25Search
+    lexicon: Lexicon
     linker: Linker
     vectors: dict[str, np.ndarray]  # chunk vectors fetched from the store, for exact dense scoring
     sentences: SentenceIndex | None = None  # built on the first dense search of this generation
@@ -398,12 +212,12 @@ class Retriever:
         """The index of the store's generation with its linker and vector cache, swapped in as one
         object: concurrent readers see either the old or the new one, never a mix.
 
-        One thread brings the index up to a new generation (incrementally, see ``load_bm25``); while
+        One thread brings the index up to a new generation (incrementally, see ``load_index``); while
         it does, the other readers keep serving the previous snapshot instead of waiting. Only the
         very first load, with nothing to serve yet, makes them wait."""
         gen = self.store.generation()
         snap = self._snap
-        if snap is not None and snap.gen == gen:
+        if snap is not None and snap.chunks.gen == gen:
             return snap
         if snap is not None and not self._lock.acquire(blocking=False):
             return snap  # another thread is updating: the previous index serves meanwhile
@@ -411,26 +225,32 @@ class Retriever:
             self._lock.acquire()
         try:
             snap = self._snap
-            if snap is None or snap.gen != gen:
+            if snap is None or snap.chunks.gen != gen:
                 try:
-                    index = load_bm25(
-                        self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b, previous=snap.index if snap else None
+                    chunks, tokens, search, lexicon = load_index(
+                        self.store, self.cache_dir, self.s.bm25_k1, self.s.bm25_b, previous=snap
                     )
                 except Exception:
                     if snap is None:
                         raise
                     return snap  # the store was busy or failed mid-read: serve the previous index, retry next time
-                vectors = {cid: v for cid, v in dict(snap.vectors).items() if cid in index.row_of} if snap else {}
-                snap = _Snapshot(index.gen, index, Linker(index.metas), vectors)
-                self.builds.append(index.gen)
+                vectors = {cid: v for cid, v in dict(snap.vectors).items() if cid in chunks} if snap else {}
+                snap = _Snapshot(chunks, tokens, search, lexicon, Linker(chunks.metas), vectors)
+                self.builds.append(chunks.gen)
                 self._snap = snap
             return snap
         finally:
             self._lock.release()
 
     @property
-    def bm25(self) -> BM25Index:
-        return self._snapshot().index
+    def chunks(self) -> Chunks:
+        """Every chunk of the index (ids, texts, metadata by row), as of this question's snapshot."""
+        return self._snapshot().chunks
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The index's term statistics (idf, coverage of a question), as of this question's snapshot."""
+        return self._snapshot().lexicon
 
     @property
     def linker(self) -> Linker:
@@ -444,7 +264,7 @@ class Retriever:
             with self._sentence_lock:
                 if snap.sentences is None:
                     snap.sentences = SentenceIndex.build(
-                        snap.index.ids, snap.index.texts, self._stored_sentence_vectors, self._last_sentences
+                        snap.chunks.ids, snap.chunks.texts, self._stored_sentence_vectors, self._last_sentences
                     )
                     self._last_sentences = snap.sentences
         return snap.sentences
@@ -506,7 +326,7 @@ class Retriever:
         qv: np.ndarray | None,
         mode: str,
         k: int,
-        index: BM25Index,
+        snap: _Snapshot,
         mask: np.ndarray | None,
         where: dict | None,
         scale: float,
@@ -514,17 +334,15 @@ class Retriever:
         """The BM25 and dense lists of one search, each with its fusion weight."""
         out = []
         if mode in ("hybrid", "bm25"):
-            out.append(("bm25", scale * self.s.bm25_weight, index.search(query, k, mask)))
+            out.append(("bm25", scale * self.s.bm25_weight, snap.search.search(query, k, mask)))
         if qv is not None:
-            out.append(("dense", scale * self.s.dense_weight, self._dense(qv, k, index, mask, where)))
+            out.append(("dense", scale * self.s.dense_weight, self._dense(qv, k, snap.chunks, mask, where)))
             if self.s.sentence_weight > 0:
-                snap = self._snapshot()
-                if snap.index is index:  # (always, within one pinned question)
-                    out.append(("sentence", scale * self.s.sentence_weight, self.sentence_index(snap).search(qv, k, mask)))
+                out.append(("sentence", scale * self.s.sentence_weight, self.sentence_index(snap).search(qv, k, mask)))
         return out
 
     def _dense(
-        self, qv: np.ndarray, k: int, index: BM25Index, mask: np.ndarray | None, where: dict | None = None
+        self, qv: np.ndarray, k: int, index: Chunks, mask: np.ndarray | None, where: dict | None = None
     ) -> list[tuple[int, float]]:
         """Dense hits as (row, cosine). A ``where`` filter is pushed down to Chroma; with a Python-side
         filter that leaves few chunks, score exactly those chunks (so a narrow filter never comes back
@@ -572,7 +390,8 @@ class Retriever:
         top_k = top_k or self.s.top_k
         mode = mode or self.s.mode
         filters = filters or Filters()
-        index = self.bm25
+        snap = self._snapshot()
+        index = snap.chunks
         if not index.ids:
             return []
         n_cand = max(self.s.candidates, top_k)
@@ -582,7 +401,7 @@ class Retriever:
         # A wide filter goes to Chroma as a where (HNSW over the admitted chunks); a narrow one is
         # scored exactly over the chunks it admits (never comes back empty).
         where = filters.where(self.linker.authors) if mask is not None and mask.sum() > self.s.exact_filter_max else None
-        lists += self._ranked(query, qv, mode, n_cand, index, mask, where, 1.0)
+        lists += self._ranked(query, qv, mode, n_cand, snap, mask, where, 1.0)
         if analysis is not None and analysis.constrained:
             # One restricted search per named article when several are named (each side of a
             # comparison gets its own list), else one over everything linked.
@@ -596,7 +415,7 @@ class Retriever:
                     if g.occasions:
                         occ = {"occasion": {"$in": g.occasions}}
                         where = {"$and": [where, occ]} if where else occ
-                    lists += self._ranked(query, qv, mode, n_cand, index, linked, where, self.s.linked_weight)
+                    lists += self._ranked(query, qv, mode, n_cand, snap, linked, where, self.s.linked_weight)
         dense_sims: dict[int, float] = {}
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
@@ -619,7 +438,7 @@ class Retriever:
                     bm25_rank=ranks[row].get("bm25"),
                     dense_rank=ranks[row].get("dense"),
                     dense_sim=dense_sims.get(row, 0.0),
-                    coverage=index.coverage(query, row),
+                    coverage=snap.lexicon.coverage(query, row),
                 )
             )
         return out

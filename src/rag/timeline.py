@@ -158,7 +158,7 @@ class Timeline:
 
 def _scope(retriever) -> list[Passage]:
     """Every dated passage of the current index, in document order."""
-    index = retriever.bm25
+    index = retriever.chunks
     out = [
         Passage(cid, text, meta)
         for cid, text, meta in zip(index.ids, index.texts, index.metas, strict=False)
@@ -169,7 +169,7 @@ def _scope(retriever) -> list[Passage]:
 
 def _undated(retriever) -> list[str]:
     seen: dict[str, None] = {}
-    for meta in retriever.bm25.metas:
+    for meta in retriever.chunks.metas:
         if not passage_date(meta):
             seen.setdefault(meta.get("title") or meta.get("source", ""), None)
     return list(seen)
@@ -202,7 +202,7 @@ def judge(
     kept: list[tuple[Passage, Answer]] = []
     considered = misses = 0
     with retriever.pinned():
-        n = len(retriever.bm25.ids)
+        n = len(retriever.chunks)
         for p in retriever.retrieve(topic, top_k=max(n, 1), filters=filters) if n else []:
             considered += 1
             ans = answerer.compose(topic, [p])

@@ -150,9 +150,8 @@ def score(f: dict[str, float], weights: dict[str, float]) -> float:
 
 
 def idf_weights(retriever: Retriever, terms: list[str]) -> dict[str, float]:
-    index = retriever.bm25
-    default = max(float(index.idf.max()) if len(index.idf) else 1.0, 1.0)
-    return {t: float(index.idf[index.vocab[t]]) if t in index.vocab else default for t in terms}
+    lexicon = retriever.lexicon
+    return lexicon.idf(terms, default=max(lexicon.max_idf, 1.0))
 
 
 def coverage_fn(query: str, retriever: Retriever):

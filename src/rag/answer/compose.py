@@ -300,7 +300,7 @@ class Composer:
         return []
 
     def section(self, source: str, section: str) -> list[Passage]:
-        index = self.retriever.bm25
+        index = self.retriever.chunks
         rows = [i for i, m in enumerate(index.metas) if m.get("source") == source and m.get("section") == section]
         rows.sort(key=lambda i: index.metas[i].get("order", 0))
         return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
@@ -318,7 +318,7 @@ class Composer:
                 + "。"
             )
         markers = vocabulary()["byline_markers"]
-        index = self.retriever.bm25
+        index = self.retriever.chunks
         for i, m in enumerate(index.metas):
             if m.get("source") == art.source and m.get("title") == art.title:
                 for s in split_sentences(index.texts[i]):
