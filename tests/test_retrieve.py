@@ -208,7 +208,31 @@ def test_wide_filters_are_pushed_down_to_chroma(corpus_system, monkeypatch):
     real_query = r.store.query
     monkeypatch.setattr(r.store, "query", lambda qv, k, where=None: seen.append(where) or real_query(qv, k, where))
     monkeypatch.setattr(r.s, "exact_filter_max", 0)  # every filter is "wide": Chroma filters the dense search
+    monkeypatch.setattr(r.s, "exact_dense_max", 0)  # and the index is "large": searched through Chroma's HNSW
     pushed = r.retrieve("未来产业创新中心", top_k=5, filters=f)
     assert f.where(r.linker.authors) in seen
     assert pushed and all(p.metadata["source"] == "003_6a81efbd5c24e6ef.txt" and "刘云" in p.metadata["authors"] for p in pushed)
     assert [p.id for p in pushed][:3] == [p.id for p in exact][:3]
+
+
+@pytest.mark.slow
+def test_a_small_index_is_searched_exactly_and_a_large_one_through_chroma(corpus_system, monkeypatch):
+    import numpy as np
+
+    r = corpus_system.retriever
+    qv = r.embed_query("未来产业的特征")
+    with r.pinned():
+        chunks = r.chunks
+        assert len(chunks.ids) <= r.s.exact_dense_max  # the corpus: exact in process
+        hits = r._dense(qv, 10, chunks, None)
+        vectors = r.store.vectors(list(chunks.ids))
+        truth = sorted(((float(vectors[cid] @ qv), row) for row, cid in enumerate(chunks.ids)), reverse=True)[:10]
+        assert [row for row, _ in hits] == [row for _, row in truth]  # the true nearest, in order
+        assert np.allclose([s for _, s in hits], [s for s, _ in truth], atol=1e-5)
+        called = []
+        monkeypatch.setattr(r.store, "query", lambda qv, k, where=None: called.append(k) or [])
+        r._dense(qv, 10, chunks, None)
+        assert not called  # no approximate search for a small index
+        monkeypatch.setattr(r.s, "exact_dense_max", 0)
+        r._dense(qv, 10, chunks, None)
+        assert called == [10]  # a large index asks Chroma's HNSW index

@@ -344,15 +344,14 @@ class Retriever:
     def _dense(
         self, qv: np.ndarray, k: int, index: Chunks, mask: np.ndarray | None, where: dict | None = None
     ) -> list[tuple[int, float]]:
-        """Dense hits as (row, cosine). A ``where`` filter is pushed down to Chroma; with a Python-side
-        filter that leaves few chunks, score exactly those chunks (so a narrow filter never comes back
-        empty); otherwise ask Chroma's HNSW index."""
-        if where is not None:
-            hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * 2, where) if cid in index.row_of]
-            return [(r, s) for r, s in hits if mask is None or mask[r]][:k]
-        if mask is not None and mask.sum() <= self.s.exact_filter_max:
+        """Dense hits as (row, cosine). A small index (``exact_dense_max``), or a filter that leaves few
+        chunks (``exact_filter_max``), is scored exactly in process: the same hits every run, and a
+        narrow filter never comes back empty. Otherwise Chroma's HNSW index answers (approximate),
+        with a ``where`` filter pushed down to it."""
+        admitted = int(mask.sum()) if mask is not None else len(index.ids)
+        if len(index.ids) <= self.s.exact_dense_max or (mask is not None and admitted <= self.s.exact_filter_max):
             vectors = self._snapshot().vectors
-            rows = np.flatnonzero(mask)
+            rows = np.flatnonzero(mask) if mask is not None else np.arange(len(index.ids))
             missing = [index.ids[r] for r in rows if index.ids[r] not in vectors]
             vectors.update(self.store.vectors(missing))
             rows = np.array([r for r in rows if index.ids[r] in vectors], dtype=np.int64)
@@ -361,6 +360,9 @@ class Retriever:
             sims = np.stack([vectors[index.ids[r]] for r in rows]) @ qv
             top = np.argsort(-sims)[:k]
             return [(int(rows[i]), float(sims[i])) for i in top]
+        if where is not None:
+            hits = [(index.row_of[cid], sim) for cid, sim in self.store.query(qv, k * 2, where) if cid in index.row_of]
+            return [(r, s) for r, s in hits if mask is None or mask[r]][:k]
         hits = [
             (index.row_of[cid], sim)
             for cid, sim in self.store.query(qv, k * (4 if mask is not None else 1))

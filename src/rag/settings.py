@@ -76,6 +76,10 @@ class RetrievalSettings(_Section):
         5000,
         description="A filter admitting at most this many chunks is scored exactly in process; a wider one is pushed down to Chroma as a where.",
     )
+    exact_dense_max: int = Field(
+        5000,
+        description="An index of at most this many chunks is searched exactly in process (the same answer every run); a larger one through Chroma's HNSW index (approximate).",
+    )
     bm25_k1: float = Field(1.2, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, description="BM25 length normalisation.")
     linked_weight: float = Field(
