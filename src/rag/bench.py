@@ -5,7 +5,8 @@ raw embedding throughput of the model alone on the same chunks, retrieval and fu
 latency p50/p95 over the question list, peak memory, and retrieval latency on a synthetic
 corpus ``scale`` times larger (real texts reshuffled, random unit vectors: only search cost is
 measured there), and on it the time for an upload's chunks to become searchable by BM25 and for a
-deleted document's to leave it (the lexical index is updated incrementally).
+deleted document's to leave it (only new chunks are tokenised; the bm25s matrix is rebuilt from the
+cached tokens).
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def _synthetic_rows(settings: Settings, system, texts: list[str], scale: int, qu
         (
             f"upload into the {scale}x index",
             f"{upload[0]:.2f} s",
-            f"{upload[1]} new chunks searchable (BM25 update, incremental; embedding not included)",
+            f"{upload[1]} new chunks searchable (only they are tokenised; the bm25s matrix is rebuilt; embedding not included)",
         ),
         (f"delete a document from the {scale}x index", f"{remove[0]:.2f} s", f"{remove[1]} chunks gone from BM25"),
     ]
