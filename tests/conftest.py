@@ -26,6 +26,39 @@ def load_test_settings(**overrides):
     return load_settings(SETTINGS, "test", **overrides)
 
 
+def stop_process(proc, timeout: float = 30) -> None:
+    """Stop a server process a test started: terminate, and kill it if it has not ended in ``timeout`` s."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
+def system_with_chat_model(settings, base_url: str, model: str, docs: Path, timeout: float = 10.0):
+    """A System over ``docs`` (ingested) whose answers a chat model writes: ``model`` at ``base_url``
+    (the fake server's), its key read from RAG_TEST_LLM_KEY, no retries."""
+    from rag.system import build_system
+
+    llm = settings.llm.model_copy(
+        update={
+            "provider": "openai",
+            "model": model,
+            "base_url": base_url,
+            "api_key_env": "RAG_TEST_LLM_KEY",
+            "timeout_s": timeout,
+            "max_retries": 0,
+        }
+    )
+    s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
+    system = build_system(s)
+    system.ingestor.ingest([docs], progress=False)
+    return system
+
+
 def pytest_collection_modifyitems(items):
     """A test that uses the corpus index (corpus_system: the real embedder over the whole corpus) is
     slow, whether or not its file says so; pure unit tests beside it stay in `pytest -m "not slow"`."""

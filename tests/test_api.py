@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from rag.answer import REFUSAL
 from rag.api import Background, conversation_of, is_loopback
 
+from conftest import stop_process, system_with_chat_model
+
 MODEL = "rag-kb"
 MARK = re.compile(r"\[(\d+)\]")
 
@@ -267,27 +269,13 @@ def test_chat_model_answers_are_verified_and_follow_ups_rewritten_by_it(settings
     """With llm.provider set (the test double of a remote model on loopback), the API answers with
     the app's LLM answerer: the checked answer and its citations, and a follow-up rewritten by the model."""
     from rag import fake_llm_server
-    from rag.system import build_system
 
     fake = fake_llm_server.start()
     monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
     docs = _silver_docs(tmp_path)
 
     def serve_with(model: str) -> Background:
-        llm = settings.llm.model_copy(
-            update={
-                "provider": "openai",
-                "model": model,
-                "base_url": fake.base_url,
-                "api_key_env": "RAG_TEST_LLM_KEY",
-                "timeout_s": 10.0,
-                "max_retries": 0,
-            }
-        )
-        s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
-        system = build_system(s)
-        system.ingestor.ingest([docs], progress=False)
-        return Background(system).start()
+        return Background(system_with_chat_model(settings, fake.base_url, model, docs)).start()
 
     running = serve_with("good")
     try:
@@ -354,9 +342,4 @@ def test_rag_serve_command(tmp_path):
             _ask(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="nope", max_retries=0), _user("银发经济是什么？"))
         assert f"http://127.0.0.1:{port}/v1" in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        stop_process(proc)

@@ -9,6 +9,8 @@ from rag.llm import build_chat_model, describe_error
 from rag.quiz_llm import LLM_TYPE_ASK
 from rag.system import build_system
 
+from conftest import system_with_chat_model
+
 SILVER = (
     "银发经济是向老年人提供产品或服务，以及为老龄阶段做准备等一系列经济活动的总和。发展银发经济是积极应对人口老龄化的客观要求。"
 )
@@ -29,20 +31,7 @@ def make_system(settings, tmp_path, monkeypatch, server):
     monkeypatch.setenv("RAG_TEST_LLM_KEY", "sk-test-not-a-real-key")
 
     def make(model: str, timeout: float = 10.0):
-        llm = settings.llm.model_copy(
-            update={
-                "provider": "openai",
-                "model": model,
-                "base_url": server.base_url,
-                "api_key_env": "RAG_TEST_LLM_KEY",
-                "timeout_s": timeout,
-                "max_retries": 0,
-            }
-        )
-        s = settings.model_copy(update={"llm": llm, "corpus": settings.corpus.model_copy(update={"path": docs})})
-        system = build_system(s)
-        system.ingestor.ingest([docs], progress=False)
-        return system
+        return system_with_chat_model(settings, server.base_url, model, docs, timeout)
 
     return make
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, stop_process
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -72,12 +72,7 @@ def start_app(folder: Path, corpus: Path, env_extra: dict | None = None, home_fr
 
 
 def stop_app(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
+    stop_process(proc)
 
 
 @pytest.fixture(scope="module")

@@ -178,19 +178,9 @@ class LLMAnswerer:
         passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
         return question, query, passages
 
-    def ask(
-        self,
-        question: str,
-        *,
-        top_k: int | None = None,
-        mode: str | None = None,
-        filters: Filters | None = None,
-        query: str | None = None,
-    ) -> Answer:
-        final = None
-        for part in self.stream(question, top_k=top_k, mode=mode, filters=filters, query=query):
-            if isinstance(part, Answer):
-                final = part
+    def ask(self, question: str, **kwargs) -> Answer:
+        """``stream``'s last part, the checked Answer (keywords as ``stream``'s)."""
+        *_, final = self.stream(question, **kwargs)
         return final
 
     def stream(

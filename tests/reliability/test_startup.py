@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -116,9 +118,4 @@ def test_app_serves_on_the_gradio_server_port(tmp_path):
                 time.sleep(1)
         assert status == 200, proc.stdout.read() if proc.poll() is not None else "no answer on the port"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, 20)
