@@ -135,6 +135,18 @@ def test_question_naming_two_authors_gets_both_sides(corpus_system):
     assert {"李晓华", "胡拥军"} <= {c.authors for c in ans.citations}, ans.answer
 
 
+def test_each_named_side_is_answered_with_what_it_says_not_a_bare_heading(corpus_system):
+    # 王一鸣's best sentence for this is the list heading "①超大规模市场优势。": it comes with the
+    # sentences that explain it (the figures), and the other side gets its own sentences.
+    ans = corpus_system.answerer.ask("王一鸣和陈星星、田贻萱各自怎样描述我国市场的规模优势？")
+    assert not ans.refused
+    by_author = {c.authors: c.text for c in ans.citations}
+    assert {"王一鸣", "陈星星、田贻萱"} <= set(by_author), ans.answer
+    assert "14亿人口" in by_author["王一鸣"], by_author["王一鸣"]
+    for quote in by_author.values():
+        assert max(len(x) for x in quote.split("。")) > 30, quote  # more than a heading
+
+
 def test_question_naming_a_speech_occasion_retrieves_that_excerpt(corpus_system):
     ans = corpus_system.answerer.ask("总书记在中央财经委员会第六次会议上对海洋产业说了什么？")
     assert "中央财经委员会第六次会议" in ans.contexts[0].metadata["occasion"]

@@ -54,7 +54,7 @@ class Composer:
         if not cands:
             return []
         if len(q.articles) >= 2 and len(q.authors) >= 2 and not q.titled:
-            return self._sides(q, cands)  # two or more named authors: each side with its own sentences
+            return self._sides(query, q, cands)  # two or more named authors: each side with its own sentences
         if len(q.sides) >= 2:  # "A、B和C分别…": each member with the sentence that best answers for it
             chosen = self._members(query, q, cands)
             if chosen:
@@ -115,7 +115,7 @@ class Composer:
         """An item that is only a heading ("二是赋能效应。") comes with the sentences after it in
         its paragraph, which say what it means."""
         best = chosen[0]
-        if not (best.ordinal and len(best.text) <= 30):
+        if not _heading(best):
             return chosen
         para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
         sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
@@ -140,12 +140,25 @@ class Composer:
         return sorted(chosen, key=lambda c: (first[c.passage.id], c.pos))
 
     # -- comparisons and occasions --------------------------------------------------------
-    def _sides(self, q: Query, cands: list[Cand]) -> list[Cand]:
-        """Each named article's best sentences (two each), side by side."""
+    def _sides(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
+        """Each named article's best sentences, side by side. Within a side every sentence belongs to
+        the named authors, so their names decide nothing: the sentences are scored for the question
+        without them ("陈星星、田贻萱和王一鸣分别怎么说" -> what is asked of each). A side's best
+        sentence that is only a heading ("①超大规模市场优势。") comes with what explains it."""
+        from .candidates import build
+
+        bare = query
+        for name in sorted(q.authors, key=len, reverse=True):
+            bare = bare.replace(name, "")
         out: list[Cand] = []
         for art in q.articles:
-            mine = [c for c in cands if _is(c.passage, art)][:2]
-            out += self._in_source_order(mine)
+            passages = list({c.passage.id: c.passage for c in cands if _is(c.passage, art)}.values())
+            mine = build(bare, q, passages, self.retriever, self.weights) if passages else []
+            if not mine:
+                continue
+            best = mine[0]
+            chosen = self._explain(self._top(mine, best, 2, self.margins["answer"]), mine)
+            out += self._in_source_order(chosen[: 2 if not _heading(best) else 3])
         return out or cands[:1]
 
     def _members(self, query: str, q: Query, cands: list[Cand]) -> list[Cand]:
@@ -341,6 +354,11 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+def _heading(c: Cand) -> bool:
+    """A list item that is only a heading ("二是赋能效应。"): what it means is in the sentences after it."""
+    return c.ordinal and len(c.text) <= 30
 
 
 def _is(p: Passage, art: Article) -> bool:
