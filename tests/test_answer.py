@@ -47,6 +47,15 @@ def test_list_announced_with_its_count_gets_the_paragraph_heads(corpus_system):
     ]
 
 
+def test_list_of_unnumbered_paragraph_heads_gets_every_head_in_order(corpus_system):
+    # 胡拥军's four features are paragraphs that each open with a short heading, no numbers.
+    ans = corpus_system.answerer.ask("胡拥军认为新质生产力有哪些本质特征？")
+    heads = ["高质量发展", "大科创驱动", "新产业载体", "强比较优势"]
+    at = [ans.answer.find(f"新质生产力具有“{h}”特征。") for h in heads]
+    assert all(i >= 0 for i in at) and at == sorted(at), ans.answer
+    assert ans.answer.count("\n- ") == 3  # rendered as a list of four items
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

@@ -26,6 +26,9 @@ _INLINE_LIST = re.compile(
 )
 
 
+# A paragraph head: a short sentence with no pause in it ("大力培育创新引领型企业。").
+_HEAD = re.compile(r"[^，,；;：:。！？]{4,18}[。！]")
+
 # How far below the best sentence's score a sentence may be and still be quoted, as a share of the
 # best score: data/answer_model.json "compose" (chosen on the dev splits), these when it has none.
 DEFAULT_MARGINS = {"answer": 0.45, "occasion": 0.45, "list": 0.3, "list_lead": 0.5, "typed": 0.4}
@@ -225,7 +228,7 @@ class Composer:
             score_of.setdefault(c.text, c.score)
         floor = best.score - self.margins["list"] * abs(best.score)
         for k, anchor in enumerate(anchors):
-            items = self._announced_items(anchor) or self._list_items(anchor, cands)
+            items = self._announced_items(anchor) or self._list_items(anchor, cands) or self._paragraph_heads(anchor)
             listed = sum(c.ordinal for c in items)
             if len(items) >= 2 and listed >= count:
                 if enum_best and (k > 0 or enum_best.passage.id == anchor.passage.id):
@@ -285,7 +288,33 @@ class Composer:
         text = anchor.passage.text
         if not any(_announce().search(s.strip()) for s in split_sentences(text)):
             return []
-        meta = anchor.passage.metadata
+        seq = self._section_sentences(anchor.passage.metadata)
+        for i, (sent, p, pos, _) in enumerate(seq):
+            m = _announce().search(sent)
+            if not m or sent not in text:
+                continue
+            n = cn_number(m.group(1))
+            heads = [x for x in seq[i + 1 :] if x[3]][:n]
+            if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
+                return [Cand(sent, p, pos, False, dict(anchor.f), anchor.score)] + [
+                    Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads
+                ]
+        return []
+
+    def _paragraph_heads(self, anchor: Cand) -> list[Cand]:
+        """A list whose items are unnumbered paragraph heads: three or more sentences of the section
+        are short headings ("大力培育创新引领型企业。" followed by what it means), most of them
+        opening a paragraph (a page break in the source may have joined one to the paragraph
+        before), and the passage that answers holds one of them."""
+        seq = self._section_sentences(anchor.passage.metadata)
+        heads = [x for x in seq if _HEAD.fullmatch(x[0])]
+        if len(heads) < 3 or 2 * sum(h[3] for h in heads) <= len(heads) or not any(h[0] in anchor.passage.text for h in heads):
+            return []
+        return [Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads[: self.max_list_items]]
+
+    def _section_sentences(self, meta: dict) -> list[tuple[str, Passage, int, bool]]:
+        """The sentences of a section in source order, once each (consecutive chunks overlap), as
+        (sentence, passage, position, opens a paragraph)."""
         seq: list[tuple[str, Passage, int, bool]] = []
         seen: list[str] = []
         for p in self.section(meta.get("source"), meta.get("section")):
@@ -300,17 +329,7 @@ class Composer:
                         continue  # the overlap between consecutive chunks
                     seq.append((sent, p, pos, j == 0 and (k > 0 or len(sent) <= 40)))
                     seen.append(sent)
-        for i, (sent, p, pos, _) in enumerate(seq):
-            m = _announce().search(sent)
-            if not m or sent not in text:
-                continue
-            n = cn_number(m.group(1))
-            heads = [x for x in seq[i + 1 :] if x[3]][:n]
-            if len(heads) == n and all(len(h[0]) <= 60 for h in heads):
-                return [Cand(sent, p, pos, False, dict(anchor.f), anchor.score)] + [
-                    Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads
-                ]
-        return []
+        return seq
 
     def section(self, source: str, section: str) -> list[Passage]:
         index = self.retriever.chunks
