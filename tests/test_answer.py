@@ -56,6 +56,14 @@ def test_list_of_unnumbered_paragraph_heads_gets_every_head_in_order(corpus_syst
     assert ans.answer.count("\n- ") == 3  # rendered as a list of four items
 
 
+def test_list_whose_first_item_follows_a_colon_keeps_that_item(corpus_system):
+    # "其核心特征在于“融合”:一是技术融合,…;二是产业融合,…;三是主体融合,…": the first item
+    # opens after the colon of its lead sentence; a list read from sentence starts lost it.
+    ans = corpus_system.answerer.ask("刘云、郭栋所说的融合创新生态系统，其“融合”包括哪几个方面？")
+    items = [line for line in ans.answer.split("\n") if line.startswith("- ")]
+    assert [x[2:6] for x in items] == ["一是技术", "二是产业", "三是主体"], ans.answer
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

@@ -262,7 +262,7 @@ class Composer:
         for p in self.section(meta.get("source"), meta.get("section")):
             p = by_id.get(p.id, p)
             for pos, sent in enumerate(split_sentences(p.text)):
-                sent = sent.strip()
+                sent = _after_colon(sent.strip())
                 if ordinal_family(sent) and not is_injection(sent):
                     items.append(Cand(sent, p, pos, True, dict(best.f), best.score))
         if len(items) < 2:
@@ -373,6 +373,16 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+def _after_colon(sent: str) -> str:
+    """The first item of a list introduced inside its lead sentence ("其核心特征在于“融合”：一是技术
+    融合，…"): the part after the colon when it opens with a list marker, else the sentence."""
+    for colon in "：:":
+        head, sep, tail = sent.partition(colon)
+        if sep and ordinal_family(tail.strip()):
+            return tail.strip()
+    return sent
 
 
 def _heading(c: Cand) -> bool:
