@@ -49,6 +49,16 @@ def test_titles_link_whole_or_partial():
     assert q.titled and q.articles[0].title.startswith("加速布局未来产业")
 
 
+def test_bare_question_drops_the_linked_names_only():
+    linker = Linker(METAS)
+    q = analyze("余澳、柯遵义认为未来产业如何牵引高质量发展？", linker)
+    assert q.bare() == "、认为未来产业如何牵引高质量发展？"
+    q = analyze("在《加速布局未来产业》一文中，作者提出了什么？", linker)  # a partial title
+    assert q.bare() == "在一文中，作者提出了什么？"
+    q = analyze("《新产业标准化领航工程实施方案》提出了什么？", linker)  # not an article of the index
+    assert q.bare() == q.text
+
+
 def test_occasions_and_their_dates_link():
     linker = Linker(METAS)
     q = analyze("总书记2020年4月在浙江考察时对数字经济提出了什么要求？", linker)

@@ -59,6 +59,19 @@ class Query:
     people: list[str] = field(default_factory=list)  # persons the index knows (catalog authors)
     sides: list[str] = field(default_factory=list)  # "A、B和C分别…": A, B, C
 
+    def bare(self, text: str | None = None) -> str:
+        """The question without the names it links (authors, the titles of named articles, whole or
+        partial): what is asked, for comparing with sentences, which never carry their authors or
+        titles."""
+        out = self.text if text is None else text
+        if self.titled:
+            out = re.sub(
+                r"《([^《》]+)》", lambda m: "" if any(m.group(1) in a.title for a in self.articles) else m.group(0), out
+            )
+        for name in sorted(self.authors, key=len, reverse=True):
+            out = out.replace(name, "")
+        return out
+
     @property
     def constrained(self) -> bool:
         return bool(self.articles or self.occasions or self.dates)

@@ -1,8 +1,8 @@
 """Candidate sentences of the retrieved passages, each scored by named features.
 
 Features of a sentence: ``lex`` (share of the question's idf-weighted terms it, or its passage's
-occasion and authors, contains), ``sem`` (cosine between the question and the sentence vectors,
-standardised over the candidates), ``prior`` (its passage's fused retrieval score relative to the
+occasion and authors, contains), ``sem`` (cosine between the question, without the author names and
+titles it links, and the sentence vectors, standardised over the candidates), ``prior`` (its passage's fused retrieval score relative to the
 best), ``type`` (it holds what the question expects: a date as precise as asked, a person, an
 organisation, a place, an amount), ``defines`` (it opens by defining the question's subject) and
 ``linked`` (its passage belongs to the author/article/occasion the question names), ``chars`` (share
@@ -202,7 +202,9 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
             )
     if not out:
         return out
-    qv = retriever.embed_query(query)
+    # The names a question links (its authors, a named article's title) are never in a sentence:
+    # the sentence similarity is taken for what is asked without them.
+    qv = retriever.embed_query(q.bare(query) or query)
     vecs = retriever.sentence_vectors([c.text for c in out])
     sims = np.array([float(vecs[c.text] @ qv) for c in out])
     z = (sims - sims.mean()) / (sims.std() + 1e-6)

@@ -150,9 +150,7 @@ class Composer:
         sentence that is only a heading ("①超大规模市场优势。") comes with what explains it."""
         from .candidates import build
 
-        bare = query
-        for name in sorted(q.authors, key=len, reverse=True):
-            bare = bare.replace(name, "")
+        bare = q.bare(query)
         out: list[Cand] = []
         for art in q.articles:
             passages = list({c.passage.id: c.passage for c in cands if _is(c.passage, art)}.values())
