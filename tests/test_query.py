@@ -59,6 +59,14 @@ def test_bare_question_drops_the_linked_names_only():
     assert q.bare() == q.text
 
 
+def test_definition_subject_for_each_kind_of_definition_cue():
+    linker = Linker(METAS)
+    for question in ("什么是未来产业？", "未来产业的内涵是什么？", "余澳、柯遵义是如何界定未来产业的？", "怎样界定“未来产业”？"):
+        q = analyze(question, linker)
+        assert q.qtype == "definition" and q.subject == "未来产业", (question, q.subject)
+    assert analyze("未来产业有哪些特征？", linker).subject == ""
+
+
 def test_occasions_and_their_dates_link():
     linker = Linker(METAS)
     q = analyze("总书记2020年4月在浙江考察时对数字经济提出了什么要求？", linker)

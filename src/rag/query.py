@@ -58,6 +58,7 @@ class Query:
     years: list[str] = field(default_factory=list)  # every year the question names ("2021年以后")
     people: list[str] = field(default_factory=list)  # persons the index knows (catalog authors)
     sides: list[str] = field(default_factory=list)  # "A、B和C分别…": A, B, C
+    subject: str = ""  # what a definition question asks to define ("什么是未来产业" -> 未来产业)
 
     def bare(self, text: str | None = None) -> str:
         """The question without the names it links (authors, the titles of named articles, whole or
@@ -199,6 +200,18 @@ def coordinated(text: str) -> list[str]:
     return [x for x in dict.fromkeys(sides) if len(x) >= 2] if len(set(sides)) >= 2 else []
 
 
+def definition_subject(text: str) -> str:
+    """What a definition question asks to define (data/query.yaml ``patterns.subject_re``)."""
+    m = next((m for p in vocabulary()["patterns"]["subject_re"] if (m := re.search(p, text))), None)
+    return m.group(1).strip('“”"《》 ，,、') if m else ""
+
+
+def defines(subject: str, sentence: str) -> bool:
+    """Does the sentence open by defining ``subject`` ("未来产业是由…", "所谓X，是指…")?"""
+    pattern = vocabulary()["patterns"]["defines_re"]
+    return bool(subject) and bool(re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}{pattern}", sentence))
+
+
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
     for name, cues in table.items():
         if any(c in text for c in cues):
@@ -246,6 +259,8 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         q.occasions = linker.occasions_in(text)
     if len(q.authors) < 2:  # named authors are the sides of their own comparison
         q.sides = coordinated(text)
+    if q.qtype == "definition":
+        q.subject = definition_subject(q.bare(text))
     # A date in the question constrains the answer only together with an occasion (a speech's
     # date); otherwise "2022年我国…" is part of what is asked about, not a filter.
     if not q.occasions:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..chunking import index_sentences
 from ..patterns import ITEM_START
-from ..query import Query, vocabulary
+from ..query import Query, defines, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
 
@@ -124,11 +124,6 @@ def _no_attribution(text: str, meta: dict) -> str:
     return text.replace(att, "") if att else text
 
 
-def subject(query: str) -> str:
-    m = next((m for p in vocabulary()["patterns"]["subject_re"] if (m := re.search(p, query))), None)
-    return m.group(1).strip('“”"《》 ') if m else ""
-
-
 @dataclass
 class Cand:
     text: str
@@ -171,8 +166,6 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     idf = idf_weights(retriever, words)
     total = sum(idf.values()) or 1.0
     pairs = _pairs(words)
-    subj = subject(query) if q.qtype == "definition" else ""
-    defines_re = vocabulary()["patterns"]["defines_re"]
     top = passages[0].score if passages and passages[0].score else 1.0
     out: list[Cand] = []
     for p in passages:
@@ -185,7 +178,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
             low = (sent + context).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
-            defines = float(bool(subj) and bool(re.match(rf"^.{{0,8}}{re.escape(subj)}.{{0,3}}{defines_re}", sent)))
+            defining = float(defines(q.subject, sent))
             typed = float(
                 bool(q.expect)
                 and q.expect != "count"
@@ -197,7 +190,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
                     p,
                     pos,
                     ordinal(sent),
-                    {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defines, "linked": linked},
+                    {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defining, "linked": linked},
                 )
             )
     if not out:

@@ -19,7 +19,7 @@ from ..query import Article, Query, cn_number, vocabulary
 from ..retrieve import Passage, Retriever
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import Cand, ordinal_family, subject
+from .candidates import Cand, ordinal_family
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -77,8 +77,7 @@ class Composer:
             return self._occasions(cands)
         best = cands[0]
         limit = self.max_sentences
-        subj = subject(query) if q.qtype == "definition" else ""
-        if subj and best.text.startswith(subj[:2]):
+        if q.subject and best.text.startswith(q.subject[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen = self._top(cands, best, limit, self.margins["answer"])
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
