@@ -138,9 +138,11 @@ class ExtractiveAnswerer:
                 if card
                 else []
             )
-        idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
+        terms = list(dict.fromkeys(tokenize(query)))
+        idf = candidates.idf_weights(self.retriever, terms)
         dense = self.retriever.dense_similarity(query, passages[:3])
-        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense)
+        unknown = sum(t not in self.retriever.lexicon for t in terms)
+        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense, unknown)
         if not d.answerable:
             return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
         ans = render(question, query, chosen, passages, round(d.probability, 4))
