@@ -39,7 +39,6 @@ MODEL_FEATURES = [
     "sem_margin",
     "premise",
     "novelty",
-    "unknown_terms",
 ]
 
 
@@ -66,7 +65,6 @@ def features(
     passages: list,
     idf: dict[str, float] | None = None,
     dense: list[float] | None = None,
-    unknown: int = 0,
 ) -> dict[str, float]:
     best = chosen[0] if chosen else None
     idf = idf or {}
@@ -91,9 +89,6 @@ def features(
         "top_dense": max(dense if dense is not None else [p.dense_sim for p in passages[:3]], default=0.0),
         "type_expected": float(bool(q.expect)),
         "linked": float(bool(best) and q.constrained and any(q.matches(c.passage.metadata) for c in chosen)),
-        # words of the question that no document of the index uses: a question that rewords the text
-        # ("化为乌有" for "归零") rather than one about something the text does not hold
-        "unknown_terms": float(unknown),
     }
 
 
@@ -183,9 +178,8 @@ def decide(
     model: dict,
     idf: dict[str, float] | None = None,
     dense: list[float] | None = None,
-    unknown: int = 0,
 ) -> Decision:
-    feats = features(q, chosen, cands, passages, idf, dense, unknown)
+    feats = features(q, chosen, cands, passages, idf, dense)
     lr = model["answerability"]
     z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())
     p = 1.0 / (1.0 + math.exp(-z))

@@ -138,11 +138,9 @@ class ExtractiveAnswerer:
                 if card
                 else []
             )
-        terms = list(dict.fromkeys(tokenize(query)))
-        idf = candidates.idf_weights(self.retriever, terms)
+        idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
         dense = self.retriever.dense_similarity(query, passages[:3])
-        unknown = sum(t not in self.retriever.lexicon for t in terms)
-        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense, unknown)
+        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense)
         if not d.answerable:
             return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
         ans = render(question, query, chosen, passages, round(d.probability, 4))
