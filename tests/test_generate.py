@@ -99,3 +99,18 @@ def test_model_error_falls_back_to_extractive_with_notice(small):
 def test_refusal_text_from_model_is_a_refusal(small):
     ans = _answerer(small, "资料中未找到相关内容。").ask("银发经济是什么？")
     assert ans.refused and ans.citations == []
+
+
+def test_chat_answer_retrieves_what_the_extractive_chain_retrieves(corpus_system):
+    # A question naming two articles widens retrieval so each side's passages are there; the chat
+    # model's context comes from the same step (the model itself is never called here).
+    from rag.generate import LLMAnswerer
+
+    offline = corpus_system.answerer.offline
+    chat = LLMAnswerer(corpus_system.settings, corpus_system.retriever, None, offline)
+    question = "李晓华和胡拥军分别怎样看待未来产业与现代化产业体系的关系？"
+    _, _, passages = chat._retrieve(question, 3, None, None, None)
+    expected = offline.retrieve(question, offline.analyze(question), 3)
+    assert [p.id for p in passages] == [p.id for p in expected]
+    assert len(passages) == 8  # 3 asked for, 4 per named article given
+    assert {"李晓华", "胡拥军"} <= {p.metadata["authors"] for p in passages}

@@ -92,7 +92,7 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
     xs, ys = [], []
     for q in questions:
         a = answerer.analyze(q.question)
-        passages = answerer.retriever.retrieve(q.question, analysis=a)
+        passages = answerer.retrieve(q.question, a)
         keys = [norm(k) for k in q.must_contain]
         for c in candidates.build(
             q.question, a, answerer._pool(a, passages), answerer.retriever, answerer.model["sentence_weights"]

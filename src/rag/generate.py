@@ -175,7 +175,7 @@ class LLMAnswerer:
         x = chain_input({"question": question, "query": query}, self.s.answer.max_question_chars)
         question, query = x["question"], x["query"]
         # the same retrieval as the extractive chain: names the question uses are linked
-        passages = self.retriever.retrieve(query, top_k, mode, filters, self.fallback.analyze(query))
+        passages = self.fallback.retrieve(query, self.fallback.analyze(query), top_k, mode, filters)
         return question, query, passages
 
     def ask(self, question: str, **kwargs) -> Answer:

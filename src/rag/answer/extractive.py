@@ -68,10 +68,17 @@ class ExtractiveAnswerer:
         return date_order_answer(self, x["question"], self._date_order_topic(x["query"]))  # an answerer lends what a System would
 
     def _retrieve(self, x: dict) -> list[Passage]:
-        q, top_k = x["analysis"], x.get("top_k")
-        if len(q.articles) > 1:  # several named articles: enough passages for each to be among them
-            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(q.articles))
-        return self.retriever.retrieve(x["query"], top_k, x.get("mode"), x.get("filters"), q)
+        return self.retrieve(x["query"], x["analysis"], x.get("top_k"), x.get("mode"), x.get("filters"))
+
+    def retrieve(
+        self, query: str, analysis: Query, top_k: int | None = None, mode: str | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
+        """The passages an answer is composed from (the chat answerer and ``rag fit`` retrieve
+        through here too): when the question names several articles, enough of them for each
+        article's passages to be among them."""
+        if len(analysis.articles) > 1:
+            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(analysis.articles))
+        return self.retriever.retrieve(query, top_k, mode, filters, analysis)
 
     @property
     def settings(self) -> Settings:
