@@ -56,6 +56,14 @@ def test_list_of_unnumbered_paragraph_heads_gets_every_head_in_order(corpus_syst
     assert ans.answer.count("\n- ") == 3  # rendered as a list of four items
 
 
+def test_list_under_a_heading_that_covers_the_question_answers_it(corpus_system):
+    # The section "三、奋力谱写人工智能赋能新型工业化新篇章" lists six measures as paragraph heads;
+    # the question adds "提出了哪些举措", which the heading does not say.
+    ans = corpus_system.answerer.ask("李乐成为奋力谱写人工智能赋能新型工业化新篇章提出了哪些举措？")
+    items = [line for line in ans.answer.split("\n") if line.startswith("- ")]
+    assert len(items) == 6 and items[0].startswith("- 加快关键核心技术突破。"), ans.answer
+
+
 def test_list_whose_first_item_follows_a_colon_keeps_that_item(corpus_system):
     # "其核心特征在于“融合”:一是技术融合,…;二是产业融合,…;三是主体融合,…": the first item
     # opens after the colon of its lead sentence; a list read from sentence starts lost it.
