@@ -72,6 +72,19 @@ def test_list_whose_first_item_follows_a_colon_keeps_that_item(corpus_system):
     assert [x[2:6] for x in items] == ["一是技术", "二是产业", "三是主体"], ans.answer
 
 
+def test_parallel_statements_are_answered_together_and_the_right_set_of_them(corpus_system):
+    # 林宝's article has two sets of paragraphs in parallel (排比): "发展银发经济是…" (why) and
+    # "推动银发经济发展，…" (how). A question about one set gets all of that set, not the other.
+    why = corpus_system.answerer.ask("发展银发经济有什么必要性？").answer
+    for part in ("现实要求", "客观要求", "扩大内需战略的重要举措"):
+        assert part in why, why
+    assert "顶层设计" not in why
+    how = corpus_system.answerer.ask("怎样推动银发经济发展？").answer
+    for part in ("关键在顶层设计", "重点要从供给侧发力", "基础在于营造良好市场环境"):
+        assert part in how, how
+    assert "现实要求" not in how
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

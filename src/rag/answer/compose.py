@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..chunking import split_sentences
 from ..query import Article, Query, cn_number, vocabulary
-from ..retrieve import Passage, Retriever
+from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family
@@ -83,6 +83,9 @@ class Composer:
         if q.subject and best.text.startswith(q.subject[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen = self._top(cands, best, limit, self.margins["answer"])
+        parallel = self._parallel(chosen, query) if not q.expect else []
+        if parallel:
+            return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         chosen = self._explain(chosen, cands)
         return self._in_source_order(chosen)
@@ -313,6 +316,32 @@ class Composer:
             return []
         return [Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads[: self.max_list_items]]
 
+    def _parallel(self, chosen: list[Cand], query: str) -> list[Cand]:
+        """Statements in parallel (排比): three or more paragraphs of a section open with the same words
+        ("发展银发经济是满足…的现实要求。" / "…是积极应对…的客观要求。" / "…是实施扩大内需战略的重要
+        举措。"). When two or more of the best sentences open that way too, the whole set is the
+        answer, in source order (of several such sets, the one the best sentences weigh most for). Not when the
+        question names what one of them says apart from the others ("“新产业载体”特征" asks about
+        that one)."""
+        best_group, best_weight = [], 0.0
+        for c in chosen:
+            seq = self._section_sentences(c.passage.metadata)
+            group = [x for x in seq if x[3] and _shared_start(x[0], c.text) >= _PARALLEL_START]
+            if len(group) < 3:
+                continue
+            alike = [o for o in chosen if _shared_start(o.text, c.text) >= _PARALLEL_START]  # the best that open so too
+            weight = sum(o.score for o in alike)
+            if len(alike) >= 2 and weight > best_weight:
+                best_group, best_weight = group, weight
+        if not best_group:
+            return []
+        asked = set(tokenize(query))
+        start = min(_shared_start(x[0], best_group[0][0]) for x in best_group)
+        if any(asked & set(tokenize(x[0][start:])) for x in best_group):
+            return []
+        base = chosen[0]
+        return [Cand(x[0], x[1], x[2], False, dict(base.f), base.score) for x in best_group[: self.max_list_items]]
+
     def _section_sentences(self, meta: dict) -> list[tuple[str, Passage, int, bool]]:
         """The sentences of a section in source order, once each (consecutive chunks overlap), as
         (sentence, passage, position, opens a paragraph)."""
@@ -374,6 +403,18 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+_PARALLEL_START = 5  # characters a parallel statement shares with the others ("发展银发经济是")
+
+
+def _shared_start(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _after_colon(sent: str) -> str:
