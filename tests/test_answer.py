@@ -85,6 +85,13 @@ def test_parallel_statements_are_answered_together_and_the_right_set_of_them(cor
     assert "现实要求" not in how
 
 
+def test_why_question_restating_a_sentence_gets_what_follows_it(corpus_system):
+    # "为什么说X": X is a sentence of the text (a paragraph's head); the reasons are after it.
+    ans = corpus_system.answerer.ask("为什么说发展银发经济是扩大内需的重要举措？")
+    assert ans.answer.startswith("发展银发经济是实施扩大内需战略的重要举措。"), ans.answer
+    assert "促进消费是扩大内需的关键环节" in ans.answer, ans.answer
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

@@ -87,7 +87,7 @@ class Composer:
         if parallel:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
-        chosen = self._explain(chosen, cands)
+        chosen = self._explain(chosen, cands, q.qtype == "why" and _restates(best.text, query))
         return self._in_source_order(chosen)
 
     @staticmethod
@@ -119,11 +119,12 @@ class Composer:
                 chosen.append(c)
         return chosen
 
-    def _explain(self, chosen: list[Cand], cands: list[Cand]) -> list[Cand]:
+    def _explain(self, chosen: list[Cand], cands: list[Cand], premise: bool = False) -> list[Cand]:
         """An item that is only a heading ("二是赋能效应。") comes with the sentences after it in
-        its paragraph, which say what it means."""
+        its paragraph, which say what it means; so does a sentence a why-question restates as its
+        premise ("为什么说发展银发经济是扩大内需的重要举措" -> what the text says after that sentence)."""
         best = chosen[0]
-        if not _heading(best):
+        if not (_heading(best) or premise):
             return chosen
         para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
         sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
@@ -425,6 +426,12 @@ def _after_colon(sent: str) -> str:
         if sep and ordinal_family(tail.strip()):
             return tail.strip()
     return sent
+
+
+def _restates(sentence: str, question: str) -> bool:
+    """Does the question restate the sentence (most of its character pairs are in the question)?"""
+    pairs = {sentence[i : i + 2] for i in range(len(sentence) - 1) if not re.search(r"[，。；：、“”]", sentence[i : i + 2])}
+    return bool(pairs) and sum(p in question for p in pairs) >= 0.6 * len(pairs)
 
 
 def _heading(c: Cand) -> bool:
