@@ -99,7 +99,17 @@ class Composer:
         lead = chosen[: 1 if q.expect in ("person", "org", "place") else 2]
         if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
-        typed = next((c for c in cands if c.f.get("type") and c.score >= (1 - margin) * best.score), None)
+        # A date asked of a speech the question names is its excerpt's date, however the excerpt's
+        # sentences score against the question's other words.
+        typed = next(
+            (
+                c
+                for c in cands
+                if c.f.get("type")
+                and (c.score >= (1 - margin) * best.score or (q.occasions and q.matches_occasion(c.passage.metadata)))
+            ),
+            None,
+        )
         if typed is None:
             return chosen
         typed.score = max(typed.score, best.score + 1e-6)  # the answerability check reads the best sentences
