@@ -131,6 +131,21 @@ def test_question_naming_what_the_answer_never_mentions_is_refused(corpus_system
     assert not ans.refused and "上海" in ans.answer
 
 
+def test_title_with_a_space_named_in_full_is_not_taken_for_a_missing_name(corpus_system):
+    # The catalog title has a space ("主动优化区域分工 撬动…"); the name check compared it, space and
+    # all, with text whose spaces are removed, and refused.
+    ans = corpus_system.answerer.ask(
+        "《主动优化区域分工 撬动全国重大生产力整体跃迁》认为东部沿海地区在未来产业分工中承担什么功能？"
+    )
+    assert not ans.refused and "东部沿海" in ans.answer, ans.answer
+
+
+def test_date_of_a_named_speech_is_answered_from_its_excerpt(corpus_system):
+    # Other articles narrate the visit without a date; the excerpt's attribution carries it.
+    ans = corpus_system.answerer.ask("总书记在黑龙江考察是哪一天？")
+    assert not ans.refused and "（2023年9月8日）" in ans.answer, ans.answer
+
+
 def test_speech_excerpt_answer_carries_occasion_and_date(corpus_system):
     ans = corpus_system.answerer.ask("习近平总书记在浙江考察时对未来产业提出了什么要求")
     assert "——在浙江考察时强调（2020年4月1日）" in ans.answer

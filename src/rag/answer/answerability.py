@@ -147,7 +147,7 @@ def named(query: str) -> list[str]:
     are left out: the tagger gives nt to ordinary phrases such as 公共财政.)"""
     generic = set(vocabulary()["generic_names"])
     found = [w for w in names_in(query, ("ns", "nr")) if w not in generic]
-    found += re.findall(r"《([^《》]{2,60})》", query)
+    found += [re.sub(r"\s+", "", t) for t in re.findall(r"《([^《》]{2,60})》", query)]  # as the haystack: no spaces
     return list(dict.fromkeys(found))
 
 
@@ -166,7 +166,15 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
     # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
     when = _haystack(chosen, ("speech_date", "attribution"))
-    return all(n in hay for n in named(query) + q.authors) and all(y in when for y in q.years)
+    return all(_found(n, hay) for n in named(query) + q.authors) and all(y in when for y in q.years)
+
+
+def _found(name: str, hay: str) -> bool:
+    """The name, or for a kind of place ("沿海地区") what comes before the kind, is in ``hay``."""
+    if name in hay:
+        return True
+    kind = next((k for k in vocabulary()["place_kinds"] if name.endswith(k) and len(name) > len(k) + 1), "")
+    return bool(kind) and name[: -len(kind)] in hay
 
 
 def decide(
