@@ -83,7 +83,7 @@ class Composer:
         if q.subject and best.text.startswith(q.subject[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen = self._top(cands, best, limit, self.margins["answer"])
-        parallel = self._parallel(chosen, query) if not q.expect else []
+        parallel = self._parallel(chosen, query) if not q.expect and not q.subject else []  # a definition is one statement
         if parallel:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
