@@ -92,6 +92,19 @@ def test_why_question_restating_a_sentence_gets_what_follows_it(corpus_system):
     assert "促进消费是扩大内需的关键环节" in ans.answer, ans.answer
 
 
+def test_definition_is_not_taken_for_a_set_of_parallel_statements(corpus_system):
+    # 胡拥军's "新质生产力具有“…”特征。" paragraphs are parallel; a definition is one statement.
+    ans = corpus_system.answerer.ask("什么是新质生产力？")
+    assert ans.answer.startswith("新质生产力是由技术革命性突破"), ans.answer
+
+
+def test_list_question_naming_its_authors_gets_the_list_under_its_heading(corpus_system):
+    # "(二)未来产业的特征" covers what is asked once the names and "认为" are set aside.
+    ans = corpus_system.answerer.ask("余澳、柯遵义认为未来产业有哪些特征？")
+    items = [line for line in ans.answer.split("\n") if line.startswith("- ")]
+    assert [x[2:4] for x in items] == ["1.", "2.", "3.", "4."], ans.answer
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

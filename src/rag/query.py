@@ -69,8 +69,10 @@ class Query:
             out = re.sub(
                 r"《([^《》]+)》", lambda m: "" if any(m.group(1) in a.title for a in self.articles) else m.group(0), out
             )
+        verbs = "|".join(map(re.escape, vocabulary()["reporting_verbs"]))
         for name in sorted(self.authors, key=len, reverse=True):
-            out = out.replace(name, "")
+            # the name with what reports its words ("余澳、柯遵义认为", "王一鸣等人指出")
+            out = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:(?:{verbs})(?!的))?", "", out)
         return out
 
     @property

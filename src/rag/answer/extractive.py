@@ -120,7 +120,8 @@ class ExtractiveAnswerer:
         if not passages:
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
-        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(query, self.retriever))
+        # (a section heading never carries the authors or title the question links: cover what is asked)
+        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(q.bare(query) or query, self.retriever))
         if q.is_metadata and chosen:
             # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
             # (which names the authors: the "who" is answered there, when the catalog knows it).
