@@ -238,6 +238,14 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert ans.refused, ans.answer
 
 
+def test_one_item_asked_by_its_place_is_that_item_or_a_refusal(corpus_system):
+    # "第二项" of a three-item list is its second item with what explains it; "第四项" does not exist.
+    ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第二项举措是什么？")
+    assert ans.answer.startswith("二是激发企业主体活力") and "一是" not in ans.answer, ans.answer
+    ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第四项举措是什么？")
+    assert ans.refused and not ans.citations, ans.answer
+
+
 def test_near_miss_questions_are_refused(corpus_system):
     # The topic is in the corpus; the asked detail is not (a day where only a month is stated, an
     # amount where none is given, eight items where one is named).

@@ -59,6 +59,7 @@ class Query:
     people: list[str] = field(default_factory=list)  # persons the index knows (catalog authors)
     sides: list[str] = field(default_factory=list)  # "A、B和C分别…": A, B, C
     subject: str = ""  # what a definition question asks to define ("什么是未来产业" -> 未来产业)
+    item: int = 0  # the place of the one list item asked for ("第四项举措是什么" -> 4)
 
     def bare(self, text: str | None = None) -> str:
         """The question without the names it links (authors, the titles of named articles, whole or
@@ -243,6 +244,9 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
                 expect = expect or "count"
                 break
     q.expect = expect
+    m = re.search(voc["item_re"], text)
+    if m and not q.count:
+        q.item = cn_number(m.group(1))
     not_quantity = "".join(voc["ji_not_quantity_after"])
     m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
     if m and expect in ("amount", "count", "") and q.qtype != "list":

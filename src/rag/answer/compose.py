@@ -65,6 +65,10 @@ class Composer:
             chosen = self._members(query, q, cands)
             if chosen:
                 return chosen
+        if q.item:  # "第四项举措是什么": that item of the list, with what explains it; none if the list is shorter
+            listed = [c for c in self._list(cands, cover, 0) if c.ordinal]
+            if listed:
+                return self._explain([listed[q.item - 1]], cands) if len(listed) >= q.item else []
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
         announced = [c for c in cands if (m := _announce().search(c.text)) and m.group(2)[-2:] in query]
