@@ -67,6 +67,14 @@ def test_definition_subject_for_each_kind_of_definition_cue():
     assert analyze("未来产业有哪些特征？", linker).subject == ""
 
 
+def test_asking_which_organisation_of_a_kind_expects_an_organisation():
+    # "哪些大学", "哪个实验室": the kind of organisation (data: org_suffixes) is what is asked for.
+    assert analyze("教育部设立的未来技术学院分别设在哪些大学？").expect == "org"
+    assert analyze("总书记在南京哪个实验室了解攻关情况？").expect == "org"
+    assert analyze("哪些产业是未来产业？").expect == ""
+    assert analyze("李晓华说的第三对关系是什么？").item == 3
+
+
 def test_occasions_and_their_dates_link():
     linker = Linker(METAS)
     q = analyze("总书记2020年4月在浙江考察时对数字经济提出了什么要求？", linker)

@@ -243,6 +243,10 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
                 q.members = True
                 expect = expect or "count"
                 break
+    if not expect:  # "哪些大学", "哪个实验室": a kind of organisation asked for (data: org_suffixes)
+        kinds = "|".join(map(re.escape, sorted((s for s in voc["org_suffixes"] if len(s) >= 2), key=len, reverse=True)))
+        if re.search(rf"哪(?:个|些|家|所|一)?[\u4e00-\u9fff]{{0,3}}?(?:{kinds})", text):
+            expect = "org"
     q.expect = expect
     m = re.search(voc["item_re"], text)
     if m and not q.count:
