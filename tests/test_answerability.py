@@ -49,6 +49,10 @@ def test_count_of_items():
     assert not type_ok(q, _cands("围绕脑机接口等九大领域开展标准研制。"))
     assert items_in(_cands("一是甲。", "二是乙。", "三是丙。")) == 3
     assert items_in(_cands("包括甲、乙、丙、丁等。")) == 4
+    # quoted phrases side by side are items too ("用4个“战略”形容其至关重要：“…”“…”“…”“…”")
+    four = analyze("用哪四个“战略”来形容人工智能的重要性？")
+    assert type_ok(four, _cands("“是战略问题”“是战略性技术”“是重要战略抓手”“是重要战略资源”。"))
+    assert not type_ok(four, _cands("“是战略问题”“是战略性技术”。"))
     # "the fourth measure besides the three": a lead sentence and three items are not four items
     fourth = analyze("三大举措之外的第四项是什么？")
     assert not type_ok(fourth, _cands("需重点推进以下三大举措。", "一是甲。", "二是乙。", "三是丙。"))

@@ -101,12 +101,18 @@ def items_in(chosen: list[Cand], enumerated: bool = False) -> int:
     """How many items the chosen sentences enumerate (list items, or A、B、C inside one sentence).
     Unless ``enumerated`` is asked for, N sentences count as N points."""
     listed = sum(c.ordinal for c in chosen)
-    inline = max((len(re.findall(r"[、；;]", c.text)) + 1 for c in chosen), default=0)
+    inline = max((max(len(re.findall(r"[、；;]", c.text)) + 1, _quoted_run(c.text)) for c in chosen), default=0)
     if enumerated:
         return max(listed, inline if inline > 1 else 0)
     if listed:  # a numbered list counts its items (not its lead sentence)
         return max(listed, inline if inline > 1 else 0)
     return max(inline if inline > 1 else 0, len(chosen))  # else N sentences can make N points
+
+
+def _quoted_run(text: str) -> int:
+    """The longest run of quoted phrases side by side ("“战略性技术”“基础性技术”“…”"): items too."""
+    runs = re.findall(r"(?:“[^“”]{1,16}”[、，,和与及]?){2,}", text)
+    return max((len(re.findall(r"“[^“”]{1,16}”", r)) for r in runs), default=0)
 
 
 def type_ok(q: Query, chosen: list[Cand]) -> bool:
