@@ -19,7 +19,7 @@ from .answer import Citation
 from .patterns import cn_numeral
 from .rejoin import without_overlap
 from .retrieve import Filters, Passage
-from .timeline import TimelineError, check_topic, date_text, judge, passage_date
+from .timeline import TimelineError, check_topic, date_text, judge, own_citation, passage_date
 
 SUPPORTED = (".docx", ".md")
 
@@ -89,7 +89,7 @@ def build_digest(system, topic: str, docs: list[str] | None = None) -> Digest:
         raise DigestError(f"资料中没有论及“{topic}”的原文（按相关程度判定了 {considered} 段），未生成汇编。")
     groups: dict[tuple, list[tuple[Passage, Citation]]] = {}
     for p, ans in kept:
-        groups.setdefault((p.metadata.get("source", ""), p.metadata.get("title", "")), []).append((p, ans.citations[0]))
+        groups.setdefault((p.metadata.get("source", ""), p.metadata.get("title", "")), []).append((p, own_citation(p, ans)))
     sections = []
     for (source, _), members in groups.items():
         m = members[0][0].metadata

@@ -239,6 +239,12 @@ def _entry_key(meta: dict) -> tuple:
     return meta.get("source"), meta.get("title")
 
 
+def own_citation(p: Passage, ans: Answer) -> Citation:
+    """The citation of ``p`` itself in an answer composed from it: such an answer may also quote the
+    rest of its section (a list, statements in parallel), cited to the other chunks."""
+    return next((c for c in ans.citations if c.passage_id == p.id), None) or citation_of(p, first_sentence(p.text))
+
+
 def _sentence_of(c: Citation) -> str:
     """The first quoted sentence of a citation (not the speech attribution)."""
     found = [s for s in index_sentences(c.quote)] or [c.quote]
@@ -254,7 +260,7 @@ def build_timeline(system, topic: str | None = None) -> Timeline:
         if topic:
             topic = check_topic(system, topic)
             kept, considered = judge(system, topic, Filters(date_from="0001"))  # any date: the dated passages only
-            chosen = [(p, replace(ans.citations[0]), _sentence_of(ans.citations[0])) for p, ans in kept]
+            chosen = [(p, replace(c), _sentence_of(c)) for p, ans in kept for c in [own_citation(p, ans)]]
         else:
             considered = len(scope)
             chosen = [(p, citation_of(p), first_sentence(p.text)) for p in scope]
