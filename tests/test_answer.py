@@ -233,6 +233,10 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert c.section == "文献信息" and c.source.startswith("000_") and ans.answer.split("[")[0] in c.text
     ans = corpus_system.answerer.ask("李乐成的《加快推进人工智能赋能新型工业化》发表在哪份刊物上？")
     assert "《党建》杂志2025年第11期" in ans.answer and "部长" in ans.answer  # the article's own provenance line
+    # Named by its authors, not its title: each article's card ("A和B的文章分别发表在哪份刊物上").
+    ans = corpus_system.answerer.ask("魏楚和盛朝迅的文章分别发表在哪份刊物上？")
+    assert "《红旗文稿》2025年第24期" in ans.answer and "《新经济导刊》2025年第10期" in ans.answer, ans.answer
+    assert {c.section for c in ans.citations} == {"文献信息"}
     # The catalog does not say where 胡拥军's article appeared: refused, not answered with other text.
     ans = corpus_system.answerer.ask("胡拥军的文章发表在哪份报纸上？")
     assert ans.refused, ans.answer

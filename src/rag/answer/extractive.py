@@ -115,7 +115,8 @@ class ExtractiveAnswerer:
     def compose(self, question: str, passages: list[Passage], query: str | None = None, analysis: Query | None = None) -> Answer:
         query = query or question
         q = analysis or self.analyze(query)
-        if q.is_metadata and q.titled:
+        if q.is_metadata and (q.titled or q.authors) and q.articles:
+            # about the article itself, named by its title or its authors ("魏楚的文章发表在哪份刊物上")
             return self._from_catalog(question, query, q, passages)
         if not passages:
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
