@@ -105,6 +105,14 @@ def test_list_question_naming_its_authors_gets_the_list_under_its_heading(corpus
     assert [x[2:4] for x in items] == ["1.", "2.", "3.", "4."], ans.answer
 
 
+def test_why_question_restating_a_conclusion_gets_what_it_is_drawn_from(corpus_system):
+    # "由此可见，…金融体系需要进行适应性调整。": the reasons (①–④) come before the conclusion.
+    ans = corpus_system.answerer.ask("王一鸣为什么认为我国金融体系需要进行适应性调整？")
+    for part in ("①风险不匹配", "②周期不匹配", "③资金规模不匹配", "④商业模式不匹配"):
+        assert part in ans.answer, ans.answer
+    assert ans.answer.rstrip("[]0123456789").endswith("金融体系需要进行适应性调整。")
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

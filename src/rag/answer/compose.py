@@ -140,6 +140,8 @@ class Composer:
         best = chosen[0]
         if not (_heading(best) or premise):
             return chosen
+        if premise and best.text.startswith(tuple(vocabulary()["conclusion_starts"])):
+            return self._reasons_before(best) + chosen[1:]  # "由此可见，…": the reasons come before it
         para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
         sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
         at = sents.index(best.text) if best.text in sents else -1
@@ -153,6 +155,17 @@ class Composer:
         )
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+
+    def _reasons_before(self, best: Cand, n: int = 4) -> list[Cand]:
+        """A conclusion with the sentences it is drawn from: up to ``n`` before it in its section,
+        back to the start of their paragraph."""
+        seq = self._section_sentences(best.passage.metadata)
+        at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
+        if at <= 0:
+            return [best]
+        start = max(at - n, 0)
+        opener = max((i for i in range(start, at) if seq[i][3]), default=start)
+        return [Cand(x[0], x[1], x[2], False, dict(best.f), best.score) for x in seq[opener:at]] + [best]
 
     @staticmethod
     def _in_source_order(chosen: list[Cand]) -> list[Cand]:
@@ -443,9 +456,14 @@ def _after_colon(sent: str) -> str:
 
 
 def _restates(sentence: str, question: str) -> bool:
-    """Does the question restate the sentence (most of its character pairs are in the question)?"""
-    pairs = {sentence[i : i + 2] for i in range(len(sentence) - 1) if not re.search(r"[，。；：、“”]", sentence[i : i + 2])}
-    return bool(pairs) and sum(p in question for p in pairs) >= 0.6 * len(pairs)
+    """Does the question restate the sentence, or its main (last) clause ("由此可见，…，金融体系需要进行
+    适应性调整")? Most of its character pairs are in the question."""
+
+    def said(text: str) -> bool:
+        pairs = {text[i : i + 2] for i in range(len(text) - 1) if not re.search(r"[，。；：、“”！？]", text[i : i + 2])}
+        return len(pairs) >= 3 and sum(p in question for p in pairs) >= 0.6 * len(pairs)
+
+    return said(sentence) or said(re.split(r"[，,；;：:]", sentence.rstrip("。！？"))[-1])
 
 
 def _heading(c: Cand) -> bool:
