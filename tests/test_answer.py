@@ -113,6 +113,12 @@ def test_why_question_restating_a_conclusion_gets_what_it_is_drawn_from(corpus_s
     assert ans.answer.rstrip("[]0123456789").endswith("金融体系需要进行适应性调整。")
 
 
+def test_one_half_of_a_pair_brings_the_other_in_source_order(corpus_system):
+    # "一方面，要强化政府资金耐心投…" and "另一方面，要引导社会资金放心投…" belong together.
+    ans = corpus_system.answerer.ask("胡拥军认为政府资金应当怎样支持未来产业？").answer
+    assert 0 <= ans.find("一方面，要强化政府资金耐心投") < ans.find("另一方面，要引导社会资金放心投"), ans
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..chunking import split_sentences
+from ..chunking import index_sentences, split_sentences
 from ..query import Article, Query, cn_number, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
@@ -92,7 +92,7 @@ class Composer:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         chosen = self._explain(chosen, cands, q.qtype == "why" and _restates(best.text, query))
-        return self._in_source_order(chosen)
+        return self._in_source_order(self._with_partners(chosen))
 
     @staticmethod
     def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand, margin: float) -> list[Cand]:
@@ -155,6 +155,29 @@ class Composer:
         )
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+
+    def _with_partners(self, chosen: list[Cand]) -> list[Cand]:
+        """A quoted "一方面，…" brings its "另一方面，…" (and the other way round): the next (or previous)
+        sentence of its section opening with the partner word (data/query.yaml ``paired_starts``)."""
+        have = {c.text for c in chosen}
+        out = list(chosen)
+        for c in chosen:
+            for first, second in vocabulary()["paired_starts"]:
+                if c.text.startswith(second):
+                    want, step = first, -1
+                elif c.text.startswith(first):
+                    want, step = second, 1
+                else:
+                    continue
+                seq = self._section_sentences(c.passage.metadata)
+                at = next((i for i, x in enumerate(seq) if x[0] == c.text), -1)
+                rng = range(at + 1, min(at + 8, len(seq))) if step > 0 else range(at - 1, max(at - 8, -1), -1)
+                hit = next((seq[i] for i in rng if at >= 0 and seq[i][0].startswith(want)), None)
+                if hit and hit[0] not in have:
+                    have.add(hit[0])
+                    pos = next((i for i, x in enumerate(index_sentences(hit[1].text)) if x == hit[0]), hit[2])
+                    out.append(Cand(hit[0], hit[1], pos, False, dict(c.f), c.score))  # pos as candidates count
+        return out
 
     def _reasons_before(self, best: Cand, n: int = 4) -> list[Cand]:
         """A conclusion with the sentences it is drawn from: up to ``n`` before it in its section,
