@@ -119,6 +119,12 @@ def test_one_half_of_a_pair_brings_the_other_in_source_order(corpus_system):
     assert 0 <= ans.find("一方面，要强化政府资金耐心投") < ans.find("另一方面，要引导社会资金放心投"), ans
 
 
+def test_a_year_asked_about_keeps_other_years_figures_out(corpus_system):
+    # The 2022 breakdown beside the 2024 figure answers another question.
+    ans = corpus_system.answerer.ask("我国AI核心产业2024年做到多大规模了？").answer
+    assert "9000亿元" in ans and "2022年" not in ans, ans
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

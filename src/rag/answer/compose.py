@@ -86,7 +86,7 @@ class Composer:
         limit = self.max_sentences
         if q.subject and best.text.startswith(q.subject[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
-        chosen = self._top(cands, best, limit, self.margins["answer"])
+        chosen = self._within(q, self._top(cands, best, limit, self.margins["answer"]))
         parallel = self._parallel(chosen, query) if not q.expect and not q.subject else []  # a definition is one statement
         if parallel:
             return parallel
@@ -155,6 +155,19 @@ class Composer:
         )
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+
+    @staticmethod
+    def _within(q: Query, chosen: list[Cand]) -> list[Cand]:
+        """The chosen sentences that keep to what the question names: the named articles' own (when
+        any of them is chosen), and none that states only other years than the one asked about
+        ("2024年…是多少" is not answered by a 2022 figure beside it)."""
+        out = chosen
+        if q.articles and any(q.matches(c.passage.metadata) for c in out):
+            out = [c for c in out if q.matches(c.passage.metadata)]
+        if q.years:
+            kept = [c for c in out if not _YEAR.search(c.text) or any(f"{y}年" in c.text for y in q.years)]
+            out = kept or out
+        return out
 
     def _with_partners(self, chosen: list[Cand]) -> list[Cand]:
         """A quoted "一方面，…" brings its "另一方面，…" (and the other way round): the next (or previous)
@@ -476,6 +489,9 @@ def _after_colon(sent: str) -> str:
         if sep and ordinal_family(tail.strip()):
             return tail.strip()
     return sent
+
+
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年")
 
 
 def _restates(sentence: str, question: str) -> bool:
