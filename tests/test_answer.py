@@ -75,7 +75,7 @@ def test_list_whose_first_item_follows_a_colon_keeps_that_item(corpus_system):
 def test_parallel_statements_are_answered_together_and_the_right_set_of_them(corpus_system):
     # 林宝's article has two sets of paragraphs in parallel (排比): "发展银发经济是…" (why) and
     # "推动银发经济发展，…" (how). A question about one set gets all of that set, not the other.
-    why = corpus_system.answerer.ask("发展银发经济有什么必要性？").answer
+    why = corpus_system.answerer.ask("发展银发经济的意义何在？").answer
     for part in ("现实要求", "客观要求", "扩大内需战略的重要举措"):
         assert part in why, why
     assert "顶层设计" not in why
@@ -83,6 +83,9 @@ def test_parallel_statements_are_answered_together_and_the_right_set_of_them(cor
     for part in ("关键在顶层设计", "重点要从供给侧发力", "基础在于营造良好市场环境"):
         assert part in how, how
     assert "现实要求" not in how
+    # The best sentence must be one of a set: "银发经济是什么" stays a definition.
+    what = corpus_system.answerer.ask("银发经济是什么？").answer
+    assert what.startswith("银发经济是向老年人提供产品或服务"), what
 
 
 def test_why_question_restating_a_sentence_gets_what_follows_it(corpus_system):

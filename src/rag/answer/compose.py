@@ -383,8 +383,8 @@ class Composer:
     def _parallel(self, chosen: list[Cand], query: str) -> list[Cand]:
         """Statements in parallel (排比): three or more paragraphs of a section open with the same words
         ("发展银发经济是满足…的现实要求。" / "…是积极应对…的客观要求。" / "…是实施扩大内需战略的重要
-        举措。"). When two or more of the best sentences open that way too, the whole set is the
-        answer, in source order (of several such sets, the one the best sentences weigh most for). Not when the
+        举措。"). When the best sentence and another of the best open that way too, the whole set is
+        the answer, in source order (of several such sets, the one the best sentences weigh most for). Not when the
         question names what one of them says apart from the others ("“新产业载体”特征" asks about
         that one)."""
         best_group, best_weight = [], 0.0
@@ -395,7 +395,7 @@ class Composer:
                 continue
             alike = [o for o in chosen if _shared_start(o.text, c.text) >= _PARALLEL_START]  # the best that open so too
             weight = sum(o.score for o in alike)
-            if len(alike) >= 2 and weight > best_weight:
+            if len(alike) >= 2 and chosen[0] in alike and weight > best_weight:
                 best_group, best_weight = group, weight
         if not best_group:
             return []
