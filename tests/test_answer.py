@@ -86,6 +86,10 @@ def test_parallel_statements_are_answered_together_and_the_right_set_of_them(cor
     # The best sentence must be one of a set: "银发经济是什么" stays a definition.
     what = corpus_system.answerer.ask("银发经济是什么？").answer
     assert what.startswith("银发经济是向老年人提供产品或服务"), what
+    # a set whose members share their ending ("…特征。") is still a set; one joined to the paragraph
+    # before by a page break still belongs to it
+    features = corpus_system.answerer.ask("胡拥军怎样描述新质生产力的本质特征？").answer
+    assert all(f"新质生产力具有“{h}”特征。" in features for h in ("高质量发展", "大科创驱动", "新产业载体", "强比较优势"))
 
 
 def test_why_question_restating_a_sentence_gets_what_follows_it(corpus_system):
@@ -120,6 +124,18 @@ def test_one_half_of_a_pair_brings_the_other_in_source_order(corpus_system):
     # "一方面，要强化政府资金耐心投…" and "另一方面，要引导社会资金放心投…" belong together.
     ans = corpus_system.answerer.ask("胡拥军认为政府资金应当怎样支持未来产业？").answer
     assert 0 <= ans.find("一方面，要强化政府资金耐心投") < ans.find("另一方面，要引导社会资金放心投"), ans
+
+
+def test_year_ranges_count_as_the_years_in_them():
+    from rag.answer.compose import _years
+
+    assert _years("2012—2024年我国研发经费增长") == set(range(2012, 2025))
+    assert _years("2024 年规模超9000亿元") == {2024} and _years("没有年份") == set()
+
+
+def test_speech_date_question_is_not_taken_for_an_article_date(corpus_system):
+    ans = corpus_system.answerer.ask("习近平总书记哪天发表了关于新质生产力概念的讲话？")
+    assert "2024年1月31日" in ans.answer and "文献信息" not in {c.section for c in ans.citations}, ans.answer
 
 
 def test_a_year_asked_about_keeps_other_years_figures_out(corpus_system):
@@ -271,6 +287,9 @@ def test_one_item_asked_by_its_place_is_that_item_or_a_refusal(corpus_system):
     assert ans.answer.startswith("二是激发企业主体活力") and "一是" not in ans.answer, ans.answer
     ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第四项举措是什么？")
     assert ans.refused and not ans.citations, ans.answer
+    # an ordinal that names something else ("第一个百年") leaves the list whole
+    ans = corpus_system.answerer.ask("第一个百年奋斗目标实现后，未来产业发展需要处理好哪些关系？")
+    assert "六是自主可控与开放发展的关系" in ans.answer, ans.answer
 
 
 def test_near_miss_questions_are_refused(corpus_system):

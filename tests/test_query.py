@@ -73,6 +73,9 @@ def test_asking_which_organisation_of_a_kind_expects_an_organisation():
     assert analyze("总书记在南京哪个实验室了解攻关情况？").expect == "org"
     assert analyze("哪些产业是未来产业？").expect == ""
     assert analyze("李晓华说的第三对关系是什么？").item == 3
+    # not a kind of organisation, and not an item asked for
+    assert analyze("新质生产力有哪些组织模式？").expect == ""
+    assert analyze("第一个百年奋斗目标实现后，未来产业发展需要处理好哪些关系？").item == 0
 
 
 def test_occasions_and_their_dates_link():

@@ -62,18 +62,21 @@ class Query:
     item: int = 0  # the place of the one list item asked for ("第四项举措是什么" -> 4)
 
     def bare(self, text: str | None = None) -> str:
-        """The question without the names it links (authors, the titles of named articles, whole or
-        partial): what is asked, for comparing with sentences, which never carry their authors or
-        titles."""
-        out = self.text if text is None else text
+        """The question without the names it links (authors with the verb that reports them, the
+        titles of named articles, whole or partial, compared without spaces): what is asked, for
+        comparing with sentences, which never carry their authors or titles."""
+        out = re.sub(r"\s+", "", self.text if text is None else text)
         if self.titled:
-            out = re.sub(
-                r"《([^《》]+)》", lambda m: "" if any(m.group(1) in a.title for a in self.articles) else m.group(0), out
-            )
+            titles = [re.sub(r"\s+", "", a.title) for a in self.articles]
+            out = re.sub(r"《([^《》]+)》", lambda m: "" if any(m.group(1) in t for t in titles) else m.group(0), out)
+            for t in sorted(titles, key=len, reverse=True):
+                out = out.replace(t, "")
         verbs = "|".join(map(re.escape, vocabulary()["reporting_verbs"]))
         for name in sorted(self.authors, key=len, reverse=True):
-            # the name with what reports its words ("余澳、柯遵义认为", "王一鸣等人指出")
-            out = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:(?:{verbs})(?!的))?", "", out)
+            # the name with what reports its words ("余澳、柯遵义认为"), unless the verb is what is asked
+            with_verb = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:(?:{verbs})(?!的))?", "", out)
+            kept = with_verb if len(re.findall(r"[\u4e00-\u9fff]", with_verb)) >= 4 else None
+            out = kept if kept is not None else re.sub(rf"{re.escape(name)}(?:等人|等)?", "", out)
         return out
 
     @property
@@ -243,9 +246,12 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
                 q.members = True
                 expect = expect or "count"
                 break
-    if not expect:  # "哪些大学", "哪个实验室": a kind of organisation asked for (data: org_suffixes)
-        kinds = "|".join(map(re.escape, sorted((s for s in voc["org_suffixes"] if len(s) >= 2), key=len, reverse=True)))
-        if re.search(rf"哪(?:个|些|家|所|一)?[\u4e00-\u9fff]{{0,3}}?(?:{kinds})", text):
+    if not expect:  # "哪些大学", "哪个实验室": a kind of organisation asked for (data: org_kinds_asked)
+        kinds = "|".join(map(re.escape, sorted(voc["org_kinds_asked"], key=len, reverse=True)))
+        if re.search(
+            rf"哪(?:个|些|家|所|一)?[\u4e00-\u9fff]{{0,3}}?(?:{kinds})(?![\u4e00-\u9fff]{{0,1}}(?:模式|形式|任务|方式|类型))",
+            text,
+        ):
             expect = "org"
     q.expect = expect
     m = re.search(voc["item_re"], text)

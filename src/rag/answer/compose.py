@@ -1,12 +1,16 @@
 """Which sentences make the answer, in what order, and how they are cited.
 
 By question type (query.py): a list question gets every item of the best list (read from its whole
-section, one marker family), or the items announced by "提出以下四个基本思路。", or the one
-sentence that enumerates them inline; a comparison gets each named side's best sentences; an
-occasion question one sentence per speech excerpt with its occasion and date; an item that is only
-a heading ("二是赋能效应。") comes with the sentences that explain it; otherwise the best
-sentences, in source order. Citations are numbered per passage: several sentences of one passage
-share one number.
+section, one marker family, or its unnumbered paragraph heads; a first item may follow the colon of
+its lead), or the items announced by "提出以下四个基本思路。", or the one sentence that enumerates
+them inline; one item asked by its place ("第二项") is that item, none if the list is shorter; a
+comparison gets each named side's best sentences; an occasion question one sentence per speech
+excerpt with its occasion and date; an item that is only a heading ("二是赋能效应。") comes with
+the sentences that explain it, and so does a sentence a why-question restates (a conclusion,
+"由此可见，…", with the sentences before it); otherwise the best sentences, kept to the named
+articles and years, in source order, with the rest of a set of statements in parallel (排比) or
+of a pair ("一方面…另一方面…") they belong to. Citations are numbered per passage: several
+sentences of one passage share one number.
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ class Composer:
         if parallel:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
-        chosen = self._explain(chosen, cands, q.qtype == "why" and _restates(best.text, query))
+        chosen = self._explain(chosen, cands, q.qtype == "why" and bool(chosen) and _restates(chosen[0].text, query))
         return self._in_source_order(self._with_partners(chosen))
 
     @staticmethod
@@ -110,7 +114,10 @@ class Composer:
                 c
                 for c in cands
                 if c.f.get("type")
-                and (c.score >= (1 - margin) * best.score or (q.occasions and q.matches_occasion(c.passage.metadata)))
+                and (
+                    c.score >= (1 - margin) * best.score
+                    or (q.expect in ("day", "month", "year") and q.occasions and q.matches_occasion(c.passage.metadata))
+                )
             ),
             None,
         )
@@ -165,7 +172,8 @@ class Composer:
         if q.articles and any(q.matches(c.passage.metadata) for c in out):
             out = [c for c in out if q.matches(c.passage.metadata)]
         if q.years:
-            kept = [c for c in out if not _YEAR.search(c.text) or any(f"{y}年" in c.text for y in q.years)]
+            asked = {int(y) for y in q.years}
+            kept = [c for c in out if not (ys := _years(c.text)) or asked & ys]
             out = kept or out
         return out
 
@@ -381,7 +389,8 @@ class Composer:
         return [Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads[: self.max_list_items]]
 
     def _parallel(self, chosen: list[Cand], query: str) -> list[Cand]:
-        """Statements in parallel (排比): three or more paragraphs of a section open with the same words
+        """Statements in parallel (排比): three or more sentences of a section, most of them opening a
+        paragraph, open with the same words
         ("发展银发经济是满足…的现实要求。" / "…是积极应对…的客观要求。" / "…是实施扩大内需战略的重要
         举措。"). When the best sentence and another of the best open that way too, the whole set is
         the answer, in source order (of several such sets, the one the best sentences weigh most for). Not when the
@@ -390,8 +399,9 @@ class Composer:
         best_group, best_weight = [], 0.0
         for c in chosen:
             seq = self._section_sentences(c.passage.metadata)
-            group = [x for x in seq if x[3] and _shared_start(x[0], c.text) >= _PARALLEL_START]
-            if len(group) < 3:
+            # most of them open a paragraph (a page break may have joined one to the paragraph before)
+            group = [x for x in seq if _shared_start(x[0], c.text) >= _PARALLEL_START]
+            if len(group) < 3 or 2 * sum(x[3] for x in group) <= len(group):
                 continue
             alike = [o for o in chosen if _shared_start(o.text, c.text) >= _PARALLEL_START]  # the best that open so too
             weight = sum(o.score for o in alike)
@@ -399,9 +409,11 @@ class Composer:
                 best_group, best_weight = group, weight
         if not best_group:
             return []
-        asked = set(tokenize(query))
         start = min(_shared_start(x[0], best_group[0][0]) for x in best_group)
-        if any(asked & set(tokenize(x[0][start:])) for x in best_group):
+        asked = set(tokenize(query)) - set(tokenize(best_group[0][0][:start]))  # what they share is not naming one
+        own = [set(tokenize(x[0][start:])) for x in best_group]
+        common = set.intersection(*own)  # words every statement ends with ("…的重要举措", "…特征")
+        if any(asked & (words - common) for words in own):
             return []
         base = chosen[0]
         return [Cand(x[0], x[1], x[2], False, dict(base.f), base.score) for x in best_group[: self.max_list_items]]
@@ -491,7 +503,16 @@ def _after_colon(sent: str) -> str:
     return sent
 
 
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年")
+_YEARS = re.compile(r"((?:19|20)\d{2})\s*(?:年\s*)?(?:[—–\-~至到]\s*((?:19|20)\d{2})\s*)?年")
+
+
+def _years(text: str) -> set[int]:
+    """Every year a sentence states, a range ("2012—2024年") standing for the years in it."""
+    out: set[int] = set()
+    for a, b in _YEARS.findall(text):
+        lo, hi = int(a), int(b or a)
+        out.update(range(lo, hi + 1) if 0 <= hi - lo <= 50 else (lo, hi))
+    return out
 
 
 def _restates(sentence: str, question: str) -> bool:
