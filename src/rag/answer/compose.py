@@ -196,8 +196,7 @@ class Composer:
                 hit = next((seq[i] for i in rng if at >= 0 and seq[i][0].startswith(want)), None)
                 if hit and hit[0] not in have:
                     have.add(hit[0])
-                    pos = next((i for i, x in enumerate(index_sentences(hit[1].text)) if x == hit[0]), hit[2])
-                    out.append(Cand(hit[0], hit[1], pos, False, dict(c.f), c.score))  # pos as candidates count
+                    out.append(Cand(hit[0], hit[1], hit[2], False, dict(c.f), c.score))
         return out
 
     def _reasons_before(self, best: Cand, n: int = 4) -> list[Cand]:
@@ -420,11 +419,13 @@ class Composer:
 
     def _section_sentences(self, meta: dict) -> list[tuple[str, Passage, int, bool]]:
         """The sentences of a section in source order, once each (consecutive chunks overlap), as
-        (sentence, passage, position, opens a paragraph)."""
+        (sentence, passage, position, opens a paragraph); the position is the one candidate
+        sentences have (their index among the passage's quotable sentences) where there is one."""
         seq: list[tuple[str, Passage, int, bool]] = []
         seen: list[str] = []
         for p in self.section(meta.get("source"), meta.get("section")):
             pos = 0
+            at = {x: i for i, x in reversed(list(enumerate(index_sentences(p.text))))}
             for k, para in enumerate(p.text.split("\n")):
                 for j, sent in enumerate(split_sentences(para)):
                     sent = sent.strip()
@@ -433,7 +434,7 @@ class Composer:
                     pos += 1
                     if sent in seen[-8:]:
                         continue  # the overlap between consecutive chunks
-                    seq.append((sent, p, pos, j == 0 and (k > 0 or len(sent) <= 40)))
+                    seq.append((sent, p, at.get(sent, pos), j == 0 and (k > 0 or len(sent) <= 40)))
                     seen.append(sent)
         return seq
 
