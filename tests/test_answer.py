@@ -138,6 +138,12 @@ def test_speech_date_question_is_not_taken_for_an_article_date(corpus_system):
     assert "2024年1月31日" in ans.answer and "文献信息" not in {c.section for c in ans.citations}, ans.answer
 
 
+def test_a_year_asked_about_keeps_other_years_speeches_out(corpus_system):
+    # Two speeches to the 江苏代表团 (2024 and 2026): the year asked for picks the excerpt.
+    ans = corpus_system.answerer.ask("2024年全国两会期间总书记在江苏代表团提醒，发展新质生产力要注意避免哪些问题？")
+    assert "（2024年3月5日）" in ans.answer and "2026年" not in ans.answer, ans.answer
+
+
 def test_a_year_asked_about_keeps_other_years_figures_out(corpus_system):
     # The 2022 breakdown beside the 2024 figure answers another question.
     ans = corpus_system.answerer.ask("我国AI核心产业2024年做到多大规模了？").answer
@@ -276,6 +282,8 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     ans = corpus_system.answerer.ask("魏楚和盛朝迅的文章分别发表在哪份刊物上？")
     assert "《红旗文稿》2025年第24期" in ans.answer and "《新经济导刊》2025年第10期" in ans.answer, ans.answer
     assert {c.section for c in ans.citations} == {"文献信息"}
+    ans = corpus_system.answerer.ask("王一鸣和魏楚分别是什么身份？")  # their posts, on the cards' byline lines
+    assert "作者系" in ans.answer and {c.section for c in ans.citations} == {"文献信息"}, ans.answer
     # The catalog does not say where 胡拥军's article appeared: refused, not answered with other text.
     ans = corpus_system.answerer.ask("胡拥军的文章发表在哪份报纸上？")
     assert ans.refused, ans.answer
@@ -287,6 +295,9 @@ def test_one_item_asked_by_its_place_is_that_item_or_a_refusal(corpus_system):
     assert ans.answer.startswith("二是激发企业主体活力") and "一是" not in ans.answer, ans.answer
     ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第四项举措是什么？")
     assert ans.refused and not ans.citations, ans.answer
+    # "几种…里，第二种是什么" asks for the item, not for a number
+    ans = corpus_system.answerer.ask("李晓华讲的未来产业推动产业体系现代化的几种效应里，第二种是什么？")
+    assert ans.answer.startswith("二是组合效应。"), ans.answer
     # an ordinal that names something else ("第一个百年") leaves the list whole
     ans = corpus_system.answerer.ask("第一个百年奋斗目标实现后，未来产业发展需要处理好哪些关系？")
     assert "六是自主可控与开放发展的关系" in ans.answer, ans.answer

@@ -261,6 +261,8 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
+    if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number
+        q.expect, q.unit = "", ""
     for m in DATE_ZH.finditer(text):
         y, mo, d = m.groups()
         q.years.append(y)

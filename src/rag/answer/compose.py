@@ -173,7 +173,7 @@ class Composer:
             out = [c for c in out if q.matches(c.passage.metadata)]
         if q.years:
             asked = {int(y) for y in q.years}
-            kept = [c for c in out if not (ys := _years(c.text)) or asked & ys]
+            kept = [c for c in out if not (ys := _years(c.text) | _speech_year(c.passage)) or asked & ys]
             out = kept or out
         return out
 
@@ -505,6 +505,12 @@ def _after_colon(sent: str) -> str:
 
 
 _YEARS = re.compile(r"((?:19|20)\d{2})\s*(?:年\s*)?(?:[—–\-~至到]\s*((?:19|20)\d{2})\s*)?年")
+
+
+def _speech_year(p: Passage) -> set[int]:
+    """The year of a speech excerpt (its attribution's date), which its sentences do not state."""
+    date = p.metadata.get("speech_date", "") if p.metadata.get("attribution") else ""
+    return {int(date[:4])} if date[:4].isdigit() else set()
 
 
 def _years(text: str) -> set[int]:
