@@ -53,6 +53,7 @@ class Composer:
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
         self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
         self.margins = {**DEFAULT_MARGINS, **(margins or {})}
+        self._sections: tuple | None = None  # (chunks snapshot, {(source, section): rows in order})
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
@@ -439,9 +440,18 @@ class Composer:
         return seq
 
     def section(self, source: str, section: str) -> list[Passage]:
+        """The chunks of one section in order (at most 40), from an index of sections built once per
+        snapshot of the chunks (several rules read sections for every question)."""
         index = self.retriever.chunks
-        rows = [i for i, m in enumerate(index.metas) if m.get("source") == source and m.get("section") == section]
-        rows.sort(key=lambda i: index.metas[i].get("order", 0))
+        built = self._sections
+        if built is None or built[0] is not index:
+            table: dict[tuple, list[int]] = {}
+            for i, m in enumerate(index.metas):
+                table.setdefault((m.get("source"), m.get("section")), []).append(i)
+            for rows in table.values():
+                rows.sort(key=lambda i: index.metas[i].get("order", 0))
+            built = self._sections = (index, table)
+        rows = built[1].get((source, section), [])
         return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
 
     # -- metadata questions -----------------------------------------------------------------
