@@ -150,6 +150,25 @@ def test_a_year_asked_about_keeps_other_years_figures_out(corpus_system):
     assert "9000亿元" in ans and "2022年" not in ans, ans
 
 
+def test_list_of_sub_sections_is_answered_with_their_headings(corpus_system):
+    # 盛朝迅's six priorities are the sub-headings of "二、“十五五”时期未来产业发展重点", not sentences.
+    ans = corpus_system.answerer.ask("盛朝迅认为“十五五”时期未来产业发展的重点有哪几个？")
+    items = [line for line in ans.answer.split("\n") if line.startswith("- ")]
+    assert [x[2:].split("[")[0] for x in items] == [
+        "（一）量子科技",
+        "（二）生物制造",
+        "（三）氢能和核聚变能",
+        "（四）脑机接口",
+        "（五）具身智能",
+        "（六）第六代移动通信",
+    ], ans.answer
+    (c,) = ans.citations
+    assert c.section == "二、“十五五”时期未来产业发展重点" and all(x[2:].split("[")[0] in c.text for x in items)
+    # a sub-section's own list wins when its heading covers the question as well as the parent's does
+    ans = corpus_system.answerer.ask("未来产业有哪些特征？")
+    assert "1. 以前沿技术为支撑。" in ans.answer, ans.answer
+
+
 def test_list_enumerated_inline_answered_by_that_sentence(corpus_system):
     ans = corpus_system.answerer.ask("国家层面点明了哪些未来产业重点方向？")
     assert ans.answer.count("[") == 1  # one sentence, not a numbered list from elsewhere

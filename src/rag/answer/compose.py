@@ -82,7 +82,7 @@ class Composer:
             if items:
                 return items
         if q.qtype == "list" or q.count:
-            items = self._list(cands, cover, q.count)
+            items = self._outline(cands, cover) or self._list(cands, cover, q.count)
             if items:
                 return items
         if q.qtype == "occasion":
@@ -453,6 +453,52 @@ class Composer:
             built = self._sections = (index, table)
         rows = built[1].get((source, section), [])
         return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
+
+    def _outline(self, cands: list[Cand], cover) -> list[Cand]:
+        """A list question answered by the numbered sub-headings of a section ("二、“十五五”时期未来
+        产业发展重点" > （一）量子科技 … （六）第六代移动通信): when the retrieved passages lie under
+        such a section and its own heading covers the question better than any one sub-heading
+        does. The headings are quoted from the section's outline card (cited to the section)."""
+        best: tuple[float, Passage, list[str], str] | None = None
+        seen: set[tuple] = set()
+        for c in cands:
+            meta = c.passage.metadata
+            sec = meta.get("section") or ""
+            # the passage's own section, or the one it is a sub-section of
+            for parent in [sec] + ([sec.rsplit(" > ", 1)[0]] if " > " in sec else []):
+                key = (meta.get("source"), meta.get("title"), parent)
+                if not parent or key in seen:
+                    continue
+                seen.add(key)
+                heads = self._sub_headings(*key)
+                if len(heads) < 3 or not all(ordinal_family(h) for h in heads):
+                    continue
+                own = cover(parent.split(" > ")[-1])
+                if own >= self.margins["list_heading"] and own > max(cover(h) for h in heads) and (best is None or own > best[0]):
+                    best = (own, c.passage, heads, parent)
+        if best is None:
+            return []
+        _, p, heads, section = best
+        card = Passage(
+            f"outline:{p.metadata.get('source')}:{p.metadata.get('title')}:{section}",
+            "\n".join(heads),
+            {**{k: v for k, v in p.metadata.items() if k not in ("page", "order", "n_tokens")}, "section": section},
+            score=p.score,
+            rank=p.rank,
+        )
+        base = cands[0]
+        return [Cand(h, card, i, True, dict(base.f), base.score) for i, h in enumerate(heads[: self.max_list_items])]
+
+    def _sub_headings(self, source: str, title: str, parent: str) -> list[str]:
+        """The headings of a section's sub-sections, in order."""
+        index = self.retriever.chunks
+        first: dict[str, int] = {}
+        for m in index.metas:
+            sec = m.get("section") or ""
+            if m.get("source") == source and m.get("title") == title and sec.startswith(parent + " > "):
+                child = sec[len(parent) + 3 :].split(" > ")[0]
+                first[child] = min(first.get(child, 1 << 30), m.get("order", 0))
+        return sorted(first, key=first.get)
 
     # -- metadata questions -----------------------------------------------------------------
     def card(self, art: Article) -> Passage:
