@@ -77,7 +77,7 @@ class Query:
             with_verb = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:(?:{verbs})(?!的))?", "", out)
             kept = with_verb if len(re.findall(r"[\u4e00-\u9fff]", with_verb)) >= 4 else None
             out = kept if kept is not None else re.sub(rf"{re.escape(name)}(?:等人|等)?", "", out)
-        return out
+        return out or (self.text if text is None else text)  # nothing but names: the question itself
 
     @property
     def constrained(self) -> bool:
@@ -248,10 +248,7 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
                 break
     if not expect:  # "哪些大学", "哪个实验室": a kind of organisation asked for (data: org_kinds_asked)
         kinds = "|".join(map(re.escape, sorted(voc["org_kinds_asked"], key=len, reverse=True)))
-        if re.search(
-            rf"哪(?:个|些|家|所|一)?[\u4e00-\u9fff]{{0,3}}?(?:{kinds})(?![\u4e00-\u9fff]{{0,1}}(?:模式|形式|任务|方式|类型))",
-            text,
-        ):
+        if re.search(rf"{voc['patterns']['which_re']}(?:{kinds})", text):
             expect = "org"
     q.expect = expect
     m = re.search(voc["item_re"], text)

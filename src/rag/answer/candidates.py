@@ -197,7 +197,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
         return out
     # The names a question links (its authors, a named article's title) are never in a sentence:
     # the sentence similarity is taken for what is asked without them.
-    qv = retriever.embed_query(q.bare(query) or query)
+    qv = retriever.embed_query(q.bare(query))
     vecs = retriever.sentence_vectors([c.text for c in out])
     sims = np.array([float(vecs[c.text] @ qv) for c in out])
     z = (sims - sims.mean()) / (sims.std() + 1e-6)

@@ -53,7 +53,7 @@ class Composer:
         self.retriever, self.max_sentences, self.max_list_items = retriever, max_sentences, max_list_items
         self.weights = weights or {}  # the sentence-score weights (to score each side of a coordination)
         self.margins = {**DEFAULT_MARGINS, **(margins or {})}
-        self._sections: tuple | None = None  # (chunks snapshot, {(source, section): rows in order})
+        self._sections: tuple | None = None  # see _snapshot
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
@@ -384,7 +384,7 @@ class Composer:
         before), and the passage that answers holds one of them."""
         seq = self._section_sentences(anchor.passage.metadata)
         heads = [x for x in seq if _HEAD.fullmatch(x[0])]
-        if len(heads) < 3 or 2 * sum(h[3] for h in heads) <= len(heads) or not any(h[0] in anchor.passage.text for h in heads):
+        if len(heads) < 3 or not _mostly_opening(heads) or not any(h[0] in anchor.passage.text for h in heads):
             return []
         return [Cand(h[0], h[1], h[2], True, dict(anchor.f), anchor.score) for h in heads[: self.max_list_items]]
 
@@ -399,9 +399,8 @@ class Composer:
         best_group, best_weight = [], 0.0
         for c in chosen:
             seq = self._section_sentences(c.passage.metadata)
-            # most of them open a paragraph (a page break may have joined one to the paragraph before)
             group = [x for x in seq if _shared_start(x[0], c.text) >= _PARALLEL_START]
-            if len(group) < 3 or 2 * sum(x[3] for x in group) <= len(group):
+            if len(group) < 3 or not _mostly_opening(group):
                 continue
             alike = [o for o in chosen if _shared_start(o.text, c.text) >= _PARALLEL_START]  # the best that open so too
             weight = sum(o.score for o in alike)
@@ -422,9 +421,16 @@ class Composer:
         """The sentences of a section in source order, once each (consecutive chunks overlap), as
         (sentence, passage, position, opens a paragraph); the position is the one candidate
         sentences have (their index among the passage's quotable sentences) where there is one."""
+        cache = self._snapshot()[2]
+        key = (meta.get("source"), meta.get("section"))
+        if key not in cache:
+            cache[key] = self._read_section(*key)
+        return cache[key]
+
+    def _read_section(self, source: str, section: str) -> list[tuple[str, Passage, int, bool]]:
         seq: list[tuple[str, Passage, int, bool]] = []
         seen: list[str] = []
-        for p in self.section(meta.get("source"), meta.get("section")):
+        for p in self.section(source, section):
             pos = 0
             at = {x: i for i, x in reversed(list(enumerate(index_sentences(p.text))))}
             for k, para in enumerate(p.text.split("\n")):
@@ -439,9 +445,10 @@ class Composer:
                     seen.append(sent)
         return seq
 
-    def section(self, source: str, section: str) -> list[Passage]:
-        """The chunks of one section in order (at most 40), from an index of sections built once per
-        snapshot of the chunks (several rules read sections for every question)."""
+    def _snapshot(self) -> tuple:
+        """(chunks, {(source, section): rows in order}, {(source, section): its sentences}) for the
+        current snapshot of the chunks, built once per snapshot (several rules read sections for
+        every question; a snapshot never changes)."""
         index = self.retriever.chunks
         built = self._sections
         if built is None or built[0] is not index:
@@ -450,9 +457,13 @@ class Composer:
                 table.setdefault((m.get("source"), m.get("section")), []).append(i)
             for rows in table.values():
                 rows.sort(key=lambda i: index.metas[i].get("order", 0))
-            built = self._sections = (index, table)
-        rows = built[1].get((source, section), [])
-        return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in rows[:40]]
+            built = self._sections = (index, table, {})
+        return built
+
+    def section(self, source: str, section: str) -> list[Passage]:
+        """The chunks of one section in order (at most 40)."""
+        index, table, _ = self._snapshot()
+        return [Passage(index.ids[i], index.texts[i], index.metas[i]) for i in table.get((source, section), [])[:40]]
 
     def _outline(self, cands: list[Cand], cover) -> list[Cand]:
         """A list question answered by the numbered sub-headings of a section ("二、“十五五”时期未来
@@ -491,13 +502,12 @@ class Composer:
 
     def _sub_headings(self, source: str, title: str, parent: str) -> list[str]:
         """The headings of a section's sub-sections, in order."""
-        index = self.retriever.chunks
+        index, table, _ = self._snapshot()
         first: dict[str, int] = {}
-        for m in index.metas:
-            sec = m.get("section") or ""
-            if m.get("source") == source and m.get("title") == title and sec.startswith(parent + " > "):
+        for (src, sec), rows in table.items():
+            if src == source and (sec or "").startswith(parent + " > ") and index.metas[rows[0]].get("title") == title:
                 child = sec[len(parent) + 3 :].split(" > ")[0]
-                first[child] = min(first.get(child, 1 << 30), m.get("order", 0))
+                first[child] = min(first.get(child, 1 << 30), index.metas[rows[0]].get("order", 0))
         return sorted(first, key=first.get)
 
     # -- metadata questions -----------------------------------------------------------------
@@ -536,6 +546,12 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+def _mostly_opening(sentences: list[tuple]) -> bool:
+    """Most of these section sentences open a paragraph (a page break in the source may have joined
+    one of a set to the paragraph before)."""
+    return 2 * sum(x[3] for x in sentences) > len(sentences)
 
 
 _PARALLEL_START = 5  # characters a parallel statement shares with the others ("发展银发经济是")

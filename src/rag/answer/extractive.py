@@ -122,7 +122,7 @@ class ExtractiveAnswerer:
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
         # (a section heading never carries the authors or title the question links: cover what is asked)
-        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(q.bare(query) or query, self.retriever))
+        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(q.bare(query), self.retriever))
         if q.is_metadata and chosen:
             # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
             # (which names the authors: the "who" is answered there, when the catalog knows it).
