@@ -4,7 +4,7 @@ sources and a quiz export."""
 import pytest
 
 from minipdf import make_pdf
-from rag.citation import Citation, label, meta_label, page_label
+from rag.citation import GAP, Citation, join_quoted, label, meta_label, page_label
 
 
 def test_label_parts_in_order_with_the_page():
@@ -119,3 +119,11 @@ def test_citation_marks_read_and_stripped_one_way():
 
     assert MARK.findall("甲[1]乙[12][3]") == ["1", "12", "3"]
     assert strip_marks("甲[1]乙[12]") == strip_markers("甲[1]乙[12]") == "甲乙" and strip_marks(None) == ""
+
+
+def test_quoted_sentences_apart_are_marked_as_a_gap():
+    passage = "甲是一。乙是二。\n丙是三。丁是四。"
+    assert join_quoted(passage, ["甲是一。", "乙是二。", "丙是三。"]) == "甲是一。乙是二。丙是三。"  # a line break is no gap
+    assert join_quoted(passage, ["甲是一。", "丙是三。"]) == f"甲是一。{GAP}丙是三。"
+    assert join_quoted(passage, ["丁是四。", "甲是一。"]) == f"丁是四。{GAP}甲是一。"  # out of order
+    assert join_quoted(passage, ["甲是一。", "戊不在。", "乙是二。"]) == f"甲是一。{GAP}戊不在。{GAP}乙是二。"

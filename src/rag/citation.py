@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 SEP = "，"
 MARK = re.compile(r"\[(\d+)\]")  # an answer's citation mark [n]
+GAP = "……"  # between two quoted sentences that are not next to each other in the passage
 
 
 @dataclass
@@ -98,6 +99,21 @@ def label(c: Citation, esc: Callable[[str], str] = str) -> str:
 def meta_label(meta: dict, esc: Callable[[str], str] = str) -> str:
     """The label of a passage from its chunk metadata."""
     return label(Citation.of_meta(meta), esc)
+
+
+def join_quoted(passage: str, sentences: list[str]) -> str:
+    """The sentences quoted from one passage as one quote, with ``GAP`` where the passage has text
+    between two of them (or puts the second before the first), so that sentences far apart are not
+    read as one run of the original. Whitespace (a line break in the passage) is no gap."""
+    flat = "".join(passage.split())
+    out, end = "", -1
+    for s in sentences:
+        at = flat.find("".join(s.split()), max(end, 0))
+        if out and at != end:
+            out += GAP
+        out += s
+        end = at + len("".join(s.split())) if at >= 0 else -1
+    return out
 
 
 def strip_marks(text: str) -> str:

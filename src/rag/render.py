@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer, Citation
-from .citation import MARK, label
+from .citation import GAP, MARK, label
 
 # ASCII punctuation that Markdown may read as syntax; & < > " ' are left to html.escape.
 _MD_PUNCT = re.compile(r"([!#$%()*+,\-./:;=?@\[\\\]^_`{|}~])")
@@ -79,7 +79,8 @@ def group_sources(ans: Answer) -> tuple[list[Source], dict[int, int]]:
 
 
 def _sentences(quote: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(quote or "") if s and s.strip()]
+    """The sentences of a quote (a gap mark between two of them is not one)."""
+    return [s.strip() for part in (quote or "").split(GAP) for s in _SENTENCE_END.split(part) if s and s.strip()]
 
 
 def _renumbered(text: str, renumber: dict[int, int]) -> str:

@@ -22,6 +22,7 @@ from ..chunking import index_sentences, split_sentences
 from ..query import Article, Query, cn_number, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
+from ..citation import join_quoted
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family
 
@@ -641,5 +642,5 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     by_id = {c.passage.id: c.passage for c in chosen}
     citations = []
     for pid, n in numbers.items():
-        citations.append(Citation.of(n, by_id[pid], "".join(quotes[pid])))
+        citations.append(Citation.of(n, by_id[pid], join_quoted(by_id[pid].text, quotes[pid])))
     return Answer(question, answer, False, citations, passages, confidence, query)
