@@ -1,6 +1,6 @@
 """The answer-type check over sentences built here: near misses are refused, answers pass."""
 
-from rag.answer.answerability import items_in, type_ok
+from rag.answer.answerability import _found, constraint_ok, items_in, type_ok
 from rag.answer.candidates import Cand, holds
 from rag.query import analyze
 from rag.retrieve import Passage
@@ -42,6 +42,24 @@ def test_organisations_named_by_their_kind():
     q = analyze("作者建议中央层面成立什么机构？")
     assert type_ok(q, _cands("中央层面应成立跨部门的未来产业战略协调机构，统筹政策资源。"))
     assert not type_ok(q, _cands("中央层面应统筹科技、产业、财政等政策资源。"))
+
+
+def test_organisation_of_the_kind_asked():
+    # "哪些高校": an organisation of another kind (a ministry), or a bare kind word, is no answer
+    colleges = analyze("这几所研究生院分别设在哪些高校？")
+    assert not type_ok(colleges, _cands("科技部支持设立了一批研究生院，培养高层次人才。"))
+    assert type_ok(colleges, _cands("研究生院分别设在东华大学和南方科技学院。"))
+    team = analyze("这台样机是哪家医院或研究团队研制的？")
+    assert not type_ok(team, _cands("这台样机在上海研制成功，推动技术从实验室走向临床。"))
+    assert type_ok(team, _cands("这台样机由仁和医院神经外科团队研制成功。"))
+    assert holds("org", "华为和中兴通讯是领先企业。", question="哪家公司领先？")  # brand names need no ending
+
+
+def test_a_shortened_name_is_found_in_its_full_form():
+    q = analyze("总书记在浦东开发区成立30周年大会上说了什么？")
+    meta = {"occasion": "在浦东新开发区成立30周年庆祝大会上的讲话"}
+    assert constraint_ok(q.text, q, _cands("要勇于挑最重的担子。", meta=meta))
+    assert not _found("北京大学", "北京的一所大学")  # words between are not a left-out middle
 
 
 def test_count_of_items():

@@ -1,6 +1,6 @@
 """Query analysis: question type, expected answer, and names linked to what the index holds."""
 
-from rag.query import Linker, analyze
+from rag.query import Linker, analyze, org_kinds
 
 METAS = [
     {"source": "000.txt", "title": "未来产业牵引实现高质量发展的机理与路径研究", "authors": "余澳、柯遵义"},
@@ -71,6 +71,8 @@ def test_asking_which_organisation_of_a_kind_expects_an_organisation():
     # "哪些大学", "哪个实验室": the kind of organisation (data: org_suffixes) is what is asked for.
     assert analyze("教育部设立的未来技术学院分别设在哪些大学？").expect == "org"
     assert analyze("总书记在南京哪个实验室了解攻关情况？").expect == "org"
+    assert org_kinds("这项试验是哪家医院或研究团队完成的？") == ["医院", "团队"]
+    assert org_kinds("哪些研究中心参与了？") == ["研究中心"] and org_kinds("由哪个机构管理？") == []
     assert analyze("哪些产业是未来产业？").expect == ""
     assert analyze("李晓华说的第三对关系是什么？").item == 3
     # not a kind of organisation, and not an item asked for
@@ -99,6 +101,11 @@ def test_expected_answer_types():
     }
     for question, expect in cases.items():
         assert analyze(question).expect == expect, question
+    # Words the question quotes do not ask anything: "“谁…谁…”" is not a who-question.
+    quoted = analyze("文章说“谁掌握了核心技术，谁就赢得主动”，这句话出自哪次会议？")
+    assert quoted.qtype == "occasion" and quoted.expect == ""
+    assert analyze("报告提出了哪三个“坚持”？").count == 3
+    assert analyze("这份文件是哪月哪日印发的？").expect == "day"
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"
     assert analyze("规划确定的15个领域具体有哪些？").count == 15

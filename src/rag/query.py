@@ -218,6 +218,24 @@ def defines(subject: str, sentence: str) -> bool:
     return bool(subject) and bool(re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}{pattern}", sentence))
 
 
+def org_kinds(question: str) -> list[str]:
+    """The kinds of organisation a question asks for ("哪些高校" -> 高校; "哪家医院或研究团队" -> 医院,
+    团队): the words of data ``org_kinds_asked`` after its first "哪…" (``patterns.which_re``)."""
+    voc = vocabulary()
+    m = re.search(voc["patterns"]["which_re"], _QUOTED.sub("“”", question))
+    if not m:
+        return []
+    rest = question[m.start() :]
+    return [
+        k
+        for k in voc["org_kinds_asked"]
+        if k in rest and not any(k != o and k in o and o in rest for o in voc["org_kinds_asked"])
+    ]
+
+
+_QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|\"[^\"]*\"")
+
+
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
     for name, cues in table.items():
         if any(c in text for c in cues):
@@ -229,33 +247,34 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     """Type, expected answer and linked constraints of one question."""
     voc = vocabulary()
     text = re.sub(r"\s+", "", question)
+    # What the question asks is read outside the words it quotes: "“谁站稳了中国市场…”出自哪次讲话"
+    # asks for an occasion, not a person.
+    asked = _QUOTED.sub("“”", text)
     q = Query(question)
-    q.qtype = _first_cue(text, voc["types"]) or "fact"
-    expect = _first_cue(text, voc["expect"])
+    q.qtype = _first_cue(asked, voc["types"]) or "fact"
+    expect = _first_cue(asked, voc["expect"])
     for pattern in voc["count_re"]:
-        m = re.search(pattern, text)
+        m = re.search(pattern, asked)
         if m:
             q.count = cn_number(m.group(1))
             expect = expect or "count"
             break
     if not q.count:  # "具体是哪几项": the members of a set, at least two of them
         for pattern in voc["members_re"]:
-            m = re.search(pattern, text)
+            m = re.search(pattern, asked)
             if m:
                 q.count = cn_number(m.group(1)) if m.groups() and m.group(1) else 2
                 q.members = True
                 expect = expect or "count"
                 break
-    if not expect:  # "哪些大学", "哪个实验室": a kind of organisation asked for (data: org_kinds_asked)
-        kinds = "|".join(map(re.escape, sorted(voc["org_kinds_asked"], key=len, reverse=True)))
-        if re.search(rf"{voc['patterns']['which_re']}(?:{kinds})", text):
-            expect = "org"
+    if not expect and org_kinds(asked):  # "哪些大学", "哪个实验室": a kind of organisation asked for
+        expect = "org"
     q.expect = expect
-    m = re.search(voc["item_re"], text)
+    m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))
     not_quantity = "".join(voc["ji_not_quantity_after"])
-    m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", text)
+    m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", asked)
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number

@@ -176,11 +176,21 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
 
 
 def _found(name: str, hay: str) -> bool:
-    """The name, or for a kind of place ("沿海地区") what comes before the kind, is in ``hay``."""
+    """The name, or for a kind of place ("沿海地区") what comes before the kind, is in ``hay``; a
+    name of four or more characters also when it shortens a longer one by leaving out characters
+    in its middle ("深圳特区" for "深圳经济特区")."""
     if name in hay:
         return True
     kind = next((k for k in vocabulary()["place_kinds"] if name.endswith(k) and len(name) > len(k) + 1), "")
-    return bool(kind) and name[: -len(kind)] in hay
+    if kind and name[: -len(kind)] in hay:
+        return True
+    return (
+        len(name) >= 4
+        and re.search(f"{re.escape(name[:2])}[^，。；、的之了和与及在是]{{1,{_ELIDED}}}{re.escape(name[2:])}", hay) is not None
+    )
+
+
+_ELIDED = 4  # characters a shortened name may leave out between its first two and the rest
 
 
 def decide(

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..chunking import index_sentences
 from ..patterns import ITEM_START
-from ..query import Query, defines, vocabulary
+from ..query import Query, defines, org_kinds, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
 
@@ -108,14 +108,24 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
         # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
         # splits "战略协调机构"; a name ending in an organisation word counts too.
         suffixes = vocabulary()["org_suffixes"]
-        long = "|".join(map(re.escape, [s for s in suffixes if len(s) >= 2]))
         found = names_in(body, ("nr", "nt", "nz")) + [
             w for w, f in pos_tagger().cut(body) if f.startswith("n") and len(w) >= 3 and w.endswith(tuple(suffixes))
         ]
-        found += re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{long})", body)
+        # A bare kind ("实验室") names no organisation; one of the kinds asked ("哪些高校") must be named.
+        endings = [e for k in org_kinds(question) for e in vocabulary()["org_kind_names"].get(k, [])]
+        ends = "|".join(map(re.escape, sorted({*(s for s in suffixes if len(s) >= 2), *endings}, key=len, reverse=True)))
+        found += [re.split(_NOT_IN_NAME, w)[-1] for w in re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{ends})", body)]
+        found = [w for w in found if w not in suffixes and w not in endings]
+        if endings:
+            found = [w for w in found if w.endswith(tuple(endings))]
     else:
         found = names_in(body, ("ns",))
     return list(dict.fromkeys(w for w in found if w not in question))
+
+
+# Words that do not occur inside an organisation's name: a run of characters before an organisation
+# word ("…接口从实验室") starts after the last of them.
+_NOT_IN_NAME = r"[从向在于把被将了对由]"
 
 
 def _no_attribution(text: str, meta: dict) -> str:

@@ -19,10 +19,10 @@ import re
 from functools import lru_cache
 
 from ..chunking import index_sentences, split_sentences
+from ..citation import join_quoted
 from ..query import Article, Query, cn_number, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
-from ..citation import join_quoted
 from .base import Answer, Citation
 from .candidates import Cand, ordinal_family
 
@@ -302,6 +302,7 @@ class Composer:
         score_of: dict[str, float] = {}
         for c in cands:
             score_of.setdefault(c.text, c.score)
+            score_of.setdefault(_after_colon(c.text), c.score)  # a first item inside its lead sentence
         floor = best.score - self.margins["list"] * abs(best.score)
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands) or self._paragraph_heads(anchor)
@@ -344,7 +345,13 @@ class Composer:
                     items.append(Cand(sent, p, pos, True, dict(best.f), best.score))
         if len(items) < 2:
             return []
-        fam = ordinal_family(items[0].text)  # the outermost list starts first; nested lists stay out
+        # The outermost list starts first and nested lists stay out; but when the passage that
+        # answers holds items of another list only ("主要表现为：①风险不匹配…" after a "第一次…第二次…"
+        # earlier in the section), that list is the one asked about.
+        fam = ordinal_family(items[0].text)
+        own = [ordinal_family(c.text) for c in items if c.passage.id == best.passage.id]
+        if own and fam not in own:
+            fam = own[0]
         seen: set[str] = set()
         items = [c for c in items if ordinal_family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
         if len(items) < 2:
