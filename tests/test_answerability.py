@@ -55,6 +55,14 @@ def test_organisation_of_the_kind_asked():
     assert holds("org", "华为和中兴通讯是领先企业。", question="哪家公司领先？")  # brand names need no ending
 
 
+def test_who_acts_is_a_name_or_a_kind_of_actor():
+    q = analyze("新兴产业的兴起主要靠谁推动？")
+    assert type_ok(q, _cands("新兴产业的兴起主要靠企业一步步突破带动。"))
+    assert not type_ok(q, _cands("新兴产业的兴起需要长期积累。"))
+    strict = analyze("这次会议的主讲人是谁？")
+    assert not type_ok(strict, _cands("这次会议由企业代表参加。"))
+
+
 def test_a_shortened_name_is_found_in_its_full_form():
     q = analyze("总书记在浦东开发区成立30周年大会上说了什么？")
     meta = {"occasion": "在浦东新开发区成立30周年庆祝大会上的讲话"}

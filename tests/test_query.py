@@ -41,6 +41,17 @@ def test_authors_link_one_by_one_and_with_deng_ren():
     assert titled.where() == {"$and": [{"source": "001.txt"}, {"title": "前瞻布局未来产业与现代化产业体系建设"}]}
 
 
+def test_an_organisation_author_links_by_its_leading_part():
+    metas = [
+        {"source": "a.txt", "title": "甲文", "authors": "光明社理论工作室"},
+        {"source": "b.txt", "title": "乙文", "authors": "光明社评论部"},
+        {"source": "c.txt", "title": "丙文", "authors": "东海省委宣传部"},
+    ]
+    linker = Linker(metas)
+    assert analyze("东海省委那篇文章怎么说？", linker).authors == ["东海省委宣传部"]
+    assert analyze("光明社的文章怎么说？", linker).authors == []  # two authors start so: neither is meant
+
+
 def test_titles_link_whole_or_partial():
     linker = Linker(METAS)
     q = analyze("《前瞻布局未来产业与现代化产业体系建设》一文的作者是谁？", linker)
@@ -106,6 +117,7 @@ def test_expected_answer_types():
     assert quoted.qtype == "occasion" and quoted.expect == ""
     assert analyze("报告提出了哪三个“坚持”？").count == 3
     assert analyze("这份文件是哪月哪日印发的？").expect == "day"
+    assert analyze("这项突破是靠谁带动的？").expect == "agent" and analyze("主讲人是谁？").expect == "person"
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"
     assert analyze("规划确定的15个领域具体有哪些？").count == 15

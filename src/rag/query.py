@@ -46,7 +46,7 @@ class Query:
 
     text: str
     qtype: str = "fact"
-    expect: str = ""  # day | month | year | person | org | place | amount | count | ""
+    expect: str = ""  # day | month | year | person | org | place | agent (谁: a name or a kind of actor) | amount | count | ""
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
     members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
@@ -133,11 +133,22 @@ class Linker:
         )  # longest first; a fixed order whatever the hash seed
 
     def authors_in(self, text: str) -> list[str]:
+        """The authors the question names: whole, or an organisation author of five or more characters
+        by a leading part of three or more that no other author shares ("新华社" for "新华社第一工作室")."""
         found: list[str] = []
         for a in self.authors:  # longest first, so "新华社第一工作室" is not also "新华社"
-            if a in text and not any(a in f for f in found):
+            if (a in text or self._lead_in(a, text)) and not any(a in f for f in found):
                 found.append(a)
         return found
+
+    def _lead_in(self, author: str, text: str) -> bool:
+        if len(author) < 5:
+            return False
+        for n in range(len(author) - 1, 2, -1):
+            lead = author[:n]
+            if lead in text and not any(o != author and o.startswith(lead) for o in self.authors):
+                return True
+        return False
 
     def titles_in(self, text: str) -> list[Article]:
         """Articles named by title: 《…》 matching a title (whole, or one containing the other), or a

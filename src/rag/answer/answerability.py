@@ -122,7 +122,7 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
         return items_in(chosen, q.members) >= q.count
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
-    lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place") else 2]
+    lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place", "agent") else 2]
     ok = any(
         holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people) for c in lead
     )

@@ -95,6 +95,11 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "", 
             return bool(_amount_pattern().search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
         case "person" | "org" | "place":
             return bool(names(expect, text, meta, question, people))
+        case "agent":
+            body = _no_attribution(text, meta)
+            return any(n in body and n not in question for n in vocabulary()["agent_nouns"]) or any(
+                names(kind, text, meta, question, people) for kind in ("person", "org")
+            )
     return True
 
 

@@ -106,7 +106,7 @@ class Composer:
         the best sentence that does (if it is nearly as good) leads the answer."""
         # The answerability check reads the best sentence for who/where, the best two for dates and
         # quantities (answerability.type_ok); the same sentences are looked at here.
-        lead = chosen[: 1 if q.expect in ("person", "org", "place") else 2]
+        lead = chosen[: 1 if q.expect in ("person", "org", "place", "agent") else 2]
         if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
         # A date asked of a speech the question names is its excerpt's date, however the excerpt's
