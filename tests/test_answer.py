@@ -330,9 +330,32 @@ def test_near_miss_questions_are_refused(corpus_system):
         "对按照标准完成适老化改造的家庭给予财政补贴，每户补贴多少元？",
         "《新产业标准化领航工程实施方案》围绕的九大领域，除脑机接口外其余八个分别是什么？",
         "教育部设立的12所未来技术学院分别设在哪些大学？",  # the count is given, the universities are not
+        "介入式脑机接口的首例非人灵长类试验是由哪家医院做成的？",  # a city, not a hospital
+        "《关于推动未来产业创新发展的实施意见》是在哪月哪日印发的？",  # only the year is given
     ):
         ans = corpus_system.answerer.ask(q)
         assert ans.refused and ans.why in ("type", "constraint", "model"), (q, ans.answer)
+
+
+def test_lists_of_the_kind_asked_and_after_a_colon(corpus_system):
+    # Questions written for this test. The numbered items of the kind asked ("哪几种融合"), not a run
+    # of words in the best sentence ("由政府、核心企业、…构成"):
+    ans = corpus_system.answerer.ask("融合创新生态系统的“融合”体现在哪几种融合上？")
+    assert all(k in ans.answer for k in ("技术融合", "产业融合", "主体融合")), ans.answer
+    # ①…④ introduced after a colon, in a section where a "第一次…第二次…" list comes first:
+    ans = corpus_system.answerer.ask("王一鸣认为银行主导的金融体系和科技企业的融资需求之间存在哪些不匹配？")
+    assert all(k in ans.answer for k in ("风险不匹配", "周期不匹配", "商业模式不匹配")), ans.answer
+
+
+def test_names_as_questions_shorten_or_run_them_on(corpus_system):
+    # Questions written for this test: "新华社" is the author 新华社第一工作室; "和马涛" is 马涛 run
+    # on by the word segmenter; "深圳特区" is 深圳经济特区.
+    ans = corpus_system.answerer.ask("新华社的文章里说我国人工智能企业有多少家？")
+    assert "6000" in ans.answer, ans.answer
+    ans = corpus_system.answerer.ask("余澳、柯遵义和马涛、钟化鑫怎样看东北地区的定位？")
+    assert not ans.refused, ans.why
+    ans = corpus_system.answerer.ask("总书记在深圳特区建立40周年大会上对人才政策有什么要求？")
+    assert "人才政策" in ans.answer, ans.answer
 
 
 def test_each_member_of_a_coordination_gets_its_own_sentence(corpus_system):

@@ -117,6 +117,7 @@ def test_expected_answer_types():
     assert quoted.qtype == "occasion" and quoted.expect == ""
     assert analyze("报告提出了哪三个“坚持”？").count == 3
     assert analyze("这份文件是哪月哪日印发的？").expect == "day"
+    assert analyze("这套体系包括哪几种融合？").item_kind == "融合" and analyze("要处理好哪几对关系").item_kind == "关系"
     assert analyze("这项突破是靠谁带动的？").expect == "agent" and analyze("主讲人是谁？").expect == "person"
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"

@@ -60,6 +60,7 @@ class Query:
     sides: list[str] = field(default_factory=list)  # "A、B和C分别…": A, B, C
     subject: str = ""  # what a definition question asks to define ("什么是未来产业" -> 未来产业)
     item: int = 0  # the place of the one list item asked for ("第四项举措是什么" -> 4)
+    item_kind: str = ""  # the kind of item a list question names ("哪几种融合" -> 融合)
 
     def bare(self, text: str | None = None) -> str:
         """The question without the names it links (authors with the verb that reports them, the
@@ -281,6 +282,9 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     if not expect and org_kinds(asked):  # "哪些大学", "哪个实验室": a kind of organisation asked for
         expect = "org"
     q.expect = expect
+    m = re.search(voc["item_kind_re"], asked)
+    if m:
+        q.item_kind = m.group(1)
     m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))

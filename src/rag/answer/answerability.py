@@ -172,7 +172,9 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
     # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
     when = _haystack(chosen, ("speech_date", "attribution"))
-    return all(_found(n, hay) for n in named(query) + q.authors) and all(y in when for y in q.years)
+    # A name the tagger ran into a word before it ("和马涛") is the author it holds.
+    names = [next((p for p in q.people if p in n), n) for n in named(query)]
+    return all(_found(n, hay) for n in names + q.authors) and all(y in when for y in q.years)
 
 
 def _found(name: str, hay: str) -> bool:

@@ -83,7 +83,7 @@ class Composer:
             if items:
                 return items
         if q.qtype == "list" or q.count:
-            items = self._outline(cands, cover) or self._list(cands, cover, q.count)
+            items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind)
             if items:
                 return items
         if q.qtype == "occasion":
@@ -277,13 +277,22 @@ class Composer:
         return out
 
     # -- lists ------------------------------------------------------------------------------
-    def _list(self, cands: list[Cand], cover, count: int = 0) -> list[Cand]:
-        """The list that answers: ``count`` items at least when the question says how many."""
+    def _list(self, cands: list[Cand], cover, count: int = 0, members: bool = False, kind: str = "") -> list[Cand]:
+        """The list that answers: ``count`` items at least when the question says how many.
+        ``members``: the question asks which items there are ("具体包括哪几种"), not how many.
+        ``kind``: the kind of item it names ("融合"); a run of words in one sentence that does not
+        name it ("由政府、核心企业、…构成") is not that list when numbered items do ("一是技术融合")."""
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
+        tail = kind[-2:]
+        if tail and any(c.ordinal and tail in c.text for c in cands):
+            cands_inline = [c for c in cands if c.ordinal or any(tail in m.group() for m in _INLINE_LIST.finditer(c.text))]
+        else:
+            cands_inline = cands
         if (
-            _INLINE_LIST.search(best.text)
+            best in cands_inline
+            and _INLINE_LIST.search(best.text)
             and not best.ordinal
             and best.score >= runner + 0.25 * abs(runner)
             and anchors
@@ -295,7 +304,7 @@ class Composer:
         in_anchor = {a.passage.id for a in anchors}
         enum = [
             c
-            for c in cands
+            for c in cands_inline
             if not c.ordinal and c.coverage >= top_cov and c.passage.id in in_anchor and _INLINE_LIST.search(c.text)
         ]
         enum_best = max(enum, key=lambda c: c.score) if enum and top_cov >= 1.25 * ord_cov else None
@@ -313,9 +322,11 @@ class Composer:
                 # A list answers only when one of its items is among the best sentences, its own
                 # heading covers most of the question ("（二）未来产业的特征") or it has as many items
                 # as the question asks for ("哪三点"): a numbered list about something else is not
-                # the answer.
+                # the answer. A question that asks which members a set has ("具体包括哪几种") takes
+                # the list where the passages that answer it best hold one.
                 if (
                     count != listed
+                    and not members
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
                     and cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < self.margins["list_heading"]
                 ):
@@ -337,21 +348,21 @@ class Composer:
         meta = best.passage.metadata
         by_id = {c.passage.id: c.passage for c in cands}
         items: list[Cand] = []
+        led: list[Cand] = []  # first items introduced inside their lead sentence, in the answering passage
         for p in self.section(meta.get("source"), meta.get("section")):
             p = by_id.get(p.id, p)
-            for pos, sent in enumerate(split_sentences(p.text)):
-                sent = _after_colon(sent.strip())
+            for pos, whole in enumerate(split_sentences(p.text)):
+                sent = _after_colon(whole.strip())
                 if ordinal_family(sent) and not is_injection(sent):
                     items.append(Cand(sent, p, pos, True, dict(best.f), best.score))
+                    if sent != whole.strip() and p.id == best.passage.id:
+                        led.append(items[-1])
         if len(items) < 2:
             return []
-        # The outermost list starts first and nested lists stay out; but when the passage that
-        # answers holds items of another list only ("主要表现为：①风险不匹配…" after a "第一次…第二次…"
-        # earlier in the section), that list is the one asked about.
-        fam = ordinal_family(items[0].text)
-        own = [ordinal_family(c.text) for c in items if c.passage.id == best.passage.id]
-        if own and fam not in own:
-            fam = own[0]
+        # The outermost list starts first and nested lists stay out; but a list the answering
+        # passage introduces in a lead sentence ("主要表现为：①风险不匹配…") is the one asked about,
+        # whatever list came earlier in the section ("第一次…第二次…").
+        fam = ordinal_family((led or items)[0].text)
         seen: set[str] = set()
         items = [c for c in items if ordinal_family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
         if len(items) < 2:
