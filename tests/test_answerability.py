@@ -1,8 +1,8 @@
 """The answer-type check over sentences built here: near misses are refused, answers pass."""
 
-from rag.answer.answerability import _found, constraint_ok, items_in, type_ok
+from rag.answer.answerability import _found, constraint_ok, items_in, named, type_ok
 from rag.answer.candidates import Cand, holds
-from rag.query import analyze
+from rag.query import analyze, speaks_of
 from rag.retrieve import Passage
 
 
@@ -61,6 +61,18 @@ def test_who_acts_is_a_name_or_a_kind_of_actor():
     assert not type_ok(q, _cands("新兴产业的兴起需要长期积累。"))
     strict = analyze("这次会议的主讲人是谁？")
     assert not type_ok(strict, _cands("这次会议由企业代表参加。"))
+
+
+def test_a_tagger_guess_is_no_name_but_a_corpus_word_is():
+    # "卡住" is tagged as a person; the corpus never uses it, so it is not a name the answer must hold.
+    # "成渝" is tagged the same way, but the corpus uses it: an answer without it does not answer.
+    assert "卡住" not in named("算力再往上走会被什么卡住？", known=lambda w: False)
+    assert "成渝" in named("成渝区域基金由哪家机构管理？", known=lambda w: w == "成渝")
+
+
+def test_an_occasion_spoken_of_in_other_words_is_met():
+    assert speaks_of("二十届中央政治局第二十四次集体学习", "1月30日，中共中央政治局进行第二十四次集体学习，主题是…")
+    assert not speaks_of("二十届中央政治局第二十四次集体学习", "中央经济工作会议强调，要培育未来产业。")
 
 
 def test_a_shortened_name_is_found_in_its_full_form():

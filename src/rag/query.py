@@ -166,16 +166,17 @@ class Linker:
 
     def occasions_in(self, text: str) -> list[str]:
         """Occasions whose distinctive part ("浙江考察", "中央财经委员会第六次会议") the question names."""
-        out = []
-        for occ in self.occasions:
-            core = occasion_core(occ)
-            if len(core) < 2:
-                continue
-            grams = {core[i : i + 2] for i in range(len(core) - 1)}
-            hit = sum(g in text for g in grams) / len(grams)
-            if hit >= 0.75:
-                out.append(occ)
-        return out
+        return [occ for occ in self.occasions if speaks_of(occasion_core(occ), text)]
+
+
+def speaks_of(core: str, text: str) -> bool:
+    """Does ``text`` name an occasion by its distinctive part, word order and a word or two aside
+    ("中共中央政治局进行第二十四次集体学习" for "二十届中央政治局第二十四次集体学习"): three
+    quarters of its character pairs are in it."""
+    if len(core) < 2:
+        return False
+    grams = {core[i : i + 2] for i in range(len(core) - 1)}
+    return sum(g in text for g in grams) >= 0.75 * len(grams)
 
 
 def occasion_core(occasion: str) -> str:

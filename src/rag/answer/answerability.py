@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..query import Query, occasion_core, vocabulary
-from .candidates import Cand, holds, names, names_in
+from ..query import Query, occasion_core, speaks_of, vocabulary
+from .candidates import Cand, holds, names, pos_tagger
 
 MODEL_FEATURES = [
     "best_lex",
@@ -148,16 +148,26 @@ def _haystack(chosen: list[Cand], fields: tuple[str, ...] = _META_FIELDS) -> str
     return re.sub(r"\s+", "", "".join(c.text + "".join(str(c.passage.metadata.get(f, "")) for f in fields) for c in chosen))
 
 
-def named(query: str) -> list[str]:
+def named(query: str, known=lambda word: True) -> list[str]:
     """Places and people (jieba POS) and documents (《…》) the question names. (Organisation tags
-    are left out: the tagger gives nt to ordinary phrases such as 公共财政.)"""
-    generic = set(vocabulary()["generic_names"])
-    found = [w for w in names_in(query, ("ns", "nr")) if w not in generic]
+    are left out: the tagger gives nt to ordinary phrases such as 公共财政.) A two-character
+    "person" with no common surname that the corpus never uses (``known``) is the tagger's guess
+    at an ordinary word ("卡住"), not a name."""
+    voc = vocabulary()
+    generic = set(voc["generic_names"])
+    found = [
+        w
+        for w, f in pos_tagger().cut(query)
+        if f.startswith(("ns", "nr"))
+        and len(w) >= 2
+        and w not in generic
+        and not (f.startswith("nr") and len(w) == 2 and w[0] not in voc["surnames"] and not known(w))
+    ]
     found += [re.sub(r"\s+", "", t) for t in re.findall(r"《([^《》]{2,60})》", query)]  # as the haystack: no spaces
     return list(dict.fromkeys(found))
 
 
-def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
+def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
     """The named article/occasion is among the chosen passages; every other name the question
     uses (an author, a place, an organisation, a document) is in them or in their metadata."""
     hay = _haystack(chosen)
@@ -166,14 +176,15 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand]) -> bool:
     if (
         q.occasions
         and not any(q.matches_occasion(c.passage.metadata) for c in chosen)
-        and not any(occasion_core(o) in hay for o in q.occasions)
+        and not any(speaks_of(occasion_core(o), hay) for o in q.occasions)
     ):
         return False  # neither the speech itself nor a passage that speaks of that occasion
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
     # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
     when = _haystack(chosen, ("speech_date", "attribution"))
-    # A name the tagger ran into a word before it ("和马涛") is the author it holds.
-    names = [next((p for p in q.people if p in n), n) for n in named(query)]
+    # A name the tagger ran into a word before it ("和马涛") or cut short ("田贻" of 田贻萱) is the
+    # author it holds or belongs to.
+    names = [next((p for p in q.people if p in n or n in p), n) for n in named(query, known)]
     return all(_found(n, hay) for n in names + q.authors) and all(y in when for y in q.years)
 
 
@@ -204,7 +215,9 @@ def decide(
     model: dict,
     idf: dict[str, float] | None = None,
     dense: list[float] | None = None,
+    known=lambda word: True,
 ) -> Decision:
+    """``known(word)``: does the corpus use the word (the index's lexicon)."""
     feats = features(q, chosen, cands, passages, idf, dense)
     lr = model["answerability"]
     z = lr["bias"] + sum(lr["weights"].get(k, 0.0) * v for k, v in feats.items())
@@ -213,7 +226,7 @@ def decide(
         return Decision(False, 0.0, "model", feats)
     if not type_ok(q, chosen):
         return Decision(False, p, "type", feats)
-    if not constraint_ok(query, q, chosen):
+    if not constraint_ok(query, q, chosen, known):
         return Decision(False, p, "constraint", feats)
     if p < lr["threshold"]:
         return Decision(False, p, "model", feats)

@@ -149,7 +149,9 @@ class ExtractiveAnswerer:
             )
         idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
         dense = self.retriever.dense_similarity(query, passages[:3])
-        d = answerability.decide(query, q, chosen, cands, passages, self.model, idf, dense)
+        d = answerability.decide(
+            query, q, chosen, cands, passages, self.model, idf, dense, known=self.retriever.lexicon.__contains__
+        )
         if not d.answerable:
             return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
         ans = render(question, query, chosen, passages, round(d.probability, 4))
