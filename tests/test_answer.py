@@ -308,6 +308,12 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert ans.refused, ans.answer
 
 
+def test_an_authors_post_from_the_byline_the_corpus_drops(corpus_system):
+    # The 003 page's bylines are kept out of the passages but put on the articles' catalog cards.
+    ans = corpus_system.answerer.ask("马涛和钟化鑫在哪里任职？")
+    assert "哈尔滨工业大学商学院" in ans.answer and ans.citations[0].section == "文献信息", ans.answer
+
+
 def test_one_item_asked_by_its_place_is_that_item_or_a_refusal(corpus_system):
     # "第二项" of a three-item list is its second item with what explains it; "第四项" does not exist.
     ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第二项举措是什么？")

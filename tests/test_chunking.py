@@ -179,3 +179,26 @@ def test_speech_excerpt_starting_after_a_page_break_gets_the_later_page():
     )
     chunks = Chunker().chunk_text(text, "speech.txt", meta)
     assert [(c.metadata["excerpt"], c.metadata["page"]) for c in chunks] == [(1, 1), (2, 1), (3, 3)]
+
+
+def test_a_dropped_byline_becomes_its_articles_byline_not_a_passage():
+    # Two articles on one page; each byline sits just before its article's first sentence (the
+    # second one at the end of the first article), and the catalog drops them from the passages.
+    text = (
+        "东海大学经济学院教授甲乙\n\n未来产业是第一篇的开头。第一篇的正文。\n\n"
+        "南山研究院研究员丙丁\n\n新质生产力是第二篇的开头。第二篇的正文。\n"
+    )
+    meta = DocMeta(
+        title="专版",
+        kind="newspaper",
+        drop=["东海大学经济学院教授", "南山研究院研究员"],
+        articles=[
+            ArticleMeta(title="第一篇", authors=["甲乙"], starts="未来产业是第一篇"),
+            ArticleMeta(title="第二篇", authors=["丙丁"], starts="新质生产力是第二篇"),
+        ],
+    )
+    chunks = Chunker().chunk_text(text, "page.txt", meta)
+    by_title = {c.metadata["title"]: c for c in chunks}
+    assert by_title["第一篇"].metadata["byline"] == "东海大学经济学院教授甲乙"
+    assert by_title["第二篇"].metadata["byline"] == "南山研究院研究员丙丁"
+    assert not any("研究员" in c.text or "教授" in c.text for c in chunks)

@@ -23,6 +23,9 @@ class _Described(BaseModel):
 class ArticleMeta(_Described):
     kind: str = "article"
     starts: str = ""
+    # Filled from the text, not written in the catalog: the dropped byline paragraph that names the
+    # article's authors with their posts (kept out of the passages, shown on its catalog card).
+    byline: str = ""
 
 
 class DocMeta(_Described):

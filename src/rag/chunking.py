@@ -174,9 +174,9 @@ def segment(paragraphs: list[Paragraph], meta: DocMeta) -> list[tuple[ArticleMet
             raise CatalogError(f"{meta.title}: body_ends {meta.body_ends!r} not found")
         paragraphs = _split_at(paragraphs, *hit)[0]
     if not meta.articles:
-        return [(meta.as_article(), _drop(paragraphs, meta.drop))]
+        return [_bylined(meta.as_article(), paragraphs, meta, _dropped(paragraphs, meta))]
     parts: list[tuple[ArticleMeta, list[Paragraph]]] = []
-    rest = paragraphs
+    rest, head = paragraphs, []
     for article in meta.articles:
         hit = _cut(rest, article.starts)
         if hit is None:
@@ -184,14 +184,29 @@ def segment(paragraphs: list[Paragraph], meta: DocMeta) -> list[tuple[ArticleMet
         before, rest = _split_at(rest, *hit)
         if parts:  # the previous article ends where this one starts
             parts[-1] = (parts[-1][0], before)
+        else:
+            head = before  # before the first article (a masthead, the first byline)
         parts.append((article, []))
     parts[-1] = (parts[-1][0], rest)  # the last article runs to the end
-    return [(article, _drop(paras, meta.drop)) for article, paras in parts]
+    # A byline may sit before the article it belongs to (at the end of the one before).
+    dropped = _dropped(head + [p for _, paras in parts for p in paras], meta)
+    return [_bylined(article, paras, meta, dropped) for article, paras in parts]
 
 
-def _drop(paragraphs: list[Paragraph], prefixes: list[str]) -> list[Paragraph]:
-    """Remove paragraphs (bylines, tables of contents) that start with one of ``prefixes``."""
-    return [p for p in paragraphs if not any(_norm(p.text).startswith(_norm(d)) for d in prefixes)]
+def _dropped(paragraphs: list[Paragraph], meta: DocMeta) -> list[Paragraph]:
+    """The paragraphs the catalog drops: those starting with one of its ``drop`` prefixes."""
+    return [p for p in paragraphs if any(_norm(p.text).startswith(_norm(d)) for d in meta.drop)]
+
+
+def _bylined(
+    article: ArticleMeta, paragraphs: list[Paragraph], meta: DocMeta, dropped: list[Paragraph]
+) -> tuple[ArticleMeta, list[Paragraph]]:
+    """The article's paragraphs without those the catalog drops, and the article with its byline:
+    the dropped paragraphs of the document that name one of its authors."""
+    authors = article.authors or meta.authors
+    byline = "；".join(p.text.strip() for p in dropped if any(a in p.text for a in authors))
+    kept = [p for p in paragraphs if not any(p is d for d in dropped)]
+    return (article.model_copy(update={"byline": byline}) if byline else article), kept
 
 
 def _tidy(article: ArticleMeta, paragraphs: list[Paragraph], titles: set[str]) -> list[Paragraph]:
@@ -206,7 +221,7 @@ def _tidy(article: ArticleMeta, paragraphs: list[Paragraph], titles: set[str]) -
 # Part of every chunk id: a change of what the embedder sees (the contextual header) or of the
 # metadata stored with a chunk gives new ids, so the next ingest re-embeds instead of keeping stale
 # vectors under the old ids.
-CONTEXT_VERSION = "ctx3"  # ctx3: the page where a passage starts
+CONTEXT_VERSION = "ctx4"  # ctx3: the page where a passage starts; ctx4: an article's byline
 
 
 def context_header(meta: dict) -> str:
@@ -240,6 +255,7 @@ def _base_meta(source: str, doc: DocMeta, article: ArticleMeta) -> dict:
         "outlet": article.outlet or doc.outlet,
         "date": article.date or doc.date,
         "kind": article.kind if article.kind != "article" else doc.kind,
+        **({"byline": article.byline} if article.byline else {}),
     }
 
 

@@ -36,7 +36,7 @@ from .loaders import LoadError, discover, load_file
 from .settings import Settings
 from .store import FileRecord, Pending, Store
 
-CHUNKER_VERSION = "4"  # 3: Word files titled by their title, the title line kept out of the passages; 4: page numbers
+CHUNKER_VERSION = "5"  # 3: Word files titled by their title, the title line kept out of the passages; 4: page numbers; 5: bylines
 log = logging.getLogger("rag")
 
 

@@ -531,8 +531,9 @@ class Composer:
 
     # -- metadata questions -----------------------------------------------------------------
     def card(self, art: Article) -> Passage:
-        """The catalog card of an article: title, authors, outlet and date, and the article's own
-        provenance line ("（选自《党建》杂志2025年第11期，作者系…）") when it has one."""
+        """The catalog card of an article: title, authors, outlet and date, its byline (authors
+        with their posts) and its own provenance line ("（选自《党建》杂志2025年第11期，作者系…）")
+        when it has them."""
         lines = [f"《{art.title}》的作者是{'、'.join(art.authors)}。" if art.authors else ""]
         if art.outlet or art.date:
             lines.append(
@@ -545,6 +546,8 @@ class Composer:
         index = self.retriever.chunks
         for i, m in enumerate(index.metas):
             if m.get("source") == art.source and m.get("title") == art.title:
+                if m.get("byline") and m["byline"] not in lines:
+                    lines.append(m["byline"])  # the authors with their posts, from the article's head
                 for s in split_sentences(index.texts[i]):
                     s = s.strip()
                     if any(k in s for k in markers) and len(s) <= 120 and s not in lines:
