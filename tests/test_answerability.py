@@ -21,6 +21,8 @@ def test_date_precision():
     # A speech excerpt's date is in its attribution line.
     meta = {"attribution": "——在浙江考察时强调（2020年4月1日）", "speech_date": "2020-04-01"}
     assert holds("day", "要抓住机遇。——在浙江考察时强调（2020年4月1日）", meta)
+    # the year of a cited work: "（某某，2023）"
+    assert holds("year", "这一判断早有论述（王五，2023）。") and not holds("year", "增速约为（30%）。")
 
 
 def test_amounts_persons_places():
@@ -68,6 +70,9 @@ def test_a_tagger_guess_is_no_name_but_a_corpus_word_is():
     # "成渝" is tagged the same way, but the corpus uses it: an answer without it does not answer.
     assert "卡住" not in named("算力再往上走会被什么卡住？", known=lambda w: False)
     assert "成渝" in named("成渝区域基金由哪家机构管理？", known=lambda w: w == "成渝")
+    # the same for a "place": "扎堆" is tagged as one, 韩国 ends like a place name
+    assert named("创业者扎堆的地方叫什么？", known=lambda w: False) == []
+    assert named("韩国的未来产业战略是什么？", known=lambda w: False) == ["韩国"]
 
 
 def test_an_occasion_spoken_of_in_other_words_is_met():

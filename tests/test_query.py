@@ -127,6 +127,10 @@ def test_expected_answer_types():
     # A unit after 多少/几 must be stated; 近几年, 这几个, 哪几个 ask no quantity.
     assert analyze("国家基金的总规模是多少亿元？").unit == "亿元"
     assert analyze("近几年来取得了什么成就？").unit == "" and analyze("这几个方面分别是什么？").unit == ""
+    # 几 in a numeral (十几年, 几十亿元) asks nothing; with 多少 in the question, 几 is "a few"
+    assert analyze("今后十几年里它会发生什么变化？").unit == "" and analyze("投入了几十亿元做什么？").unit == ""
+    several = analyze("几份报告给出的2023年、2024年增速分别是多少？")
+    assert several.expect == "amount" and several.unit == ""
 
 
 def test_members_of_a_coordination_are_the_sides():

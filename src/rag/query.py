@@ -290,7 +290,11 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     if m and not q.count:
         q.item = cn_number(m.group(1))
     not_quantity = "".join(voc["ji_not_quantity_after"])
-    m = re.search(rf"(?:多少|(?<![{not_quantity}])几)(?:个)?(" + "|".join(map(re.escape, voc["units"])) + ")", asked)
+    units = "|".join(map(re.escape, voc["units"]))
+    m = re.search(rf"多少(?:个)?({units})", asked) or (
+        # 几 asks a quantity unless it is part of a numeral (几十, 几百) or the question asks with 多少
+        None if "多少" in asked else re.search(rf"(?<![{not_quantity}])几(?![十百千万])(?:个)?({units})", asked)
+    )
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number

@@ -150,9 +150,9 @@ def _haystack(chosen: list[Cand], fields: tuple[str, ...] = _META_FIELDS) -> str
 
 def named(query: str, known=lambda word: True) -> list[str]:
     """Places and people (jieba POS) and documents (《…》) the question names. (Organisation tags
-    are left out: the tagger gives nt to ordinary phrases such as 公共财政.) A two-character
-    "person" with no common surname that the corpus never uses (``known``) is the tagger's guess
-    at an ordinary word ("卡住"), not a name."""
+    are left out: the tagger gives nt to ordinary phrases such as 公共财政.) A two-character word
+    that looks like no name (``_unlike_name``) and that the corpus never uses (``known``) is the
+    tagger's guess at an ordinary word ("卡住", "扎堆"), not a name."""
     voc = vocabulary()
     generic = set(voc["generic_names"])
     found = [
@@ -161,10 +161,18 @@ def named(query: str, known=lambda word: True) -> list[str]:
         if f.startswith(("ns", "nr"))
         and len(w) >= 2
         and w not in generic
-        and not (f.startswith("nr") and len(w) == 2 and w[0] not in voc["surnames"] and not known(w))
+        and not (len(w) == 2 and not known(w) and _unlike_name(w, f, voc))
     ]
     found += [re.sub(r"\s+", "", t) for t in re.findall(r"《([^《》]{2,60})》", query)]  # as the haystack: no spaces
     return list(dict.fromkeys(found))
+
+
+def _unlike_name(word: str, flag: str, voc: dict) -> bool:
+    """A two-character word tagged as a person with no common surname, or as a place with no
+    place-name ending: likely the tagger's guess at an ordinary word ("卡住", "扎堆")."""
+    if flag.startswith("nr"):
+        return word[0] not in voc["surnames"]
+    return word[-1] not in voc["place_endings"]
 
 
 def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: True) -> bool:

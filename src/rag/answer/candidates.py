@@ -31,7 +31,8 @@ FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
 
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])")
+# a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）"
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]")
 
 
 def _amount_re() -> re.Pattern:
