@@ -98,6 +98,22 @@ def test_external_set_is_in_the_project_with_both_splits():
             assert re.sub(r"\s+", "", e["quote"]) in docs[e["doc"]], (q.id, e["quote"])
 
 
+def test_probe_set_is_in_the_project_with_its_quotes_in_the_cleaned_documents():
+    # Written from the cleaned text (rag.cleaning), so its quotes are found there, not in the raw files.
+    import re
+
+    from rag.cleaning import clean_text
+    from rag.evaluate import question_files
+
+    qs = load_questions(question_files(ROOT / "evals")["probe"], "all")
+    assert len(qs) == 196 and {q.split for q in qs} == {"dev", "test"} and len({q.id for q in qs}) == 196
+    docs = {p.name: re.sub(r"\s+", "", clean_text(p.read_text(encoding="utf-8"))) for p in (ROOT / "corpus").glob("*.txt")}
+    for q in qs:
+        for e in q.evidence:
+            assert re.sub(r"\s+", "", e["quote"]) in docs[e["doc"]], (q.id, e["quote"])
+        assert q.answerable == bool(q.evidence)
+
+
 @pytest.mark.slow
 def test_external_answers_file_scored_and_report_written(corpus_system, tmp_path, monkeypatch):
     from rag.batch import answer_file
@@ -257,7 +273,7 @@ def test_rag_eval_runs_from_another_directory_with_the_projects_evals(tmp_path, 
         if line.strip() and json.loads(line)["id"] in {q.id for q in dev}
     ]
     (project / "evals/questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for name in ("external.jsonl", "configs.yaml", "support_labels.jsonl"):
+    for name in ("external.jsonl", "probe.jsonl", "configs.yaml", "support_labels.jsonl"):
         (project / "evals" / name).write_bytes((ROOT / "evals" / name).read_bytes())
     (project / "settings.yaml").write_text(f"corpus:\n  path: {CORPUS}\n", encoding="utf-8")
     answers = elsewhere / "answers.jsonl"

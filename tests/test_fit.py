@@ -26,11 +26,12 @@ def test_logistic_regression_separates_and_threshold_meets_the_false_refusal_bud
 def test_fit_writes_a_readable_model_fitted_on_dev_only(corpus_system, tmp_path):
     from rag.answer.answerability import MODEL_FEATURES
     from rag.answer.candidates import FEATURES
-    from rag.evaluate import question_files
+    from rag.evaluate import FIT_SETS, question_files
     from rag.fit import fit
 
     out = tmp_path / "model.json"
-    fit(corpus_system.settings, list(question_files(corpus_system.settings.evals).values()), out, 0.05, progress=False)
+    files = question_files(corpus_system.settings.evals)
+    fit(corpus_system.settings, [files[name] for name in FIT_SETS], out, 0.05, progress=False)
     model = json.loads(out.read_text(encoding="utf-8"))
     assert set(model["sentence_weights"]) == {"bias", *FEATURES}
     a = model["answerability"]

@@ -321,10 +321,11 @@ def bench(ctx, questions, scale, skip_ingest) -> None:
 @click.option(
     "--set",
     "qset",
-    type=click.Choice(["all", "own", "external", "mc"]),
+    type=click.Choice(["all", "own", "external", "probe", "mc"]),
     default="all",
     show_default=True,
-    help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), or both; "
+    help="Question set: ours (evals/questions.jsonl), the independent one (evals/external.jsonl), the "
+    "study-group probes' (evals/probe.jsonl), or all three; "
     "mc: the multiple-choice set (evals/mc.jsonl), accuracy among answered and abstention.",
 )
 @click.option("--config", "configs", multiple=True, help="Configuration from evals/configs.yaml (repeatable).")
@@ -454,12 +455,13 @@ def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
 @click.pass_context
 def fit_(ctx, max_false_refusal, out, quiet) -> None:
     """Refit the answerability model on the dev splits of evals/questions.jsonl and evals/external.jsonl."""
-    from .evaluate import question_files
+    from .evaluate import FIT_SETS, question_files
     from .fit import fit
 
     out = out or str(Path(__file__).parent / "data" / "answer_model.json")
     settings = ctx.obj["settings"]
-    model = fit(settings, list(question_files(settings.evals).values()), Path(out), max_false_refusal, progress=not quiet)
+    files = question_files(settings.evals)
+    model = fit(settings, [files[name] for name in FIT_SETS], Path(out), max_false_refusal, progress=not quiet)
     a = model["answerability"]
     click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")
     click.echo(f"dev: false refusal {a['fitted']['dev_false_refusal']}  refusal recall {a['fitted']['dev_refusal_recall']}")

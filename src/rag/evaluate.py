@@ -19,8 +19,13 @@ from tqdm import tqdm
 from . import metrics as M
 from .settings import Settings
 
-# The question sets: ours, and one written independently (the external set); tune on dev, quote test.
-QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl"}
+# The question sets: ours; one written independently (the external set); and the probe set, written
+# by study-group probes from the documents alone, without seeing any set or the system. Tune on dev,
+# quote test.
+QUESTION_SETS = {"own": "questions.jsonl", "external": "external.jsonl", "probe": "probe.jsonl"}
+# The sets `rag fit` fits on (their dev splits). Not the probe set: refitting with its dev split
+# added raised false refusals on every test split (measured 2026-11-30, README "评测").
+FIT_SETS = ("own", "external")
 
 
 def question_files(evals: Path) -> dict[str, Path]:

@@ -26,7 +26,11 @@ TYPE_NAMES = {
     "metadata": "文献信息",
     "unanswerable": "无答案",
 }
-SET_NAMES = {"own": "本项目题集 own set (evals/questions.jsonl)", "external": "独立题集 external set (evals/external.jsonl)"}
+SET_NAMES = {
+    "own": "本项目题集 own set (evals/questions.jsonl)",
+    "external": "独立题集 external set (evals/external.jsonl)",
+    "probe": "学习小组试题 probe set (evals/probe.jsonl)",
+}
 CHART_KEYS = ["recall@5", "mrr@10", "key_recall", "faithfulness", "citation_precision", "refusal_recall", "false_refusal_rate"]
 CHANGE_KEYS = [
     "recall@5",
@@ -365,7 +369,7 @@ def _charts(run: Run, folder: Path, prev: tuple[str, dict] | None) -> list[Path]
     plt = _plt()
     paths = []
     split = "开发集 dev" if run.split == "dev" else ("测试集 test" if run.split == "test" else run.split)
-    setname = "本项目题集" if run.qset == "own" else ("独立题集" if run.qset == "external" else run.qset)
+    setname = SET_NAMES.get(run.qset, run.qset).split(" ")[0]
     gate_config, mins, maxs = gate_thresholds(run.qset, run.evals / "gate.yaml")
 
     # 1. Configurations side by side, the previous report's default configuration beside them,
