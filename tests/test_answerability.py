@@ -57,6 +57,22 @@ def test_organisation_of_the_kind_asked():
     assert holds("org", "华为和中兴通讯是领先企业。", question="哪家公司领先？")  # brand names need no ending
 
 
+def test_a_figure_said_of_another_place_does_not_answer():
+    q = analyze("西湖市给新兴产业定下的2030年营收目标是多少亿元？")
+    assert not type_ok(q, _cands("东湖市提出，力争2030年新兴产业营收达到500亿元。"))
+    assert type_ok(q, _cands("西湖市提出，力争2030年新兴产业营收达到800亿元。"))
+    assert type_ok(q, _cands("力争2030年新兴产业营收达到800亿元。"))  # the place may be the topic before
+
+
+def test_the_kind_of_person_asked_and_a_model_designation():
+    expert = analyze("这次集体学习是请哪位专家来讲解的？")
+    assert not type_ok(expert, _cands("这次集体学习时，王明同志发表重要讲话。"))
+    assert type_ok(expert, _cands("清华大学李华教授就这个问题进行讲解。"))
+    phone = analyze("文章说的这款手机是什么型号？")
+    assert not type_ok(phone, _cands("华为率先把卫星通信应用到智能手机上。"))
+    assert type_ok(phone, _cands("华为Mate 60率先把卫星通信应用到智能手机上。"))
+
+
 def test_who_acts_is_a_name_or_a_kind_of_actor():
     q = analyze("新兴产业的兴起主要靠谁推动？")
     assert type_ok(q, _cands("新兴产业的兴起主要靠企业一步步突破带动。"))

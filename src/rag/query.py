@@ -46,7 +46,9 @@ class Query:
 
     text: str
     qtype: str = "fact"
-    expect: str = ""  # day | month | year | person | org | place | agent (谁: a name or a kind of actor) | amount | count | ""
+    expect: str = (
+        ""  # day | month | year | person | org | place | agent (谁: a name or a kind of actor) | amount | model | count | ""
+    )
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
     members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
@@ -243,6 +245,19 @@ def org_kinds(question: str) -> list[str]:
         k
         for k in voc["org_kinds_asked"]
         if k in rest and not any(k != o and k in o and o in rest for o in voc["org_kinds_asked"])
+    ]
+
+
+def person_kinds(question: str) -> list[str]:
+    """The words that name the kind of person a question asks for ("哪位专家" -> 专家, 教授, …; data
+    ``person_kinds_asked``), empty when it asks for any person."""
+    voc = vocabulary()
+    asked = _QUOTED.sub("“”", question)
+    return [
+        w
+        for k, words in voc["person_kinds_asked"].items()
+        if re.search(rf"{voc['patterns']['which_re']}{k}", asked)
+        for w in words
     ]
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..query import Query, occasion_core, speaks_of, vocabulary
-from .candidates import Cand, holds, names, pos_tagger
+from .candidates import Cand, holds, names, names_in, pos_tagger
 
 MODEL_FEATURES = [
     "best_lex",
@@ -123,11 +123,18 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
     lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place", "agent") else 2]
-    ok = any(
-        holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people) for c in lead
-    )
-    if ok and q.unit:
-        ok = any(re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text) for c in lead)
+    typed = [
+        c
+        for c in lead
+        if holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people)
+        and (not q.unit or re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text))
+    ]
+    # A figure or date said of another place than the one asked about ("南京提出…3000亿元" for
+    # "杭州…目标是多少亿元") does not answer: one sentence that holds it names the place or none.
+    places = [w for w in named(q.text) if w in names_in(q.text, ("ns",))]
+    if places and q.expect not in ("person", "org", "place", "agent"):
+        typed = [c for c in typed if not names_in(c.text, ("ns",)) or any(_found(p, c.text) for p in places)]
+    ok = bool(typed)
     if ok and q.count:  # "分别位于哪些城市": the names count as items ("北京和上海")
         found = (
             {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)}

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..chunking import index_sentences
 from ..patterns import ITEM_START
-from ..query import Query, defines, org_kinds, vocabulary
+from ..query import Query, defines, org_kinds, person_kinds, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
 
@@ -32,6 +32,7 @@ FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 # a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）"
+_MODEL = re.compile(r"[A-Za-z][A-Za-z\-]*\s?\d+[A-Za-z]*|\d+[A-Za-z]+|[A-Z]{2,}\d*")  # Mate 60, C919, 5G
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]")
 
 
@@ -96,6 +97,8 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "", 
             return bool(_amount_pattern().search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
         case "person" | "org" | "place":
             return bool(names(expect, text, meta, question, people))
+        case "model":
+            return any(m.group() not in question for m in _MODEL.finditer(_no_attribution(text, meta)))
         case "agent":
             body = _no_attribution(text, meta)
             return any(n in body and n not in question for n in vocabulary()["agent_nouns"]) or any(
@@ -108,8 +111,11 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
     """The persons, organisations or places ``text`` names that the question does not already name."""
     body = _no_attribution(text, meta or {})
     if expect == "person":
-        found = names_in(body, ("nr",)) + [p for p in people if p in body]
-        found += [m.group(1) for r in vocabulary()["patterns"]["person_re"] for m in re.finditer(r, body)]
+        cited = [m.group(1) for r in vocabulary()["patterns"]["person_re"] for m in re.finditer(r, body)]
+        found = names_in(body, ("nr",)) + [p for p in people if p in body] + cited
+        kinds = person_kinds(question)  # "哪位专家": a person named as one, or a cited scholar
+        if kinds and not any(k in body for k in kinds):
+            found = cited if {"专家", "学者"} & set(kinds) else []
     elif expect == "org":
         # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
         # splits "战略协调机构"; a name ending in an organisation word counts too.
