@@ -308,6 +308,14 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert ans.refused, ans.answer
 
 
+def test_a_definition_by_named_authors_is_their_defining_sentence(corpus_system):
+    # Question written for this test: the defining sentence ranks low for "如何界定" (its words are
+    # not in it), and the authors' other "未来产业是…" statements are no definition.
+    ans = corpus_system.answerer.ask("陈星星、田贻萱一文如何界定未来产业？")
+    assert ans.answer.startswith("未来产业是由原创新技术、交叉融合技术推动"), ans.answer
+    assert ans.citations[0].authors == "陈星星、田贻萱"
+
+
 def test_an_authors_post_from_the_byline_the_corpus_drops(corpus_system):
     # The 003 page's bylines are kept out of the passages but put on the articles' catalog cards.
     ans = corpus_system.answerer.ask("马涛和钟化鑫在哪里任职？")

@@ -86,9 +86,10 @@ def test_a_tagger_guess_is_no_name_but_a_corpus_word_is():
     # "成渝" is tagged the same way, but the corpus uses it: an answer without it does not answer.
     assert "卡住" not in named("算力再往上走会被什么卡住？", known=lambda w: False)
     assert "成渝" in named("成渝区域基金由哪家机构管理？", known=lambda w: w == "成渝")
-    # the same for a "place": "扎堆" is tagged as one, 韩国 ends like a place name
+    # a "place" the segmenter's dictionary barely knows ("扎堆") is its guess too; a country the corpus
+    # never names ("巴西") stays a name: asking about it is a near miss
     assert named("创业者扎堆的地方叫什么？", known=lambda w: False) == []
-    assert named("韩国的未来产业战略是什么？", known=lambda w: False) == ["韩国"]
+    assert named("巴西的未来产业战略是什么？", known=lambda w: False) == ["巴西"]
 
 
 def test_an_occasion_spoken_of_in_other_words_is_met():

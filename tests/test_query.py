@@ -1,6 +1,6 @@
 """Query analysis: question type, expected answer, and names linked to what the index holds."""
 
-from rag.query import Linker, analyze, org_kinds
+from rag.query import Linker, analyze, defines, org_kinds
 
 METAS = [
     {"source": "000.txt", "title": "未来产业牵引实现高质量发展的机理与路径研究", "authors": "余澳、柯遵义"},
@@ -68,6 +68,15 @@ def test_bare_question_drops_the_linked_names_only():
     assert q.bare() == "在一文中，作者提出了什么？"
     q = analyze("《新产业标准化领航工程实施方案》提出了什么？", linker)  # not an article of the index
     assert q.bare() == q.text
+
+
+def test_definition_subject_when_the_subject_comes_first():
+    assert analyze("在那篇论文里，数字经济是怎样界定的？").subject == "数字经济"
+    assert analyze("数字经济是如何定义的？").subject == "数字经济"
+    assert analyze("作者怎么定义数字经济？").qtype == "definition"
+    assert defines("数字经济", "数字经济是指以数据为关键要素的经济形态。", strictly=True)
+    assert not defines("数字经济", "数字经济是竞争的焦点。", strictly=True)
+    assert not defines("数字经济", "有人认为数字经济是由数据推动的。", strictly=True)
 
 
 def test_definition_subject_for_each_kind_of_definition_cue():

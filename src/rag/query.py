@@ -227,8 +227,12 @@ def definition_subject(text: str) -> str:
     return m.group(1).strip('“”"《》 ，,、') if m else ""
 
 
-def defines(subject: str, sentence: str) -> bool:
-    """Does the sentence open by defining ``subject`` ("未来产业是由…", "所谓X，是指…")?"""
+def defines(subject: str, sentence: str, strictly: bool = False) -> bool:
+    """Does the sentence open by defining ``subject`` ("未来产业是由…", "所谓X，是指…")? ``strictly``:
+    the sentence starts with the subject and a definition's own verb follows ("是由", "是指")."""
+    if strictly:
+        pattern = vocabulary()["patterns"]["defines_strictly_re"]
+        return bool(subject) and bool(re.match(rf"^{re.escape(subject)}{pattern}", sentence))
     pattern = vocabulary()["patterns"]["defines_re"]
     return bool(subject) and bool(re.match(rf"^.{{0,8}}{re.escape(subject)}.{{0,3}}{pattern}", sentence))
 

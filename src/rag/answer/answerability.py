@@ -175,11 +175,18 @@ def named(query: str, known=lambda word: True) -> list[str]:
 
 
 def _unlike_name(word: str, flag: str, voc: dict) -> bool:
-    """A two-character word tagged as a person with no common surname, or as a place with no
-    place-name ending: likely the tagger's guess at an ordinary word ("卡住", "扎堆")."""
+    """A two-character word tagged as a person with no common surname ("卡住"), or as a place that
+    the tagger's own dictionary barely knows ("扎堆": 43 uses against 1,628 for 巴西, 202 for 冰岛):
+    likely the tagger's guess at an ordinary word."""
     if flag.startswith("nr"):
         return word[0] not in voc["surnames"]
-    return word[-1] not in voc["place_endings"]
+    return _dictionary_count(word) < voc["place_min_count"]
+
+
+def _dictionary_count(word: str) -> int:
+    tokenizer = pos_tagger().tokenizer
+    tokenizer.check_initialized()
+    return tokenizer.FREQ.get(word, 0)
 
 
 def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: True) -> bool:

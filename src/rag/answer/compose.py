@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from ..chunking import index_sentences, split_sentences
 from ..citation import join_quoted
-from ..query import Article, Query, cn_number, vocabulary
+from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
@@ -90,6 +90,12 @@ class Composer:
             return self._occasions(cands)
         best = cands[0]
         limit = self.max_sentences
+        # A definition question is answered by a sentence that defines its subject ("未来产业是由…"),
+        # when one is among the candidates, whatever else scores higher.
+        defining = [c for c in cands if q.subject and defines(q.subject, c.text, strictly=True)]
+        if defining:
+            best = max(defining, key=lambda c: c.score)
+            cands = [best] + [c for c in cands if c is not best]
         if q.subject and best.text.startswith(q.subject[:2]):
             limit = min(limit, 3)  # a definition: the defining sentence and what directly follows
         chosen = self._within(q, self._top(cands, best, limit, self.margins["answer"]))

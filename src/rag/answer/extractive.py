@@ -9,8 +9,10 @@ is answered from the article's catalog card, cited to the document.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
-from ..query import Query, analyze, vocabulary
+from ..chunking import split_sentences
+from ..query import Query, analyze, defines, vocabulary
 from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
@@ -78,7 +80,28 @@ class ExtractiveAnswerer:
         article's passages to be among them."""
         if len(analysis.articles) > 1:
             top_k = max(top_k or self.s.retrieval.top_k, 4 * len(analysis.articles))
-        return self.retriever.retrieve(query, top_k, mode, filters, analysis)
+        with self.retriever.pinned():
+            passages = self.retriever.retrieve(query, top_k, mode, filters, analysis)
+            return self._definition_first(analysis, passages, filters)
+
+    def _definition_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
+        """ "陈星星、田贻萱是如何界定未来产业的": when a definition question names its articles, the
+        passage of theirs that defines the subject ("未来产业是由…") leads, wherever the search
+        ranked it (the question's other words, 界定/怎样, are not in it)."""
+        if not (q.subject and q.articles):
+            return passages
+        index = self.retriever.chunks
+        filters = filters or Filters()
+        for row, (text, meta) in enumerate(zip(index.texts, index.metas, strict=False)):
+            if (
+                q.matches(meta)
+                and filters.match(meta)
+                and any(defines(q.subject, s.strip(), strictly=True) for s in split_sentences(text))
+            ):
+                hit = next((p for p in passages if p.id == index.ids[row]), None) or Passage(index.ids[row], text, meta)
+                ordered = [hit] + [p for p in passages if p.id != hit.id][: len(passages) - 1]
+                return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
+        return passages
 
     @property
     def settings(self) -> Settings:
