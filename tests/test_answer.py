@@ -361,6 +361,12 @@ def test_lists_of_the_kind_asked_and_after_a_colon(corpus_system):
     assert all(k in ans.answer for k in ("风险不匹配", "周期不匹配", "商业模式不匹配")), ans.answer
 
 
+def test_a_list_summed_up_by_its_best_sentence_is_read_before_it(corpus_system):
+    # Question written for this test: the best sentence is "这些基础规律相互交织…"; the laws precede it.
+    ans = corpus_system.answerer.ask("马涛、钟化鑫提到哪些基础规律推动未来产业指数级成长？")
+    assert all(k in ans.answer for k in ("摩尔定律", "梅特卡夫定律", "学习曲线")), ans.answer
+
+
 def test_names_as_questions_shorten_or_run_them_on(corpus_system):
     # Questions written for this test: "新华社" is the author 新华社第一工作室; "和马涛" is 马涛 run
     # on by the word segmenter; "深圳特区" is 深圳经济特区.

@@ -86,6 +86,9 @@ class Composer:
             items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind)
             if items:
                 return items
+            if cands[0].text.startswith(tuple(vocabulary()["summary_starts"])):
+                # "这些基础规律相互交织…" sums up the items it follows: they are what is asked for
+                return self._reasons_before(cands[0])
         if q.qtype == "occasion":
             return self._occasions(cands)
         best = cands[0]
