@@ -367,6 +367,16 @@ def test_a_list_summed_up_by_its_best_sentence_is_read_before_it(corpus_system):
     assert all(k in ans.answer for k in ("摩尔定律", "梅特卡夫定律", "学习曲线")), ans.answer
 
 
+def test_one_item_that_stands_out_answers_with_its_explanation_across_passages(corpus_system):
+    # Question written for this test: "有什么好处" about the one item that names 一带一路 (the last of
+    # 首先/其次/最后), explained at the start of the next passage; "有哪些举措" still gets the list.
+    ans = corpus_system.answerer.ask("在余澳、柯遵义看来，未来产业发展对共建“一带一路”有什么好处？")
+    assert ans.answer.startswith("最后,发展未来产业将直接有助于推动“一带一路”建设。") and "数字丝绸之路" in ans.answer, ans.answer
+    assert len({c.passage_id for c in ans.citations}) == 2
+    ans = corpus_system.answerer.ask("加强未来产业基础设施建设有哪些举措？")
+    assert "一是" in ans.answer and "二是" in ans.answer, ans.answer
+
+
 def test_names_as_questions_shorten_or_run_them_on(corpus_system):
     # Questions written for this test: "新华社" is the author 新华社第一工作室; "和马涛" is 马涛 run
     # on by the word segmenter; "深圳特区" is 深圳经济特区.

@@ -39,7 +39,15 @@ _HEAD = re.compile(r"[^，,；;：:。！？]{4,18}[。！]")
 # ``list_heading``: the share of the question a list's section heading must cover for the list to
 # answer although none of its items is among the best sentences ("推动创新链产业链耦合发展" for
 # "…耦合发展有哪些举措"); dev answers are the same anywhere from 0.7 to 0.99.
-DEFAULT_MARGINS = {"answer": 0.45, "occasion": 0.45, "list": 0.3, "list_lead": 0.5, "typed": 0.4, "list_heading": 0.7}
+DEFAULT_MARGINS = {
+    "answer": 0.45,
+    "occasion": 0.45,
+    "list": 0.3,
+    "list_lead": 0.5,
+    "typed": 0.4,
+    "list_heading": 0.7,
+    "one_item": 0.3,
+}
 
 
 class Composer:
@@ -84,6 +92,9 @@ class Composer:
                 return items
         if q.qtype == "list" or q.count:
             items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind)
+            one = self._one_item(items, cover) if _singular(query) and not (q.count or q.members) else None
+            if one:
+                return self._explain([one], cands)
             if items:
                 return items
             if cands[0].text.startswith(tuple(vocabulary()["summary_starts"])):
@@ -160,17 +171,15 @@ class Composer:
             return chosen
         if premise and best.text.startswith(tuple(vocabulary()["conclusion_starts"])):
             return self._reasons_before(best) + chosen[1:]  # "由此可见，…": the reasons come before it
-        para = next((x for x in best.passage.text.split("\n") if best.text in x), "")
-        sents = [s.strip() for s in split_sentences(para) if s.strip() and not is_injection(s.strip())]
-        at = sents.index(best.text) if best.text in sents else -1
-        follow = (
-            [
-                Cand(s, best.passage, best.pos + i + 1, False, dict(best.f), best.score)
-                for i, s in enumerate(sents[at + 1 : at + 4])
-            ]
-            if at >= 0
-            else []
-        )
+        # The sentences after it in its paragraph, read across passage boundaries (an item that ends
+        # one passage is explained at the start of the next), up to three.
+        seq = self._section_sentences(best.passage.metadata)
+        at = next((i for i, x in enumerate(seq) if x[0] == best.text and x[1].id == best.passage.id), -1)
+        follow = []
+        for sent, p, pos, opens in seq[at + 1 : at + 4] if at >= 0 else []:
+            if opens or ordinal_family(sent) or is_injection(sent):
+                break
+            follow.append(Cand(sent, p, pos, False, dict(best.f), best.score))
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
 
@@ -342,6 +351,15 @@ class Composer:
                     continue
                 return items
         return [enum_best] if enum_best else []
+
+    def _one_item(self, items: list[Cand], cover) -> Cand | None:
+        """The one item of a list the question is about: it covers the question's words by
+        ``one_item`` more than any other item does ("…对“一带一路”有什么直接帮助" and "最后，发展未来产业
+        将直接有助于推动“一带一路”建设"), so the question asks about it, not for the list."""
+        listed = sorted(((cover(c.text), i) for i, c in enumerate(items) if c.ordinal), reverse=True)
+        if len(listed) >= 2 and listed[0][0] - listed[1][0] >= self.margins["one_item"]:
+            return items[listed[0][1]]
+        return None
 
     @staticmethod
     def _list_anchors(cands: list[Cand]) -> list[Cand]:
@@ -577,6 +595,13 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+def _singular(question: str) -> bool:
+    """The question's list cues are only ones that may ask about one thing ("有什么帮助", not "有哪些举措")."""
+    voc = vocabulary()
+    plural = [c for c in voc["types"]["list"] if c not in voc["singular_list_cues"]]
+    return not any(c in question for c in plural)
 
 
 def _mostly_opening(sentences: list[tuple]) -> bool:
