@@ -50,6 +50,7 @@ def test_an_organisation_author_links_by_its_leading_part():
     linker = Linker(metas)
     assert analyze("东海省委那篇文章怎么说？", linker).authors == ["东海省委宣传部"]
     assert analyze("光明社的文章怎么说？", linker).authors == []  # two authors start so: neither is meant
+    assert analyze("东海市委有什么部署？", linker).authors == []  # 东海省委宣传部's lead is 东海省委, not 东海
 
 
 def test_titles_link_whole_or_partial():
@@ -72,6 +73,8 @@ def test_bare_question_drops_the_linked_names_only():
 
 def test_definition_subject_when_the_subject_comes_first():
     assert analyze("在那篇论文里，数字经济是怎样界定的？").subject == "数字经济"
+    assert analyze("作者对数字经济是怎样界定的？").subject == "数字经济"
+    assert analyze("报告提出了哪三个方面？").item_kind == ""  # a measure word, not a kind
     assert analyze("数字经济是如何定义的？").subject == "数字经济"
     assert analyze("作者怎么定义数字经济？").qtype == "definition"
     assert defines("数字经济", "数字经济是指以数据为关键要素的经济形态。", strictly=True)

@@ -20,7 +20,7 @@ def test_quote_highlighted_and_markers_link_to_sources():
         highlight("前文。新质生产力是先进生产力质态。后文。", "新质生产力是先进生产力质态。")
         == "前文。<mark>新质生产力是先进生产力质态。</mark>后文。"
     )
-    gap = highlight("甲。乙。丙。", "甲。……丙。")  # sentences apart: each marked, the gap mark is not
+    gap = highlight("甲。乙。丙。", "甲。［……］丙。")  # sentences apart: each marked, the gap mark is not
     assert gap == "<mark>甲。</mark>乙。<mark>丙。</mark>"
     md = message_markdown(_ans(), 2)
     assert "[[1]](#src-2-1)" in md

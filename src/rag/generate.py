@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .answer import REFUSAL, Answer, Citation, ExtractiveAnswerer, chain_input
 from .chunking import split_sentences
-from .citation import meta_label
+from .citation import join_quoted, meta_label
 from .llm import describe_error, task_chain
 from .metrics import norm, support_score, supported
 from .prompts import as_data
@@ -222,7 +222,7 @@ class LLMAnswerer:
         checked, cited, marks = verify(text, passages, self.threshold, self.s.llm.unsupported)
         citations = []
         for n in sorted(cited):
-            citations.append(Citation.of(n, passages[n - 1], "".join(cited[n])))
+            citations.append(Citation.of(n, passages[n - 1], join_quoted(passages[n - 1].text, cited[n])))
         ans = Answer(question, checked or REFUSAL, not checked, citations if checked else [], passages, conf, query)
         ans.marks = [m.__dict__ for m in marks]
         return ans

@@ -137,7 +137,8 @@ class Linker:
 
     def authors_in(self, text: str) -> list[str]:
         """The authors the question names: whole, or an organisation author of five or more characters
-        by a leading part of three or more that no other author shares ("新华社" for "新华社第一工作室")."""
+        by a leading part that names an organisation and that no other author shares ("新华社" for
+        "新华社第一工作室")."""
         found: list[str] = []
         for a in self.authors:  # longest first, so "新华社第一工作室" is not also "新华社"
             if (a in text or self._lead_in(a, text)) and not any(a in f for f in found):
@@ -145,11 +146,14 @@ class Linker:
         return found
 
     def _lead_in(self, author: str, text: str) -> bool:
+        """The question names an organisation author by a leading part that is itself the name of
+        an organisation (it ends with an organisation word: "新华社", "中共江苏省委"; not "中共江")."""
         if len(author) < 5:
             return False
+        ends = tuple(vocabulary()["org_suffixes"]) + ("社",)
         for n in range(len(author) - 1, 2, -1):
             lead = author[:n]
-            if lead in text and not any(o != author and o.startswith(lead) for o in self.authors):
+            if lead.endswith(ends) and lead in text and not any(o != author and o.startswith(lead) for o in self.authors):
                 return True
         return False
 
@@ -222,9 +226,16 @@ def coordinated(text: str) -> list[str]:
 
 
 def definition_subject(text: str) -> str:
-    """What a definition question asks to define (data/query.yaml ``patterns.subject_re``)."""
-    m = next((m for p in vocabulary()["patterns"]["subject_re"] if (m := re.search(p, text))), None)
-    return m.group(1).strip('“”"《》 ，,、') if m else ""
+    """What a definition question asks to define (data/query.yaml ``patterns.subject_re``), without
+    words that only say where ("作者对数字经济是怎样界定的" -> 数字经济; data ``subject_preambles``)."""
+    voc = vocabulary()
+    m = next((m for p in voc["patterns"]["subject_re"] if (m := re.search(p, text))), None)
+    subject = m.group(1).strip('“”"《》 ，,、') if m else ""
+    for word in voc["subject_preambles"]:
+        _, sep, rest = subject.rpartition(word)
+        if sep and len(rest) >= 2:
+            subject = rest
+    return subject
 
 
 def defines(subject: str, sentence: str, strictly: bool = False) -> bool:
@@ -239,17 +250,15 @@ def defines(subject: str, sentence: str, strictly: bool = False) -> bool:
 
 def org_kinds(question: str) -> list[str]:
     """The kinds of organisation a question asks for ("哪些高校" -> 高校; "哪家医院或研究团队" -> 医院,
-    团队): the words of data ``org_kinds_asked`` after its first "哪…" (``patterns.which_re``)."""
+    团队): a word of data ``org_kinds_asked`` right after "哪…" (``patterns.which_re``), and any
+    joined to it by 或/还是. Quoted words ask nothing."""
     voc = vocabulary()
-    m = re.search(voc["patterns"]["which_re"], _QUOTED.sub("“”", question))
-    if not m:
-        return []
-    rest = question[m.start() :]
-    return [
-        k
-        for k in voc["org_kinds_asked"]
-        if k in rest and not any(k != o and k in o and o in rest for o in voc["org_kinds_asked"])
-    ]
+    kinds = "|".join(map(re.escape, sorted(voc["org_kinds_asked"], key=len, reverse=True)))
+    m = re.search(
+        rf"{voc['patterns']['which_re']}({kinds})((?:(?:或者|或|还是)[\u4e00-\u9fff]{{0,3}}?(?:{kinds}))*)",
+        _QUOTED.sub("“”", question),
+    )
+    return [m.group(1), *re.findall(kinds, m.group(2))] if m else []
 
 
 def person_kinds(question: str) -> list[str]:
@@ -303,7 +312,7 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         expect = "org"
     q.expect = expect
     m = re.search(voc["item_kind_re"], asked)
-    if m:
+    if m and m.group(1) not in voc["not_item_kinds"]:  # "哪三个方面": a measure word, not a kind
         q.item_kind = m.group(1)
     m = re.search(voc["item_re"], asked)
     if m and not q.count:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..query import Query, occasion_core, speaks_of, vocabulary
-from .candidates import Cand, holds, names, names_in, pos_tagger
+from .candidates import NAMED_KINDS, Cand, holds, names, names_in, pos_tagger
 
 MODEL_FEATURES = [
     "best_lex",
@@ -115,14 +115,16 @@ def _quoted_run(text: str) -> int:
     return max((len(re.findall(r"“[^“”]{1,16}”", r)) for r in runs), default=0)
 
 
-def type_ok(q: Query, chosen: list[Cand]) -> bool:
+def type_ok(q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
+    """Do the best chosen sentences hold the kind of answer the question expects? ``known``: as
+    for ``named``."""
     if not q.expect:
         return True
     if q.expect == "count":
         return items_in(chosen, q.members) >= q.count
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
-    lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in ("person", "org", "place", "agent") else 2]
+    lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in NAMED_KINDS else 2]
     typed = [
         c
         for c in lead
@@ -131,14 +133,14 @@ def type_ok(q: Query, chosen: list[Cand]) -> bool:
     ]
     # A figure or date said of another place than the one asked about ("南京提出…3000亿元" for
     # "杭州…目标是多少亿元") does not answer: one sentence that holds it names the place or none.
-    places = [w for w in named(q.text) if w in names_in(q.text, ("ns",))]
-    if places and q.expect not in ("person", "org", "place", "agent"):
+    places = [w for w in named(q.text, known) if w in names_in(q.text, ("ns",))]
+    if places and q.expect not in NAMED_KINDS:
         typed = [c for c in typed if not names_in(c.text, ("ns",)) or any(_found(p, c.text) for p in places)]
     ok = bool(typed)
     if ok and q.count:  # "分别位于哪些城市": the names count as items ("北京和上海")
         found = (
             {n for c in lead for n in names(q.expect, c.text, c.passage.metadata, q.text, q.people)}
-            if q.expect in ("person", "org", "place")
+            if q.expect in ("person", "org", "place")  # (an actor may be a kind, "企业": no count of names)
             else set()
         )
         ok = max(items_in(chosen, q.members), len(found)) >= q.count
@@ -159,7 +161,7 @@ def named(query: str, known=lambda word: True) -> list[str]:
     """Places and people (jieba POS) and documents (《…》) the question names. (Organisation tags
     are left out: the tagger gives nt to ordinary phrases such as 公共财政.) A two-character word
     that looks like no name (``_unlike_name``) and that the corpus never uses (``known``) is the
-    tagger's guess at an ordinary word ("卡住", "扎堆"), not a name."""
+    tagger's guess at an ordinary word ("卡住"), not a name."""
     voc = vocabulary()
     generic = set(voc["generic_names"])
     found = [
@@ -175,18 +177,10 @@ def named(query: str, known=lambda word: True) -> list[str]:
 
 
 def _unlike_name(word: str, flag: str, voc: dict) -> bool:
-    """A two-character word tagged as a person with no common surname ("卡住"), or as a place that
-    the tagger's own dictionary barely knows ("扎堆": 43 uses against 1,628 for 巴西, 202 for 冰岛):
-    likely the tagger's guess at an ordinary word."""
-    if flag.startswith("nr"):
-        return word[0] not in voc["surnames"]
-    return _dictionary_count(word) < voc["place_min_count"]
-
-
-def _dictionary_count(word: str) -> int:
-    tokenizer = pos_tagger().tokenizer
-    tokenizer.check_initialized()
-    return tokenizer.FREQ.get(word, 0)
+    """A two-character word tagged as a person with no common surname ("卡住"): likely the tagger's
+    guess at an ordinary word. (Places keep their tag: a place the corpus never names, "巴西", looks
+    no different to the tagger from an ordinary word it calls a place, "扎堆".)"""
+    return flag.startswith("nr") and word[0] not in voc["surnames"]
 
 
 def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
@@ -206,23 +200,25 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: T
     when = _haystack(chosen, ("speech_date", "attribution"))
     # A name the tagger ran into a word before it ("和马涛") or cut short ("田贻" of 田贻萱) is the
     # author it holds or belongs to.
-    names = [next((p for p in q.people if p in n or n in p), n) for n in named(query, known)]
+    names = [next((p for p in q.people if p in n or p.startswith(n)), n) for n in named(query, known)]
     return all(_found(n, hay) for n in names + q.authors) and all(y in when for y in q.years)
 
 
 def _found(name: str, hay: str) -> bool:
     """The name, or for a kind of place ("沿海地区") what comes before the kind, is in ``hay``; a
-    name of four or more characters also when it shortens a longer one by leaving out characters
-    in its middle ("深圳特区" for "深圳经济特区")."""
+    name of four to eight characters also when it shortens a longer one by leaving out characters
+    after its first two ("深圳特区" for "深圳经济特区")."""
     if name in hay:
         return True
     kind = next((k for k in vocabulary()["place_kinds"] if name.endswith(k) and len(name) > len(k) + 1), "")
     if kind and name[: -len(kind)] in hay:
         return True
-    return (
-        len(name) >= 4
-        and re.search(f"{re.escape(name[:2])}[^，。；、的之了和与及在是]{{1,{_ELIDED}}}{re.escape(name[2:])}", hay) is not None
-    )
+    # A place or person name (not a document's title, not one with figures: "中国制造2025"), shortened
+    # by leaving out up to _ELIDED characters after its first two, none of them a function word.
+    if not 4 <= len(name) <= 8 or re.search(r"\d", name):
+        return False
+    gap = f"[^，。；、{vocabulary()['not_in_elision']}]{{1,{_ELIDED}}}"
+    return re.search(f"{re.escape(name[:2])}{gap}{re.escape(name[2:])}", hay) is not None
 
 
 _ELIDED = 4  # characters a shortened name may leave out between its first two and the rest
@@ -246,7 +242,7 @@ def decide(
     p = 1.0 / (1.0 + math.exp(-z))
     if not chosen:
         return Decision(False, 0.0, "model", feats)
-    if not type_ok(q, chosen):
+    if not type_ok(q, chosen, known):
         return Decision(False, p, "type", feats)
     if not constraint_ok(query, q, chosen, known):
         return Decision(False, p, "constraint", feats)

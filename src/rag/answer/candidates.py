@@ -28,11 +28,14 @@ from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
 
 FEATURES = ["lex", "chars", "sem", "prior", "type", "defines", "linked"]
+# The answer kinds that are names (the best sentence alone must hold one, see answerability.type_ok).
+NAMED_KINDS = ("person", "org", "place", "agent")
 
 _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
+# a product's designation: letters and digits together ("Mate 60", "C919", "H20"; not "AI", "5G")
+_MODEL = re.compile(r"[A-Za-z][A-Za-z\-]*\s?\d+[A-Za-z]*|\d+[A-Za-z]{2,}\d*")
 # a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）"
-_MODEL = re.compile(r"[A-Za-z][A-Za-z\-]*\s?\d+[A-Za-z]*|\d+[A-Za-z]+|[A-Z]{2,}\d*")  # Mate 60, C919, 5G
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]")
 
 
@@ -80,10 +83,11 @@ def _amount_pattern() -> re.Pattern:
 
 def holds(expect: str, text: str, meta: dict | None = None, question: str = "", people=()) -> bool:
     """Does ``text`` hold an answer of the expected type? (a date as precise as asked, a person,
-    an organisation, a place, an amount). Dates of a speech excerpt count from its metadata. A
-    person, organisation or place must be one the question does not already name. ``people``: the
-    persons the index knows (its catalog's authors), a person whatever the tagger says ("（胡拥军，
-    2023）" cites one)."""
+    an organisation, a place, an amount, a model designation, or for "靠谁" an actor: a person, an
+    organisation or a kind of actor, data ``agent_nouns``). Dates of a speech excerpt count from its
+    metadata. A person, organisation or place must be one the question does not already name.
+    ``people``: the persons the index knows (its catalog's authors), a person whatever the tagger
+    says ("（胡拥军，2023）" cites one)."""
     meta = meta or {}
     date = meta.get("speech_date", "") if meta.get("attribution") and meta["attribution"] in text else ""
     match expect:
@@ -100,8 +104,8 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "", 
         case "model":
             return any(m.group() not in question for m in _MODEL.finditer(_no_attribution(text, meta)))
         case "agent":
-            body = _no_attribution(text, meta)
-            return any(n in body and n not in question for n in vocabulary()["agent_nouns"]) or any(
+            words = {w for w, _ in pos_tagger().cut(_no_attribution(text, meta))}  # whole words: not 党 in 党员
+            return any(n in words and n not in question for n in vocabulary()["agent_nouns"]) or any(
                 names(kind, text, meta, question, people) for kind in ("person", "org")
             )
     return True
@@ -115,7 +119,7 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
         found = names_in(body, ("nr",)) + [p for p in people if p in body] + cited
         kinds = person_kinds(question)  # "哪位专家": a person named as one, or a cited scholar
         if kinds and not any(k in body for k in kinds):
-            found = cited if {"专家", "学者"} & set(kinds) else []
+            found = cited if set(vocabulary()["cited_are"]) & set(kinds) else []
     elif expect == "org":
         # Which body: the tagger often takes an organisation for a person (普华永道 -> nr), and
         # splits "战略协调机构"; a name ending in an organisation word counts too.
@@ -126,18 +130,14 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
         # A bare kind ("实验室") names no organisation; one of the kinds asked ("哪些高校") must be named.
         endings = [e for k in org_kinds(question) for e in vocabulary()["org_kind_names"].get(k, [])]
         ends = "|".join(map(re.escape, sorted({*(s for s in suffixes if len(s) >= 2), *endings}, key=len, reverse=True)))
-        found += [re.split(_NOT_IN_NAME, w)[-1] for w in re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{ends})", body)]
+        cut = f"[{vocabulary()['not_in_org_name']}]"
+        found += [re.split(cut, w)[-1] for w in re.findall(rf"[\u4e00-\u9fff]{{2,8}}(?:{ends})", body)]
         found = [w for w in found if w not in suffixes and w not in endings]
         if endings:
             found = [w for w in found if w.endswith(tuple(endings))]
     else:
         found = names_in(body, ("ns",))
     return list(dict.fromkeys(w for w in found if w not in question))
-
-
-# Words that do not occur inside an organisation's name: a run of characters before an organisation
-# word ("…接口从实验室") starts after the last of them.
-_NOT_IN_NAME = r"[从向在于把被将了对由]"
 
 
 def _no_attribution(text: str, meta: dict) -> str:

@@ -24,7 +24,7 @@ from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import Cand, ordinal_family
+from .candidates import NAMED_KINDS, Cand, ordinal_family
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -118,7 +118,10 @@ class Composer:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         chosen = self._explain(chosen, cands, q.qtype == "why" and bool(chosen) and _restates(chosen[0].text, query))
-        return self._in_source_order(self._with_partners(chosen))
+        chosen = self._in_source_order(self._with_partners(chosen))
+        if defining and best in chosen:  # the definition leads, whatever precedes it in the source
+            chosen = [best] + [c for c in chosen if c is not best]
+        return chosen
 
     @staticmethod
     def _typed_first(q: Query, chosen: list[Cand], cands: list[Cand], best: Cand, margin: float) -> list[Cand]:
@@ -126,7 +129,7 @@ class Composer:
         the best sentence that does (if it is nearly as good) leads the answer."""
         # The answerability check reads the best sentence for who/where, the best two for dates and
         # quantities (answerability.type_ok); the same sentences are looked at here.
-        lead = chosen[: 1 if q.expect in ("person", "org", "place", "agent") else 2]
+        lead = chosen[: 1 if q.expect in NAMED_KINDS else 2]
         if not q.expect or q.expect == "count" or any(c.f.get("type") for c in lead):
             return chosen
         # A date asked of a speech the question names is its excerpt's date, however the excerpt's
@@ -175,9 +178,12 @@ class Composer:
         # one passage is explained at the start of the next), up to three.
         seq = self._section_sentences(best.passage.metadata)
         at = next((i for i, x in enumerate(seq) if x[0] == best.text and x[1].id == best.passage.id), -1)
+        if at < 0:  # a sentence two overlapping passages share is listed under the first of them
+            at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
         follow = []
         for sent, p, pos, opens in seq[at + 1 : at + 4] if at >= 0 else []:
-            if opens or ordinal_family(sent) or is_injection(sent):
+            # a heading item's explanation ends at the next item; a premise's may be a list
+            if opens or (not premise and ordinal_family(sent)) or is_injection(sent):
                 break
             follow.append(Cand(sent, p, pos, False, dict(best.f), best.score))
         have = {c.text for c in chosen}
@@ -340,11 +346,11 @@ class Composer:
                 # A list answers only when one of its items is among the best sentences, its own
                 # heading covers most of the question ("（二）未来产业的特征") or it has as many items
                 # as the question asks for ("哪三点"): a numbered list about something else is not
-                # the answer. A question that asks which members a set has ("具体包括哪几种") takes
-                # the list where the passages that answer it best hold one.
+                # the answer. A question that asks which members a set has ("具体包括哪几种融合")
+                # takes a list whose items name the kind it asks for.
                 if (
                     count != listed
-                    and not members
+                    and not (members and tail and any(tail in c.text for c in items))
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
                     and cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < self.margins["list_heading"]
                 ):

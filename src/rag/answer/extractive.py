@@ -85,23 +85,31 @@ class ExtractiveAnswerer:
             return self._definition_first(analysis, passages, filters)
 
     def _definition_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
-        """ "陈星星、田贻萱是如何界定未来产业的": when a definition question names its articles, the
+        """For "陈星星、田贻萱是如何界定未来产业的": when a definition question names its articles, the
         passage of theirs that defines the subject ("未来产业是由…") leads, wherever the search
         ranked it (the question's other words, 界定/怎样, are not in it)."""
         if not (q.subject and q.articles):
             return passages
         index = self.retriever.chunks
         filters = filters or Filters()
-        for row, (text, meta) in enumerate(zip(index.texts, index.metas, strict=False)):
-            if (
-                q.matches(meta)
-                and filters.match(meta)
-                and any(defines(q.subject, s.strip(), strictly=True) for s in split_sentences(text))
-            ):
-                hit = next((p for p in passages if p.id == index.ids[row]), None) or Passage(index.ids[row], text, meta)
-                ordered = [hit] + [p for p in passages if p.id != hit.id][: len(passages) - 1]
-                return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
-        return passages
+        rows = [
+            row
+            for row, (text, meta) in enumerate(zip(index.texts, index.metas, strict=False))
+            if q.matches(meta)
+            and filters.match(meta)
+            and any(defines(q.subject, s.strip(), strictly=True) for s in split_sentences(text))
+        ]
+        if not rows or not passages:
+            return passages
+        rank = {p.id: k for k, p in enumerate(passages)}
+        row = min(rows, key=lambda r: rank.get(index.ids[r], len(passages)))  # the best ranked, else the first
+        # One not retrieved takes the top passage's score, so the sentence model's rank features
+        # (scaled by the top score) stay as they were fitted.
+        hit = next((p for p in passages if p.id == index.ids[row]), None) or Passage(
+            index.ids[row], index.texts[row], index.metas[row], score=passages[0].score
+        )
+        ordered = [hit] + [p for p in passages if p.id != hit.id][: len(passages) - 1]
+        return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
 
     @property
     def settings(self) -> Settings:
