@@ -377,6 +377,15 @@ def test_one_item_that_stands_out_answers_with_its_explanation_across_passages(c
     assert "一是" in ans.answer and "二是" in ans.answer, ans.answer
 
 
+def test_a_cause_after_the_claim_and_a_term_named_in_quotes_are_read_on(corpus_system):
+    # Questions written for this test. The claim is followed by "这一方面是因为…另一方面则是因为…":
+    ans = corpus_system.answerer.ask("林宝说老年消费市场在促进消费中的地位越来越重要，原因是什么？")
+    assert "占比越来越高" in ans.answer and "收入更有保障" in ans.answer, ans.answer
+    # "重点是“一硬一软”。" names a term; what it means follows:
+    ans = corpus_system.answerer.ask("王一鸣认为十五五时期推动科技创新和产业创新深度融合的重点是什么？")
+    assert "“硬”的方面" in ans.answer and "“软”的方面" in ans.answer, ans.answer
+
+
 def test_names_as_questions_shorten_or_run_them_on(corpus_system):
     # Questions written for this test: "新华社" is the author 新华社第一工作室; "和马涛" is 马涛 run
     # on by the word segmenter; "深圳特区" is 深圳经济特区.

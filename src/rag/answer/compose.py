@@ -117,7 +117,8 @@ class Composer:
         if parallel:
             return parallel
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
-        chosen = self._explain(chosen, cands, q.qtype == "why" and bool(chosen) and _restates(chosen[0].text, query))
+        why = q.qtype == "why" and bool(chosen)
+        chosen = self._explain(chosen, cands, why and (_restates(chosen[0].text, query) or self._cause_follows(chosen[0])))
         chosen = self._in_source_order(self._with_partners(chosen))
         if defining and best in chosen:  # the definition leads, whatever precedes it in the source
             chosen = [best] + [c for c in chosen if c is not best]
@@ -224,6 +225,13 @@ class Composer:
                     have.add(hit[0])
                     out.append(Cand(hit[0], hit[1], hit[2], False, dict(c.f), c.score))
         return out
+
+    def _cause_follows(self, best: Cand) -> bool:
+        """The sentence after ``best`` in its section gives its cause ("这一方面是因为…", data
+        ``cause_starts``): a why-question about ``best`` is answered by what follows it."""
+        seq = self._section_sentences(best.passage.metadata)
+        at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
+        return 0 <= at < len(seq) - 1 and seq[at + 1][0].startswith(tuple(vocabulary()["cause_starts"]))
 
     def _reasons_before(self, best: Cand, n: int = 4) -> list[Cand]:
         """A conclusion with the sentences it is drawn from: up to ``n`` before it in its section,
@@ -668,8 +676,14 @@ def _restates(sentence: str, question: str) -> bool:
 
 
 def _heading(c: Cand) -> bool:
-    """A list item that is only a heading ("二是赋能效应。"): what it means is in the sentences after it."""
-    return c.ordinal and len(c.text) <= 30
+    """A list item that is only a heading ("二是赋能效应。"), or a short sentence that ends by naming
+    something in quotes ("重点是“一硬一软”。"): what it means is in the sentences after it."""
+    if c.ordinal:
+        return len(c.text) <= 30
+    return bool(_NAMES_A_TERM.fullmatch(re.split(r"[，,；;：:]", c.text)[-1]))
+
+
+_NAMES_A_TERM = re.compile(r"[^“”]{0,6}“[^“”]{1,12}”[。！]?")  # a last clause "重点是“一硬一软”。"
 
 
 def _is(p: Passage, art: Article) -> bool:
