@@ -295,6 +295,7 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     assert not ans.refused and "余澳、柯遵义" in ans.answer
     (c,) = ans.citations
     assert c.section == "文献信息" and c.source.startswith("000_") and ans.answer.split("[")[0] in c.text
+    assert ans.answer.startswith("据资料目录，")  # written from the catalog, not the article's words
     ans = corpus_system.answerer.ask("李乐成的《加快推进人工智能赋能新型工业化》发表在哪份刊物上？")
     assert "《党建》杂志2025年第11期" in ans.answer and "部长" in ans.answer  # the article's own provenance line
     # Named by its authors, not its title: each article's card ("A和B的文章分别发表在哪份刊物上").

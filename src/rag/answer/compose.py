@@ -575,10 +575,12 @@ class Composer:
         """The catalog card of an article: title, authors, outlet and date, its byline (authors
         with their posts) and its own provenance line ("（选自《党建》杂志2025年第11期，作者系…）")
         when it has them."""
-        lines = [f"《{art.title}》的作者是{'、'.join(art.authors)}。" if art.authors else ""]
+        # The sentences written from the catalog say so ("据资料目录，…"): a reader does not take them
+        # for the article's own words, which the card quotes after them (byline, provenance line).
+        lines = [f"据资料目录，《{art.title}》的作者是{'、'.join(art.authors)}。" if art.authors else ""]
         if art.outlet or art.date:
             lines.append(
-                f"《{art.title}》"
+                f"据资料目录，《{art.title}》"
                 + (f"刊载于{art.outlet}" if art.outlet else "")
                 + (f"，日期为{_cn_date(art.date)}" if art.date else "")
                 + "。"
