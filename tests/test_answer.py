@@ -347,6 +347,9 @@ def test_near_miss_questions_are_refused(corpus_system):
         "教育部设立的12所未来技术学院分别设在哪些大学？",  # the count is given, the universities are not
         "介入式脑机接口的首例非人灵长类试验是由哪家医院做成的？",  # a city, not a hospital
         "《关于推动未来产业创新发展的实施意见》是在哪月哪日印发的？",  # only the year is given
+        "谁在中央政治局第二十四次集体学习时作了讲解？",  # the only organisation is the one asked about
+        "教育部设立的未来技术学院有哪些高校？",  # "12所未来技术学院" is what the question names
+        "韩国的未来产业战略包括哪些领域？",  # 韩国 only in a sentence on its 元宇宙 plan, not the best ones
     ):
         ans = corpus_system.answerer.ask(q)
         assert ans.refused and ans.why in ("type", "constraint", "model"), (q, ans.answer)

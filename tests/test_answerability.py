@@ -58,6 +58,8 @@ def test_organisation_of_the_kind_asked():
     assert not type_ok(team, _cands("这台样机在上海研制成功，推动技术从实验室走向临床。"))
     assert type_ok(team, _cands("这台样机由仁和医院神经外科团队研制成功。"))
     assert holds("org", "华为和中兴通讯是领先企业。", question="哪家公司领先？")  # brand names need no ending
+    # a longer form of a name the question gives is no answer ("中共中央政治局" for "中央政治局")
+    assert not holds("org", "中共中央政治局进行集体学习。", question="中央政治局那次学习由哪个机构组织？")
 
 
 def test_a_figure_said_of_another_place_does_not_answer():

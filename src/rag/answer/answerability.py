@@ -201,6 +201,15 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: T
     # A name the tagger ran into a word before it ("和马涛") or cut short ("田贻" of 田贻萱) is the
     # author it holds or belongs to.
     names = [next((p for p in q.people if p in n or p.startswith(n)), n) for n in named(query, known)]
+    # A place the question names is what the answer is about: a passage of its best two sentences
+    # speaks of it ("韩国的未来产业战略…" is not answered by a list about China that a sentence on
+    # 韩国's 元宇宙 plan happens to join).
+    titles = "".join(re.findall(r"《[^《》]*》", re.sub(r"\s+", "", query)))
+    places = [n for n in names if n in names_in(query, ("ns",)) and n not in titles]
+    lead = sorted(chosen, key=lambda c: -c.score)[:2]  # the best two, as for the answer type
+    about = "".join(re.sub(r"\s+", "", c.passage.text) for c in lead) + _haystack(lead)
+    if not all(_found(p, about) for p in places):
+        return False
     return all(_found(n, hay) for n in names + q.authors) and all(y in when for y in q.years)
 
 

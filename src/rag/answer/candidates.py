@@ -137,7 +137,13 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
             found = [w for w in found if w.endswith(tuple(endings))]
     else:
         found = names_in(body, ("ns",))
-    return list(dict.fromkeys(w for w in found if w not in question))
+    return list(dict.fromkeys(w for w in found if not _named_in(w, question)))
+
+
+def _named_in(name: str, question: str) -> bool:
+    """The question already names it: whole, or by its last four characters or more ("中央政治局"
+    names 中共中央政治局; "未来技术学院" names "所未来技术学院", a run the pattern took too long)."""
+    return any(name[i:] in question for i in range(max(len(name) - 3, 1)))
 
 
 def _no_attribution(text: str, meta: dict) -> str:
