@@ -107,6 +107,8 @@ def test_a_shortened_name_is_found_in_its_full_form():
     q = analyze("总书记在浦东开发区成立30周年大会上说了什么？")
     meta = {"occasion": "在浦东新开发区成立30周年庆祝大会上的讲话"}
     assert constraint_ok(q.text, q, _cands("要勇于挑最重的担子。", meta=meta))
+    # (the tagger names only "浦东" there, found whole: the shortening itself is checked here)
+    assert _found("深圳特区", "在深圳经济特区建立40周年庆祝大会上的讲话")
     assert not _found("北京大学", "北京的一所大学")  # words between are not a left-out middle
 
 

@@ -46,9 +46,8 @@ class Query:
 
     text: str
     qtype: str = "fact"
-    expect: str = (
-        ""  # day | month | year | person | org | place | agent (谁: a name or a kind of actor) | amount | model | count | ""
-    )
+    # day | month | year | person | org | place | agent (谁: a name or a kind of actor) | amount | model | count | ""
+    expect: str = ""
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
     members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
@@ -150,7 +149,8 @@ class Linker:
         an organisation (it ends with an organisation word: "新华社", "中共江苏省委"; not "中共江")."""
         if len(author) < 5:
             return False
-        ends = tuple(vocabulary()["org_suffixes"]) + ("社",)
+        voc = vocabulary()
+        ends = tuple(voc["org_suffixes"] + voc["author_lead_ends"])
         for n in range(len(author) - 1, 2, -1):
             lead = author[:n]
             if lead.endswith(ends) and lead in text and not any(o != author and o.startswith(lead) for o in self.authors):

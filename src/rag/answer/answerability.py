@@ -133,7 +133,7 @@ def type_ok(q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
     ]
     # A figure or date said of another place than the one asked about ("南京提出…3000亿元" for
     # "杭州…目标是多少亿元") does not answer: one sentence that holds it names the place or none.
-    places = [w for w in named(q.text, known) if w in names_in(q.text, ("ns",))]
+    places = _places(q.text, named(q.text, known))
     if places and q.expect not in NAMED_KINDS:
         typed = [c for c in typed if not names_in(c.text, ("ns",)) or any(_found(p, c.text) for p in places)]
     ok = bool(typed)
@@ -172,8 +172,18 @@ def named(query: str, known=lambda word: True) -> list[str]:
         and w not in generic
         and not (len(w) == 2 and not known(w) and _unlike_name(w, f, voc))
     ]
-    found += [re.sub(r"\s+", "", t) for t in re.findall(r"《([^《》]{2,60})》", query)]  # as the haystack: no spaces
+    found += [re.sub(r"\s+", "", t) for t in _TITLES.findall(query)]  # as the haystack: no spaces
     return list(dict.fromkeys(found))
+
+
+def _places(query: str, names: list[str]) -> list[str]:
+    """Which of the names the question uses (``named``) are places: tagged so, not a 《title》."""
+    tagged = set(names_in(query, ("ns",)))
+    titles = "".join(_TITLES.findall(re.sub(r"\s+", "", query)))
+    return [n for n in names if n in tagged and n not in titles]
+
+
+_TITLES = re.compile(r"《([^《》]{2,60})》")  # a document the question names
 
 
 def _unlike_name(word: str, flag: str, voc: dict) -> bool:
@@ -204,8 +214,7 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: T
     # A place the question names is what the answer is about: a passage of its best two sentences
     # speaks of it ("韩国的未来产业战略…" is not answered by a list about China that a sentence on
     # 韩国's 元宇宙 plan happens to join).
-    titles = "".join(re.findall(r"《[^《》]*》", re.sub(r"\s+", "", query)))
-    places = [n for n in names if n in names_in(query, ("ns",)) and n not in titles]
+    places = _places(query, names)
     lead = sorted(chosen, key=lambda c: -c.score)[:2]  # the best two, as for the answer type
     about = "".join(re.sub(r"\s+", "", c.passage.text) for c in lead) + _haystack(lead)
     if not all(_found(p, about) for p in places):

@@ -178,9 +178,7 @@ class Composer:
         # The sentences after it in its paragraph, read across passage boundaries (an item that ends
         # one passage is explained at the start of the next), up to three.
         seq = self._section_sentences(best.passage.metadata)
-        at = next((i for i, x in enumerate(seq) if x[0] == best.text and x[1].id == best.passage.id), -1)
-        if at < 0:  # a sentence two overlapping passages share is listed under the first of them
-            at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
+        at = _at(seq, best)
         follow = []
         for sent, p, pos, opens in seq[at + 1 : at + 4] if at >= 0 else []:
             # a heading item's explanation ends at the next item; a premise's may be a list
@@ -218,7 +216,7 @@ class Composer:
                 else:
                     continue
                 seq = self._section_sentences(c.passage.metadata)
-                at = next((i for i, x in enumerate(seq) if x[0] == c.text), -1)
+                at = _at(seq, c)
                 rng = range(at + 1, min(at + 8, len(seq))) if step > 0 else range(at - 1, max(at - 8, -1), -1)
                 hit = next((seq[i] for i in rng if at >= 0 and seq[i][0].startswith(want)), None)
                 if hit and hit[0] not in have:
@@ -230,14 +228,14 @@ class Composer:
         """The sentence after ``best`` in its section gives its cause ("这一方面是因为…", data
         ``cause_starts``): a why-question about ``best`` is answered by what follows it."""
         seq = self._section_sentences(best.passage.metadata)
-        at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
+        at = _at(seq, best)
         return 0 <= at < len(seq) - 1 and seq[at + 1][0].startswith(tuple(vocabulary()["cause_starts"]))
 
     def _reasons_before(self, best: Cand, n: int = 4) -> list[Cand]:
         """A conclusion with the sentences it is drawn from: up to ``n`` before it in its section,
         back to the start of their paragraph."""
         seq = self._section_sentences(best.passage.metadata)
-        at = next((i for i, x in enumerate(seq) if x[0] == best.text), -1)
+        at = _at(seq, best)
         if at <= 0:
             return [best]
         start = max(at - n, 0)
@@ -611,6 +609,14 @@ class Composer:
 def _announce() -> re.Pattern:
     """A sentence announcing a list with its count (data/query.yaml patterns.announce_re)."""
     return re.compile(vocabulary()["patterns"]["announce_re"])
+
+
+def _at(seq: list[tuple], c: Cand) -> int:
+    """Where a chosen sentence stands among its section's sentences (``_section_sentences``), -1 if
+    nowhere: under its own passage, else under the other of two overlapping passages that share it
+    (the section lists it once, under the first)."""
+    at = next((i for i, x in enumerate(seq) if x[0] == c.text and x[1].id == c.passage.id), -1)
+    return at if at >= 0 else next((i for i, x in enumerate(seq) if x[0] == c.text), -1)
 
 
 def _singular(question: str) -> bool:
