@@ -432,3 +432,20 @@ def test_extractive_answer_is_the_same_langchain_runnable_as_the_chat_one(corpus
     assert off.refused and not off.citations
     with pytest.raises(QuestionError):
         chain.invoke({"question": "  "})
+
+
+def test_each_ask_of_a_question_is_answered_and_an_unanswered_one_is_named(corpus_system):
+    a = corpus_system.answerer
+    # Each ask is answered on its own: the six directions, and who issued the document.
+    ans = a.ask("七部门那份实施意见重点推进哪六大方向？是由哪几个部门印发的？")
+    assert not ans.refused
+    assert "未来健康" in ans.answer and "七部" in ans.answer
+    # One ask answered, the other not in the material: the answer says which.
+    ans = a.ask("国家创业投资引导基金设置了多少年存续期？它由哪家银行托管？")
+    assert not ans.refused and "20年存续期" in ans.answer
+    assert ans.unanswered == ["它由哪家银行托管？"]
+    assert "资料中未找到以下问题的答案：“它由哪家银行托管？”" in ans.markdown()
+    assert ans.to_record()["unanswered"] == ["它由哪家银行托管？"]
+    # One sentence answering both asks is quoted once, with nothing added for the second.
+    ans = a.ask("我国5G基站总数占全球多少？算力规模位居世界第几？")
+    assert not ans.refused and "算力规模位居世界第二" in ans.answer and not ans.unanswered

@@ -151,3 +151,24 @@ def test_members_of_a_coordination_are_the_sides():
     assert analyze("在这一领域，中央财政资金和地方配套资金各应发挥什么作用？").sides == ["中央财政资金", "地方配套资金"]
     assert analyze("未来产业的六大方向分别是哪些？").sides == []  # no coordination: a list question
     assert analyze("政府应当如何引导社会资本？").sides == []  # no 分别/各自
+
+
+def test_a_question_is_split_into_its_asks():
+    from rag.query import asks
+
+    assert asks("新质生产力的特点是什么？它的关键在哪里？") == ["新质生产力的特点是什么？", "它的关键在哪里？"]
+    # a comma before 又 ends an ask; a lead that asks nothing belongs to the ask after it
+    assert asks("作者认为谁该出钱，又为什么？") == ["作者认为谁该出钱，", "又为什么？"]
+    assert asks("据报道；这个基金存续多少年？") == ["据报道；这个基金存续多少年？"]
+    # a question mark inside quotes ends nothing; one ask stays whole
+    assert asks("“谁站稳了市场？”这句话出自哪次讲话？") == ["“谁站稳了市场？”这句话出自哪次讲话？"]
+    assert asks("未来产业有哪些特征") == ["未来产业有哪些特征"]
+
+
+def test_an_ask_keeps_the_names_of_the_question_and_asks_its_own_thing():
+    linker = Linker(METAS)
+    whole = analyze("李晓华认为发展未来产业要处理哪几对关系？是哪一年发表的？", linker)
+    ask = analyze("是哪一年发表的？", linker)
+    q = whole.asking(ask)
+    assert q.authors == ["李晓华"] and q.articles == whole.articles
+    assert q.expect == "year" and not q.count

@@ -94,3 +94,13 @@ def test_markdown_in_documents_stays_text():
 
 def test_empty_panel_is_a_hint():
     assert "无引用来源" not in sources_html(None, 0) and "无引用来源" in sources_html(Answer("q", "x", True), 1)
+
+
+def test_an_unanswered_ask_is_named_under_the_answer_everywhere_it_is_shown():
+    ans = _ans()
+    ans.unanswered = ["它由哪家银行托管？"]
+    note = "资料中未找到以下问题的答案：“它由哪家银行托管？”"
+    for text in (message_markdown(ans, 1), answer_markdown(ans), answer_plain(ans), ans.markdown()):
+        assert note in text
+        assert text.index(note) < text.index("来源")  # under the answer, before its sources
+    assert "资料中未找到以下" not in message_markdown(_ans(), 1)

@@ -12,7 +12,7 @@ and authors link the same way as the corpus's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -80,6 +80,22 @@ class Query:
             kept = with_verb if len(re.findall(r"[\u4e00-\u9fff]", with_verb)) >= 4 else None
             out = kept if kept is not None else re.sub(rf"{re.escape(name)}(?:等人|等)?", "", out)
         return out or (self.text if text is None else text)  # nothing but names: the question itself
+
+    def asking(self, ask: Query) -> Query:
+        """This question's names (authors, articles, occasions, dates) with what ``ask``, one of its
+        asks, asks for (its type, expected answer, count, items, subject, sides)."""
+        return replace(
+            self,
+            qtype=ask.qtype,
+            expect=ask.expect,
+            count=ask.count,
+            members=ask.members,
+            unit=ask.unit,
+            sides=ask.sides,
+            subject=ask.subject,
+            item=ask.item,
+            item_kind=ask.item_kind,
+        )
 
     @property
     def constrained(self) -> bool:
@@ -275,6 +291,33 @@ def person_kinds(question: str) -> list[str]:
 
 
 _QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|\"[^\"]*\"")
+
+
+def asks(question: str) -> list[str]:
+    """The separate asks of a question, in order ("《…》是哪一年印发的？它重点推进哪六大方向？" -> two;
+    one for a question that asks one thing). Data: ``ask_ends``, ``ask_joiners``, ``interrogatives``;
+    words in quotes neither end an ask nor make one."""
+    voc = vocabulary()
+    text = re.sub(r"\s+", "", question)
+    masked = _QUOTED.sub(lambda m: "“" + "\u3000" * (len(m.group(0)) - 2) + "”", text)  # same length
+    ends = "|".join(map(re.escape, voc["ask_ends"]))
+    joiners = "|".join(map(re.escape, voc["ask_joiners"]))
+    cuts = [m.end() for m in re.finditer(rf"(?:{ends})+|[，,](?=(?:{joiners}))", masked)]
+    bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
+    pieces = [(text[a:b], masked[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    out: list[str] = []
+    pending = ""  # a leading piece that asks nothing ("总书记在…时说；") joins the ask after it
+    for piece, seen in pieces:
+        if any(w in seen for w in voc["interrogatives"]):
+            out.append(pending + piece)
+            pending = ""
+        elif out:
+            out[-1] += piece
+        else:
+            pending += piece
+    if pending:
+        out = [*out[:-1], out[-1] + pending] if out else [pending]
+    return out or [text]
 
 
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:

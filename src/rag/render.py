@@ -136,6 +136,8 @@ def message_markdown(ans: Answer, turn: int) -> str:
     for mark in (UNSUPPORTED_MARK, QUOTE_MARK):
         body = body.replace(md_text(mark), f"**{md_text(mark)}**")
     lines = [body, ""]
+    if ans.unanswered:
+        lines += [f"*{md_text(ans.unanswered_note)}*", ""]
     if ans.marks:
         lines += [f"*核实：{len(ans.marks)} 处未通过原文核对（已标 ⚠），请以来源原文为准。*", ""]
     lines += ["**来源**", ""]
@@ -150,7 +152,9 @@ def answer_markdown(ans: Answer) -> str:
     if ans.refused:
         return "\n".join(head + [md_text(ans.answer)])
     sources, renumber = group_sources(ans)
-    lines = head + ["  \n".join(_md_line(line) for line in _renumbered(ans.answer, renumber).split("\n")), "", "**来源**", ""]
+    lines = head + ["  \n".join(_md_line(line) for line in _renumbered(ans.answer, renumber).split("\n")), ""]
+    lines += [f"*{md_text(ans.unanswered_note)}*", ""] if ans.unanswered else []
+    lines += ["**来源**", ""]
     for s in sources:
         lines.append(f"{md_text(f'[{s.number}]')} {source_label(s.citation, md_text)}")
         lines += [f"> {md_text(q)}  " for q in s.quotes] + [""]
@@ -162,7 +166,7 @@ def answer_plain(ans: Answer) -> str:
     if ans.refused:
         return ans.answer
     sources, renumber = group_sources(ans)
-    lines = [_renumbered(ans.answer, renumber), "", "来源："]
+    lines = [_renumbered(ans.answer, renumber), *([ans.unanswered_note] if ans.unanswered else []), "", "来源："]
     for s in sources:
         lines.append(f"[{s.number}] {source_label(s.citation, str)}")
         lines += [f"    “{q}”" for q in s.quotes]

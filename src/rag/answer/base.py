@@ -59,6 +59,12 @@ class Answer:
     marks: list[dict] = field(default_factory=list)  # verification findings of an LLM answer
     why: str = ""  # why an extractive answer was refused (answerability), for reports and debugging
     features: dict = field(default_factory=dict)  # the answerability features (fitting, reports)
+    unanswered: list[str] = field(default_factory=list)  # asks of a several-part question the material does not answer
+
+    @property
+    def unanswered_note(self) -> str:
+        """The asks of a several-part question the material does not answer, as one line ("" if none)."""
+        return ("资料中未找到以下问题的答案：" + "；".join(f"“{x}”" for x in self.unanswered)) if self.unanswered else ""
 
     def to_record(self, id_: str | None = None) -> dict:
         """The batch-interface record (see README)."""
@@ -85,6 +91,8 @@ class Answer:
             rec["refusal_reason"] = self.why
         if self.notice:
             rec["notice"] = self.notice
+        if self.unanswered:
+            rec["unanswered"] = self.unanswered
         if self.marks:
             rec["verification"] = self.marks
         if id_ is not None:
@@ -96,7 +104,7 @@ class Answer:
         head = [f"> {self.notice}", ""] if self.notice else []
         if self.refused:
             return "\n".join(head + [self.answer])
-        lines = head + [self.answer, "", "**来源**"]
+        lines = head + [self.answer, *([f"*{self.unanswered_note}*"] if self.unanswered else []), "", "**来源**"]
         for c in self.citations:
             lines.append(f"[{c.n}] {c.label()}")
             lines.append(f"    > {c.quote}")

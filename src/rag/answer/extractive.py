@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from itertools import zip_longest
 
 from ..chunking import split_sentences
-from ..query import Query, analyze, defines, vocabulary
+from ..query import Query, analyze, asks, defines, vocabulary
 from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
 from .base import REFUSAL, Answer, chain_input
+from .candidates import Cand
 from .compose import Composer, render
 
 
@@ -51,6 +53,7 @@ class ExtractiveAnswerer:
 
             self._chain = RunnableLambda(lambda x: chain_input(x, self.s.answer.max_question_chars)) | RunnableBranch(
                 (lambda x: not x.get("filters") and self._date_order_topic(x["query"]), RunnableLambda(self._date_order)),
+                (lambda x: self._asks_several(x["query"]), RunnableLambda(self._several)),
                 RunnablePassthrough.assign(analysis=lambda x: self.analyze(x["query"]))
                 | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
                 | RunnableLambda(lambda x: self.compose(x["question"], x["passages"], x["query"], x["analysis"])),
@@ -149,8 +152,20 @@ class ExtractiveAnswerer:
         if q.is_metadata and (q.titled or q.authors) and q.articles:
             # about the article itself, named by its title or its authors ("魏楚的文章发表在哪份刊物上")
             return self._from_catalog(question, query, q, passages)
+        chosen, d = self.select(query, q, passages)
+        if not d.answerable:
+            return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
+        ans = render(question, query, chosen, passages, round(d.probability, 4))
+        ans.features = d.features
+        return ans
+
+    def select(
+        self, query: str, q: Query, passages: list[Passage], context: str = ""
+    ) -> tuple[list[Cand], answerability.Decision]:
+        """The sentences that answer one ask, and whether they do (answerability, judged with the
+        ``context`` of the ask when it is one of several: the question up to it)."""
         if not passages:
-            return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="model")
+            return [], answerability.Decision(False, 0.0, "model", {})
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
         # (a section heading never carries the authors or title the question links: cover what is asked)
         chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(q.bare(query), self.retriever))
@@ -167,7 +182,7 @@ class ExtractiveAnswerer:
             )
             card = self.composer.card(art) if art else None
             if art is None or not self._card_answers(q, art, card):
-                return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")
+                return [], answerability.Decision(False, 0.0, "constraint", {})
             q.expect = ""
             chosen = chosen[:2] + (
                 [
@@ -178,16 +193,85 @@ class ExtractiveAnswerer:
                 if card
                 else []
             )
-        idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(query))))
-        dense = self.retriever.dense_similarity(query, passages[:3])
+        context = context or query
+        idf = candidates.idf_weights(self.retriever, list(dict.fromkeys(tokenize(context))))
+        dense = self.retriever.dense_similarity(context, passages[:3])
         d = answerability.decide(
-            query, q, chosen, cands, passages, self.model, idf, dense, known=self.retriever.lexicon.__contains__
+            context, q, chosen, cands, passages, self.model, idf, dense, known=self.retriever.lexicon.__contains__
         )
-        if not d.answerable:
-            return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
-        ans = render(question, query, chosen, passages, round(d.probability, 4))
-        ans.features = d.features
+        return chosen, d
+
+    # -- questions that ask several things ------------------------------------------------
+    def _already(self, part: str, q: Query, found: list[Cand], chosen: list[Cand] | None) -> bool:
+        """Do the sentences quoted for the whole question or the asks before answer this ask too?
+        ``chosen``: its own answer, None when it has none. With one, they must hold what it expects
+        and one of them cover its words at least as well as its own best sentence ("…占全球的比例是
+        多少？算力规模排在世界第几？": one sentence states both); without, it must expect something they hold ("…是在哪次座谈会上？
+        哪一天？": the day is in the excerpt's date) about what it names."""
+        known = self.retriever.lexicon.__contains__
+        if not answerability.type_ok(q, found, known):
+            return False
+        if chosen is None:
+            return bool(q.expect) and answerability.constraint_ok(part, q, found, known)
+        cover = candidates.coverage_fn(q.bare(part), self.retriever)
+        return max(cover(c.text) for c in found) >= max((cover(c.text) for c in chosen), default=0.0)
+
+    def _asks_several(self, query: str) -> bool:
+        """Does the question ask more than one thing, not all of them about an article itself
+        (those the catalog card answers together: "选自哪份刊物？作者是什么职务？")?"""
+        parts = asks(query)
+        return len(parts) > 1 and not all(self.analyze(p).is_metadata for p in parts)
+
+    def _several(self, x: dict) -> Answer:
+        """ "《…》是哪一年印发的？它重点推进哪六大方向？": the question is answered as a whole, then each
+        of its asks on its own (its type, expected answer and retrieval, read with the asks before it,
+        which give its names and what "它" refers to). An ask the whole answer does not answer adds
+        its own sentences; one the material does not answer is named (``Answer.unanswered``).
+        Refused when no ask is answered."""
+        parts = asks(x["query"])
+        whole = self._one(x["query"], self.analyze(x["query"]), x)
+        found = list(whole[1]) if whole[2].answerable else []
+        contexts, unanswered, confidence = [whole[0]], [], [whole[2].probability] if found else []
+        for k, part in enumerate(parts):
+            text = "".join(parts[: k + 1])
+            q = self.analyze(text).asking(self.analyze(part))
+            passages, chosen, d = self._one(text, q, x, part)
+            contexts.append(passages)
+            if found and self._already(part, q, found, chosen if d.answerable else None):
+                continue
+            if d.answerable:
+                found += [c for c in chosen if all(c.text != f.text for f in found)]
+                confidence.append(d.probability)
+            else:
+                unanswered.append(part)
+        passages = _interleave(contexts)
+        d = whole[2]
+        if not found:
+            return Answer(
+                x["question"],
+                REFUSAL,
+                True,
+                [],
+                passages,
+                round(d.probability, 4),
+                x["query"],
+                why=d.why,
+                features=d.features or {},
+            )
+        ans = render(x["question"], x["query"], found, passages, round(min(confidence), 4))
+        ans.features = d.features or {}
+        ans.unanswered = unanswered
         return ans
+
+    def _one(self, text: str, q: Query, x: dict, ask: str = "") -> tuple[list[Passage], list[Cand], answerability.Decision]:
+        """One ask: its passages (searched with ``text``, the question up to it), the sentences that
+        answer ``ask`` itself, and whether they do (the catalog card for an ask about a named
+        article itself)."""
+        passages = self.retrieve(text, q, x.get("top_k"), x.get("mode"), x.get("filters"))
+        if q.is_metadata and (q.titled or q.authors) and q.articles:  # "作者是什么职务"
+            chosen = self._catalog_lines(q)
+            return passages, chosen, answerability.Decision(bool(chosen), float(bool(chosen)), "" if chosen else "constraint", {})
+        return passages, *self.select(ask or text, q, passages, text)
 
     @staticmethod
     def _pool(q: Query, passages: list[Passage], n: int = 6) -> list[Passage]:
@@ -210,15 +294,33 @@ class ExtractiveAnswerer:
         markers = vocabulary()["outlet_markers"]
         return bool(art.outlet or art.date or any(m in card.text for m in markers))
 
-    def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
-        """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
+    def _catalog_lines(self, q: Query) -> list[Cand]:
+        """The lines of the linked articles' catalog cards, when one of them holds what is asked."""
         cards = [self.composer.card(a) for a in q.articles[:3]]
-        chosen = [
+        if not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards, strict=False)):
+            return []  # the catalog does not say
+        return [
             candidates.Cand(line, card, i, False, {}, 1.0)
             for card in cards
             for i, line in enumerate(card.text.split("\n"))
             if line
         ]
-        if not chosen or not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards, strict=False)):
-            return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")  # the catalog does not say
+
+    def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
+        """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
+        chosen = self._catalog_lines(q)
+        if not chosen:
+            return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")
         return render(question, query, chosen, passages, 1.0)
+
+
+def _interleave(rankings: list[list[Passage]]) -> list[Passage]:
+    """The passages of several asks in one ranking: their first passages, then their second, …"""
+    out: list[Passage] = []
+    seen: set[str] = set()
+    for row in zip_longest(*rankings):
+        for p in row:
+            if p is not None and p.id not in seen:
+                seen.add(p.id)
+                out.append(replace(p, rank=len(out) + 1))
+    return out
