@@ -204,17 +204,18 @@ class ExtractiveAnswerer:
     # -- questions that ask several things ------------------------------------------------
     def _already(self, part: str, q: Query, found: list[Cand], chosen: list[Cand] | None) -> bool:
         """Do the sentences quoted for the whole question or the asks before answer this ask too?
-        ``chosen``: its own answer, None when it has none. With one, they must hold what it expects
-        and one of them cover its words at least as well as its own best sentence ("…占全球的比例是
-        多少？算力规模排在世界第几？": one sentence states both); without, it must expect something they hold ("…是在哪次座谈会上？
-        哪一天？": the day is in the excerpt's date) about what it names."""
+        ``chosen``: its own answer, None when it has none. With one: its best sentence is among
+        them ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both). Without: it
+        expects a date, an amount or a name, and they hold one about what it names ("…是在哪次座谈
+        会上？哪一天？": the day is the excerpt's date); a count is not taken from another list."""
+        if chosen is not None:
+            return any(c.text == chosen[0].text for c in found) if chosen else True
         known = self.retriever.lexicon.__contains__
-        if not answerability.type_ok(q, found, known):
-            return False
-        if chosen is None:
-            return bool(q.expect) and answerability.constraint_ok(part, q, found, known)
-        cover = candidates.coverage_fn(q.bare(part), self.retriever)
-        return max(cover(c.text) for c in found) >= max((cover(c.text) for c in chosen), default=0.0)
+        return (
+            q.expect not in ("", "count")
+            and answerability.type_ok(q, found, known)
+            and answerability.constraint_ok(part, q, found, known)
+        )
 
     def _asks_several(self, query: str) -> bool:
         """Does the question ask more than one thing, not all of them about an article itself
@@ -232,18 +233,25 @@ class ExtractiveAnswerer:
         whole = self._one(x["query"], self.analyze(x["query"]), x)
         found = list(whole[1]) if whole[2].answerable else []
         contexts, unanswered, confidence = [whole[0]], [], [whole[2].probability] if found else []
+        ordered: list[Cand] = []  # the answer, ask by ask
         for k, part in enumerate(parts):
             text = "".join(parts[: k + 1])
             q = self.analyze(text).asking(self.analyze(part))
             passages, chosen, d = self._one(text, q, x, part)
             contexts.append(passages)
-            if found and self._already(part, q, found, chosen if d.answerable else None):
+            own = chosen if d.answerable else None
+            if found and self._already(part, q, found, own):
+                # its best sentence, quoted already, stands in its place
+                ordered += [c for c in found if own and c.text == own[0].text and c not in ordered]
                 continue
             if d.answerable:
-                found += [c for c in chosen if all(c.text != f.text for f in found)]
+                new = [c for c in chosen if all(c.text != f.text for f in found)]
+                found += new
+                ordered += new
                 confidence.append(d.probability)
             else:
                 unanswered.append(part)
+        found = ordered + [c for c in found if c not in ordered]
         passages = _interleave(contexts)
         d = whole[2]
         if not found:
