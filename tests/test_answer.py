@@ -449,3 +449,11 @@ def test_each_ask_of_a_question_is_answered_and_an_unanswered_one_is_named(corpu
     # One sentence answering both asks is quoted once, with nothing added for the second.
     ans = a.ask("我国5G基站总数占全球多少？算力规模位居世界第几？")
     assert not ans.refused and "算力规模位居世界第二" in ans.answer and not ans.unanswered
+
+
+def test_a_sentence_naming_the_n_items_asked_for_answers_before_any_other_list(corpus_system):
+    # "哪三个领域": the sentence "…量子计算、量子通信和量子测量3个领域" answers; before, a three-item
+    # list from another section (首先/其次/最后) was taken for having as many items as asked.
+    for question in ("量子科技主要有哪三个领域？", "量子科技涵盖了哪三大领域？"):
+        ans = corpus_system.answerer.ask(question)
+        assert not ans.refused and "量子通信" in ans.answer and "首先" not in ans.answer, question

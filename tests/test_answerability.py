@@ -166,3 +166,16 @@ def test_cited_scholars_answer_who():
     assert type_ok(who, _cands("这一说法最早是由Alec Ross(2016)提出。"))
     assert type_ok(who, _cands("只有加快布局，才能赢得先机（胡拥军，2023）。"))
     assert not type_ok(who, _cands("据Global Innovation Index显示，排名上升。"))
+
+
+def test_a_sentence_that_names_the_n_items_asked_and_says_so_has_them():
+    from rag.answer.candidates import states_count
+
+    assert states_count("涵盖材料、能源和信息三大领域。", 3, "领域")
+    assert states_count("主要体现在甲、乙、丙、丁4个方向。", 4, "方向")
+    assert not states_count("重点推进六大方向。", 6, "方向")  # says how many, names none
+    assert not states_count("涵盖材料、能源和信息三大领域。", 4, "领域")  # another count
+    assert not states_count("涵盖材料、能源和信息三大行业。", 3, "领域")  # another kind
+    q = analyze("这项技术有哪三个领域？")
+    assert type_ok(q, _cands("这项技术主要体现在材料、能源和信息3个领域。"))
+    assert not type_ok(q, _cands("这项技术主要体现在材料和能源等领域。"))

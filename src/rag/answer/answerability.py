@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..query import Query, occasion_core, speaks_of, vocabulary
-from .candidates import NAMED_KINDS, Cand, holds, names, names_in, pos_tagger
+from .candidates import NAMED_KINDS, Cand, holds, names, names_in, pos_tagger, states_count
 
 MODEL_FEATURES = [
     "best_lex",
@@ -120,8 +120,8 @@ def type_ok(q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
     for ``named``."""
     if not q.expect:
         return True
-    if q.expect == "count":
-        return items_in(chosen, q.members) >= q.count
+    if q.expect == "count":  # (or a sentence says it names that many: "量子计算、量子通信和量子测量3个领域")
+        return items_in(chosen, q.members) >= q.count or any(states_count(c.text, q.count, q.item_kind) for c in chosen)
     # The sentences that best answer, not their neighbours: the best one for who/where, two for
     # dates and quantities (the figure often sits in the sentence after the one that names the topic).
     lead = sorted(chosen, key=lambda c: -c.score)[: 1 if q.expect in NAMED_KINDS else 2]

@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import index_sentences
-from ..patterns import ITEM_START
+from ..patterns import ITEM_START, cn_number
 from ..query import Query, defines, org_kinds, person_kinds, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
 from ..safety import is_injection
@@ -70,6 +70,21 @@ def ordinal_family(sentence: str) -> str:
     if t[0].isdigit():
         return "1."
     return "一是"
+
+
+def states_count(sentence: str, count: int, kind: str) -> bool:
+    """Does the sentence list ``count`` items of ``kind`` and say that they are that many ("…量子计算、
+    量子通信、量子测量三大领域")? Items are joined by 、 (the last also by 和/与/及)."""
+    if count < 2 or not kind:
+        return False
+    for m in re.finditer(rf"([一二两三四五六七八九十\d]+)(?:个|大|项|类|种|条|方面的?)?{re.escape(kind)}", sentence):
+        if cn_number(m.group(1)) != count:
+            continue
+        run = re.split(r"[，,。；;：:]", sentence[: m.start()])[-1]  # the clause that ends with the count
+        items = re.split(r"、|(?:以及|和|与|及)", re.sub(r"等$", "", run))
+        if len(items) == count:
+            return True
+    return False
 
 
 def names_in(text: str, flags: tuple[str, ...]) -> list[str]:

@@ -24,7 +24,7 @@ from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import NAMED_KINDS, Cand, ordinal_family
+from .candidates import NAMED_KINDS, Cand, ordinal_family, states_count
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -91,6 +91,12 @@ class Composer:
             if items:
                 return items
         if q.qtype == "list" or q.count:
+            # "量子科技涵盖哪三大领域": a sentence that names the N items and says they are the N asked
+            # for ("涵盖量子计算、量子通信、量子测量三大领域") answers, whatever list scores near it.
+            floor = cands[0].score - self.margins["list"] * abs(cands[0].score)
+            stated = [c for c in cands if c.score >= floor and states_count(c.text, q.count, q.item_kind)]
+            if stated:
+                return [stated[0]]
             items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind)
             one = self._one_item(items, cover) if _singular(query) and not (q.count or q.members) else None
             if one:
