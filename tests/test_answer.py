@@ -457,3 +457,10 @@ def test_a_sentence_naming_the_n_items_asked_for_answers_before_any_other_list(c
     for question in ("量子科技主要有哪三个领域？", "量子科技涵盖了哪三大领域？"):
         ans = corpus_system.answerer.ask(question)
         assert not ans.refused and "量子通信" in ans.answer and "首先" not in ans.answer, question
+
+
+def test_a_sentence_that_opens_a_numbered_list_after_a_colon_comes_with_its_other_items(corpus_system):
+    ans = corpus_system.answerer.ask("融合创新生态系统由哪些主体构成？它的核心特征在于什么？")
+    assert not ans.refused
+    for item in ("一是技术融合", "二是产业融合", "三是主体融合"):
+        assert item in ans.answer

@@ -125,6 +125,7 @@ class Composer:
         chosen = self._typed_first(q, chosen, cands, best, self.margins["typed"])
         why = q.qtype == "why" and bool(chosen)
         chosen = self._explain(chosen, cands, why and (_restates(chosen[0].text, query) or self._cause_follows(chosen[0])))
+        chosen = self._opened_list(chosen)
         chosen = self._in_source_order(self._with_partners(chosen))
         if defining and best in chosen:  # the definition leads, whatever precedes it in the source
             chosen = [best] + [c for c in chosen if c is not best]
@@ -193,6 +194,24 @@ class Composer:
             follow.append(Cand(sent, p, pos, False, dict(best.f), best.score))
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+
+    def _opened_list(self, chosen: list[Cand]) -> list[Cand]:
+        """A best sentence that opens a numbered list after a colon ("其核心特征在于“融合”：一是技术融合，
+        …；") comes with the list's other items, the sentences after it in its section that go on
+        in the same numbering ("二是…", "三是…")."""
+        best = chosen[0]
+        fam = ordinal_family(_after_colon(best.text)) if _after_colon(best.text) != best.text else ""
+        if not fam:
+            return chosen
+        seq = self._section_sentences(best.passage.metadata)
+        at = _at(seq, best)
+        follow = []
+        for sent, p, pos, _ in seq[at + 1 : at + self.max_list_items] if at >= 0 else []:
+            if ordinal_family(sent) != fam or is_injection(sent):
+                break
+            follow.append(Cand(sent, p, pos, True, dict(best.f), best.score))
+        have = {c.text for c in chosen}
+        return [best] + [c for c in follow if c.text not in have] + [c for c in chosen[1:] if c.text not in {f.text for f in follow}]
 
     @staticmethod
     def _within(q: Query, chosen: list[Cand]) -> list[Cand]:
