@@ -464,3 +464,17 @@ def test_a_sentence_that_opens_a_numbered_list_after_a_colon_comes_with_its_othe
     assert not ans.refused
     for item in ("一是技术融合", "二是产业融合", "三是主体融合"):
         assert item in ans.answer
+
+
+def test_a_near_miss_is_refused_with_what_the_material_does_say_kept_apart(corpus_system):
+    # The material dates the document to "2024年初" only: asked for the day, it is refused, and
+    # the sentence that comes closest is shown as related text, cited, outside the answer.
+    ans = corpus_system.answerer.ask("国务院办公厅那份发展银发经济的意见是哪月哪日印发的？")
+    assert ans.refused and ans.citations == []
+    assert ans.answer == "资料中未找到所问的具体日期，无法依据现有资料作答。"
+    assert ans.related and "2024年初" in ans.related[0].quote and ans.related[0].title
+    rec = ans.to_record()
+    assert rec["related"]["lacks"] == "具体日期" and "2024年初" in rec["related"]["quotes"][0]["quote"]
+    assert "仅供核对" in ans.markdown()
+    # an off-corpus question has nothing related to show
+    assert corpus_system.answerer.ask("梅西在哪个俱乐部踢球").related == []

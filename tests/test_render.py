@@ -104,3 +104,11 @@ def test_an_unanswered_ask_is_named_under_the_answer_everywhere_it_is_shown():
         assert note in text
         assert text.index(note) < text.index("来源")  # under the answer, before its sources
     assert "资料中未找到以下" not in message_markdown(_ans(), 1)
+
+
+def test_a_refused_near_miss_shows_its_related_text_apart_from_the_refusal():
+    c = Citation(1, "a.txt", "标题", "作者", "一、章节", "", "", "2024年初发布了意见。", "2024年初发布了意见。", "id")
+    ans = Answer("q", "资料中未找到所问的具体日期，无法依据现有资料作答。", True, related=[c], lacks="具体日期")
+    for text in (message_markdown(ans, 1), answer_markdown(ans), answer_plain(ans), ans.markdown()):
+        assert text.index("无法依据现有资料作答") < text.index("仅供核对") < text.index("2024年初发布了意见")
+    assert "<details" not in sources_html(ans, 1)  # the sources panel holds an answer's sources only

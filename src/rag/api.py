@@ -30,7 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .answer import REFUSAL, Answer, QuestionError, check_question
+from .answer import Answer, QuestionError, check_question, is_refusal
 from .conversation import Conversation, rewrite
 from .render import _renumbered, answer_plain, group_sources
 
@@ -119,7 +119,7 @@ def read_messages(body: dict) -> list[tuple[str, str]]:
 def _past_answer(question: str, reply: str) -> Answer:
     """An earlier reply as the conversation keeps it: the answer text without its source list."""
     text = reply.split(SOURCES_HEAD, 1)[0].strip()
-    return Answer(question, text, REFUSAL in text[:200])
+    return Answer(question, text, is_refusal(text))
 
 
 def conversation_of(messages: list[tuple[str, str]], max_turns: int, max_chars: int) -> tuple[Conversation, str]:
@@ -156,7 +156,7 @@ def reply_text(ans: Answer, with_sources: bool) -> str:
     """The message text: the answer with renumbered markers, and optionally its sources."""
     notice = f"【提示】{ans.notice}\n\n" if ans.notice else ""
     if ans.refused:
-        return notice + ans.answer
+        return notice + (answer_plain(ans) if with_sources else ans.answer)
     if with_sources:
         return notice + answer_plain(ans)
     return notice + _renumbered(ans.answer, group_sources(ans)[1])

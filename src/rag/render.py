@@ -126,7 +126,7 @@ def message_markdown(ans: Answer, turn: int) -> str:
     per cited passage (the passages with highlighted quotes are in the sources panel)."""
     notice = f"> {md_text(ans.notice)}\n\n" if ans.notice else ""
     if ans.refused:
-        return f"{notice}**{md_text(ans.answer)}**"
+        return f"{notice}**{md_text(ans.answer)}**" + _related_md(ans)
     sources, renumber = group_sources(ans)
     text = _renumbered(ans.answer, renumber)
     body = notice + "  \n".join(_md_line(line) for line in text.split("\n"))
@@ -150,7 +150,7 @@ def answer_markdown(ans: Answer) -> str:
     everything from the documents escaped, so the file shows in any Markdown viewer as text."""
     head = [f"> {md_text(ans.notice)}", ""] if ans.notice else []
     if ans.refused:
-        return "\n".join(head + [md_text(ans.answer)])
+        return "\n".join(head + [md_text(ans.answer)]) + _related_md(ans)
     sources, renumber = group_sources(ans)
     lines = head + ["  \n".join(_md_line(line) for line in _renumbered(ans.answer, renumber).split("\n")), ""]
     lines += [f"*{md_text(ans.unanswered_note)}*", ""] if ans.unanswered else []
@@ -161,10 +161,20 @@ def answer_markdown(ans: Answer) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _related_md(ans: Answer) -> str:
+    """A near miss's related text under its refusal: the note, then each quote with its source."""
+    if not ans.related:
+        return ""
+    lines = [f"*{md_text(ans.related_note)}*", ""]
+    for c in ans.related:
+        lines += [f"> {md_text(c.quote)}  ", f"> ——{source_label(c, md_text)}", ""]
+    return "\n\n" + "\n".join(lines).rstrip()
+
+
 def answer_plain(ans: Answer) -> str:
     """The answer as plain text for the clipboard: text, then each passage once with its quotes."""
     if ans.refused:
-        return ans.answer
+        return "\n".join([ans.answer, *([""] + ans.related_lines() if ans.related else [])])
     sources, renumber = group_sources(ans)
     lines = [_renumbered(ans.answer, renumber), *([ans.unanswered_note] if ans.unanswered else []), "", "来源："]
     for s in sources:

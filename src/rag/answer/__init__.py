@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..retrieve import Retriever
 from ..settings import Settings
-from .base import REFUSAL, Answer, Answerer, Citation, QuestionError, chain_input, check_question
+from .base import REFUSAL, Answer, Answerer, Citation, QuestionError, chain_input, check_question, is_refusal
 from .extractive import ExtractiveAnswerer
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "build_answerer",
     "chain_input",
     "check_question",
+    "is_refusal",
 ]
 
 

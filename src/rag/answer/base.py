@@ -11,6 +11,13 @@ from ..citation import Citation
 from ..retrieve import Passage
 
 REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资料作答。"
+# A near miss: the material speaks of it but does not give what was asked ("具体日期").
+REFUSAL_LACKING = "资料中未找到所问的{}，无法依据现有资料作答。"
+
+
+def is_refusal(text: str) -> bool:
+    """Is this reply a refusal (either wording)?"""
+    return REFUSAL in text[:200] or REFUSAL_LACKING.split("{}")[1] in text[:200]
 
 
 @runtime_checkable
@@ -60,6 +67,23 @@ class Answer:
     why: str = ""  # why an extractive answer was refused (answerability), for reports and debugging
     features: dict = field(default_factory=dict)  # the answerability features (fitting, reports)
     unanswered: list[str] = field(default_factory=list)  # asks of a several-part question the material does not answer
+    # A near miss refused: the material's closest sentences, which do not hold what was asked
+    # (asked for a day, they give a year), with what they lack; never part of the answer.
+    related: list[Citation] = field(default_factory=list)
+    lacks: str = ""
+
+    @property
+    def related_note(self) -> str:
+        """The line that introduces ``related`` ("" when there is none)."""
+        if not self.related:
+            return ""
+        return "资料中的相关原文（不能回答此问，仅供核对）："
+
+    def related_lines(self) -> list[str]:
+        """``related`` as plain lines: the note, then each quote with its source."""
+        if not self.related:
+            return []
+        return [self.related_note] + [f"“{c.quote}”——{c.label()}" for c in self.related]
 
     @property
     def unanswered_note(self) -> str:
@@ -93,6 +117,11 @@ class Answer:
             rec["notice"] = self.notice
         if self.unanswered:
             rec["unanswered"] = self.unanswered
+        if self.related:
+            rec["related"] = {
+                "lacks": self.lacks,
+                "quotes": [{"source": c.source, "title": c.title, "authors": c.authors, "section": c.section, "quote": c.quote} for c in self.related],
+            }
         if self.marks:
             rec["verification"] = self.marks
         if id_ is not None:
@@ -103,7 +132,7 @@ class Answer:
         """Answer with its numbered sources, as Markdown."""
         head = [f"> {self.notice}", ""] if self.notice else []
         if self.refused:
-            return "\n".join(head + [self.answer])
+            return "\n".join(head + [self.answer] + ([""] + [f"> {x}" for x in self.related_lines()] if self.related else []))
         lines = head + [self.answer, *([f"*{self.unanswered_note}*"] if self.unanswered else []), "", "**来源**"]
         for c in self.citations:
             lines.append(f"[{c.n}] {c.label()}")

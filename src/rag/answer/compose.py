@@ -211,7 +211,7 @@ class Composer:
                 break
             follow.append(Cand(sent, p, pos, True, dict(best.f), best.score))
         have = {c.text for c in chosen}
-        return [best] + [c for c in follow if c.text not in have] + [c for c in chosen[1:] if c.text not in {f.text for f in follow}]
+        return [best] + [c for c in follow if c.text not in have] + chosen[1:]
 
     @staticmethod
     def _within(q: Query, chosen: list[Cand]) -> list[Cand]:

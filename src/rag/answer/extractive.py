@@ -17,7 +17,7 @@ from ..query import Query, analyze, asks, defines, vocabulary
 from ..retrieve import Filters, Passage, Retriever, tokenize
 from ..settings import Settings
 from . import answerability, candidates
-from .base import REFUSAL, Answer, chain_input
+from .base import REFUSAL, REFUSAL_LACKING, Answer, chain_input
 from .candidates import Cand
 from .compose import Composer, render
 
@@ -154,9 +154,24 @@ class ExtractiveAnswerer:
             return self._from_catalog(question, query, q, passages)
         chosen, d = self.select(query, q, passages)
         if not d.answerable:
-            return Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features)
+            return self._refusal(question, query, q, chosen, passages, d)
         ans = render(question, query, chosen, passages, round(d.probability, 4))
         ans.features = d.features
+        return ans
+
+    @staticmethod
+    def _refusal(
+        question: str, query: str, q: Query, chosen: list[Cand], passages: list[Passage], d: answerability.Decision
+    ) -> Answer:
+        """A refusal. One for a near miss (the sentences that best answer lack what the question
+        expects: a day where they give a year, a name where they name none) shows those sentences,
+        cited, as related text that does not answer, with what they lack."""
+        ans = Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features or {})
+        if d.why == "type" and chosen and q.expect:
+            best = sorted(chosen, key=lambda c: -c.score)[:2]
+            ans.related = render(question, query, best, passages, 0.0).citations
+            ans.lacks = vocabulary()["expect_names"].get(q.expect, "")
+            ans.answer = REFUSAL_LACKING.format(ans.lacks) if ans.lacks else REFUSAL
         return ans
 
     def select(
@@ -255,17 +270,7 @@ class ExtractiveAnswerer:
         passages = _interleave(contexts)
         d = whole[2]
         if not found:
-            return Answer(
-                x["question"],
-                REFUSAL,
-                True,
-                [],
-                passages,
-                round(d.probability, 4),
-                x["query"],
-                why=d.why,
-                features=d.features or {},
-            )
+            return self._refusal(x["question"], x["query"], self.analyze(x["query"]), whole[1], passages, d)
         ans = render(x["question"], x["query"], found, passages, round(min(confidence), 4))
         ans.features = d.features or {}
         ans.unanswered = unanswered
