@@ -179,3 +179,9 @@ def test_a_sentence_that_names_the_n_items_asked_and_says_so_has_them():
     q = analyze("这项技术有哪三个领域？")
     assert type_ok(q, _cands("这项技术主要体现在材料、能源和信息3个领域。"))
     assert not type_ok(q, _cands("这项技术主要体现在材料和能源等领域。"))
+
+
+def test_a_bank_asked_for_must_be_named_as_one():
+    q = analyze("这只基金由哪家银行托管？")
+    assert not type_ok(q, _cands("基金构建“基金公司—区域基金—子基金”3层架构。"))
+    assert type_ok(q, _cands("基金由国家开发银行托管。"))
