@@ -478,3 +478,10 @@ def test_a_near_miss_is_refused_with_what_the_material_does_say_kept_apart(corpu
     assert "仅供核对" in ans.markdown()
     # an off-corpus question has nothing related to show
     assert corpus_system.answerer.ask("梅西在哪个俱乐部踢球").related == []
+
+
+def test_each_side_of_a_comparison_is_answered_from_its_own_best_passages(corpus_system):
+    # 王一鸣's sentence on 中试 ranks far down for the whole question (it names three authors);
+    # among his own passages it is near the top, and his side quotes it.
+    ans = corpus_system.answerer.ask("说到中试，胡拥军、刘云郭栋和王一鸣各自怎么讲？")
+    assert not ans.refused and "中试验证平台" in ans.answer

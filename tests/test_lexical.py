@@ -140,3 +140,10 @@ def test_token_cache_of_another_tokenizer_is_not_used(tmp_path, monkeypatch):
     assert lexical.read_token_cache(path).terms == {}
     path.write_bytes(b"not a pickle")
     assert lexical.read_token_cache(path).terms == {}
+
+
+def test_the_corpus_terms_of_the_user_dictionary_are_whole_tokens():
+    from rag.lexical import tokenize
+
+    assert "中试" in tokenize("中试验证平台") and "中试" in tokenize("在中试环节上")  # not 中/试验/证
+    assert "工业和信息化部" in tokenize("工业和信息化部等七部委印发")

@@ -82,7 +82,7 @@ class ExtractiveAnswerer:
         through here too): when the question names several articles, enough of them for each
         article's passages to be among them."""
         if len(analysis.articles) > 1:
-            top_k = max(top_k or self.s.retrieval.top_k, 4 * len(analysis.articles))
+            top_k = max(top_k or self.s.retrieval.top_k, 10 * len(analysis.articles))
         with self.retriever.pinned():
             passages = self.retriever.retrieve(query, top_k, mode, filters, analysis)
             return self._definition_first(analysis, passages, filters)
@@ -287,15 +287,14 @@ class ExtractiveAnswerer:
         return passages, *self.select(ask or text, q, passages, text)
 
     @staticmethod
-    def _pool(q: Query, passages: list[Passage], n: int = 6) -> list[Passage]:
-        """The passages whose sentences compete: the top ``n``, plus the best passage of every
-        article the question names (so each side of a comparison is there)."""
+    def _pool(q: Query, passages: list[Passage], n: int = 6, per: int = 3) -> list[Passage]:
+        """The passages whose sentences compete: the top ``n``, plus the best ``per`` passages of
+        every article the question names when it names several (each side of a comparison is
+        answered from its own best passages, wherever the whole question ranked them)."""
         pool = passages[:n]
         for art in q.articles if len(q.articles) > 1 else []:
-            if not any(p.metadata.get("source") == art.source and p.metadata.get("title") == art.title for p in pool):
-                pool += [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title][
-                    :1
-                ]
+            own = [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title]
+            pool += [p for p in own[:per] if p not in pool]
         return pool
 
     @staticmethod
