@@ -485,3 +485,9 @@ def test_each_side_of_a_comparison_is_answered_from_its_own_best_passages(corpus
     # among his own passages it is near the top, and his side quotes it.
     ans = corpus_system.answerer.ask("说到中试，胡拥军、刘云郭栋和王一鸣各自怎么讲？")
     assert not ans.refused and "中试验证平台" in ans.answer
+
+
+def test_a_list_question_that_refers_to_the_authors_article_gets_the_list(corpus_system):
+    ans = corpus_system.answerer.ask("余澳、柯遵义那篇文章说未来产业有哪几个特征？")
+    for item in ("以前沿技术为支撑", "产业间的关联融合性", "应用场景的突破性", "经济社会的多维引领性"):
+        assert item in ans.answer

@@ -172,3 +172,15 @@ def test_an_ask_keeps_the_names_of_the_question_and_asks_its_own_thing():
     q = whole.asking(ask)
     assert q.authors == ["李晓华"] and q.articles == whole.articles
     assert q.expect == "year" and not q.count
+
+
+def test_words_that_refer_to_a_named_authors_article_ask_nothing():
+    linker = Linker(METAS)
+    q = analyze("余澳、柯遵义那篇文章说未来产业有哪几个特征？", linker)
+    assert "文章" not in q.bare() and "说" not in q.bare() and "未来产业有哪几个特征" in q.bare()
+    assert analyze("李晓华的文章里提到哪几对关系？", linker).bare().startswith("提到哪几对关系")
+
+
+def test_where_said_of_a_problem_asks_for_no_place():
+    assert analyze("算力往上涨，最后会卡在什么地方？").expect == ""
+    assert analyze("绿氢基地建在哪个城市？").expect == "place"

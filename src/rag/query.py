@@ -74,9 +74,11 @@ class Query:
             for t in sorted(titles, key=len, reverse=True):
                 out = out.replace(t, "")
         verbs = "|".join(map(re.escape, vocabulary()["reporting_verbs"]))
+        refs = "|".join(map(re.escape, vocabulary()["article_refs"]))
         for name in sorted(self.authors, key=len, reverse=True):
-            # the name with what reports its words ("余澳、柯遵义认为"), unless the verb is what is asked
-            with_verb = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:(?:{verbs})(?!的))?", "", out)
+            # the name with what refers to its article and reports its words ("余澳、柯遵义那篇文章说",
+            # "李晓华认为"), unless the verb is what is asked
+            with_verb = re.sub(rf"{re.escape(name)}(?:等人|等)?(?:{refs})?(?:(?:{verbs})(?!的))?", "", out)
             kept = with_verb if len(re.findall(r"[\u4e00-\u9fff]", with_verb)) >= 4 else None
             out = kept if kept is not None else re.sub(rf"{re.escape(name)}(?:等人|等)?", "", out)
         return out or (self.text if text is None else text)  # nothing but names: the question itself
