@@ -185,3 +185,11 @@ def test_a_bank_asked_for_must_be_named_as_one():
     q = analyze("这只基金由哪家银行托管？")
     assert not type_ok(q, _cands("基金构建“基金公司—区域基金—子基金”3层架构。"))
     assert type_ok(q, _cands("基金由国家开发银行托管。"))
+
+
+def test_a_city_asked_for_is_not_answered_by_a_region():
+    q = analyze("绿氢生产基地具体建在哪个城市？")
+    assert not type_ok(q, _cands("在中西部和东北地区建设绿氢生产基地。"))
+    assert not type_ok(q, _cands("长三角布局了一批绿氢生产基地。"))
+    assert type_ok(q, _cands("绿氢生产基地建在鄂尔多斯。"))
+    assert type_ok(analyze("绿氢基地在哪个地区？"), _cands("在中西部和东北地区建设绿氢生产基地。"))

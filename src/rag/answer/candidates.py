@@ -152,6 +152,9 @@ def names(expect: str, text: str, meta: dict | None = None, question: str = "", 
             found = [w for w in found if w.endswith(tuple(endings))]
     else:
         found = names_in(body, ("ns",))
+        voc = vocabulary()
+        if any(c in question for c in voc["city_cues"]):  # "哪个城市": not "东北地区", "长三角"
+            found = [w for w in found if not w.endswith(tuple(voc["place_kinds"])) and w not in voc["regions"]]
     return list(dict.fromkeys(w for w in found if not _named_in(w, question)))
 
 
