@@ -491,3 +491,11 @@ def test_a_list_question_that_refers_to_the_authors_article_gets_the_list(corpus
     ans = corpus_system.answerer.ask("余澳、柯遵义那篇文章说未来产业有哪几个特征？")
     for item in ("以前沿技术为支撑", "产业间的关联融合性", "应用场景的突破性", "经济社会的多维引领性"):
         assert item in ans.answer
+
+
+def test_an_item_past_the_end_of_the_list_is_refused_with_the_list_shown(corpus_system):
+    ans = corpus_system.answerer.ask("李晓华说未来产业推动产业体系现代化的第四种效应是什么？")
+    assert ans.refused and ans.citations == []
+    assert ans.answer == "资料中未找到所问的第4项（原文只列出3项），无法依据现有资料作答。"
+    quoted = "".join(c.quote for c in ans.related)
+    assert all(x in quoted for x in ("关联效应", "组合效应", "赋能效应"))

@@ -64,6 +64,14 @@ class Composer:
         self.margins = {**DEFAULT_MARGINS, **(margins or {})}
         self._sections: tuple | None = None  # see _snapshot
 
+    def shorter_list(self, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
+        """For "第四种效应是什么": the list it asks into, when that list has fewer items than the
+        place asked for (the near miss is refused with the list shown); else nothing."""
+        if not q.item:
+            return []
+        listed = [c for c in self._list(cands, cover, 0) if c.ordinal]
+        return listed if 0 < len(listed) < q.item else []
+
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
         that two overlapping passages share is quoted once."""

@@ -167,7 +167,11 @@ class ExtractiveAnswerer:
         expects: a day where they give a year, a name where they name none) shows those sentences,
         cited, as related text that does not answer, with what they lack."""
         ans = Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features or {})
-        if d.why == "type" and chosen and q.expect:
+        if d.why == "type" and chosen and q.item:  # the list asked into is shorter: show it
+            ans.related = render(question, query, chosen, passages, 0.0).citations
+            ans.lacks = f"第{q.item}项（原文只列出{len(chosen)}项）"
+            ans.answer = REFUSAL_LACKING.format(ans.lacks)
+        elif d.why == "type" and chosen and q.expect:
             best = sorted(chosen, key=lambda c: -c.score)[:2]
             ans.related = render(question, query, best, passages, 0.0).citations
             ans.lacks = vocabulary()["expect_names"].get(q.expect, "")
@@ -183,7 +187,10 @@ class ExtractiveAnswerer:
             return [], answerability.Decision(False, 0.0, "model", {})
         cands = candidates.build(query, q, self._pool(q, passages), self.retriever, self.model["sentence_weights"])
         # (a section heading never carries the authors or title the question links: cover what is asked)
-        chosen = self.composer.choose(query, q, cands, candidates.coverage_fn(q.bare(query), self.retriever))
+        cover = candidates.coverage_fn(q.bare(query), self.retriever)
+        chosen = self.composer.choose(query, q, cands, cover)
+        if not chosen and (listed := self.composer.shorter_list(q, cands, cover)):
+            return listed, answerability.Decision(False, 0.0, "type", {})  # "第四种", the text lists three
         if q.is_metadata and chosen:
             # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
             # (which names the authors: the "who" is answered there, when the catalog knows it).
