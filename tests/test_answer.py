@@ -499,3 +499,10 @@ def test_an_item_past_the_end_of_the_list_is_refused_with_the_list_shown(corpus_
     assert ans.answer == "资料中未找到所问的第4项（原文只列出3项），无法依据现有资料作答。"
     quoted = "".join(c.quote for c in ans.related)
     assert all(x in quoted for x in ("关联效应", "组合效应", "赋能效应"))
+
+
+def test_a_sentence_quoted_but_for_one_clause_is_quoted_whole_and_provenance_is_no_answer(corpus_system):
+    ans = corpus_system.answerer.ask("在《红旗文稿》刊发的那篇文章里，魏楚说新兴产业融资难在哪里？")
+    assert not ans.refused
+    assert "资本市场包容性不足、缺乏耐心资本" in ans.answer  # the clause after "…不匹配；…问题；"
+    assert "选自" not in ans.answer  # the article's provenance line names the outlet, it answers nothing

@@ -193,3 +193,11 @@ def test_a_city_asked_for_is_not_answered_by_a_region():
     assert not type_ok(q, _cands("长三角布局了一批绿氢生产基地。"))
     assert type_ok(q, _cands("绿氢生产基地建在鄂尔多斯。"))
     assert type_ok(analyze("绿氢基地在哪个地区？"), _cands("在中西部和东北地区建设绿氢生产基地。"))
+
+
+def test_provenance_lines_are_recognised():
+    from rag.answer.candidates import _provenance
+
+    assert _provenance("（选自《红旗文稿》2025年第24期，作者系中国人民大学应用经济学院院长）")
+    assert _provenance("（作者系国家信息中心秘书长）")
+    assert not _provenance("（一）稳中求进，推动未来产业高质量发展")

@@ -184,6 +184,12 @@ class Cand:
         return self.f.get("lex", 0.0)
 
 
+def _provenance(sentence: str) -> bool:
+    """An article's provenance line in brackets ("（选自…，作者系…）"; data ``byline_markers``)."""
+    inner = sentence.strip().lstrip("（(")
+    return sentence.strip()[:1] in "（(" and inner.startswith(tuple(vocabulary()["byline_markers"]))
+
+
 def score(f: dict[str, float], weights: dict[str, float]) -> float:
     """Probability-like score of a sentence (logistic over the features; ``bias`` in the weights)."""
     z = weights.get("bias", 0.0) + sum(weights.get(k, 0.0) * f[k] for k in FEATURES)
@@ -221,6 +227,8 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
         for pos, sent in enumerate(index_sentences(p.text)):
             if is_injection(sent):
                 continue  # text instructing the reader/model is never quoted as an answer
+            if not q.is_metadata and _provenance(sent):
+                continue  # "（选自《红旗文稿》…，作者系…）" says where the article is from, not what it says
             low = (sent + context).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0

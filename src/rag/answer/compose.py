@@ -24,7 +24,7 @@ from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import NAMED_KINDS, Cand, ordinal_family, states_count
+from .candidates import NAMED_KINDS, Cand, ordinal, ordinal_family, states_count
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -134,6 +134,7 @@ class Composer:
         why = q.qtype == "why" and bool(chosen)
         chosen = self._explain(chosen, cands, why and (_restates(chosen[0].text, query) or self._cause_follows(chosen[0])))
         chosen = self._opened_list(chosen)
+        chosen = _whole_sentences(chosen)
         chosen = self._in_source_order(self._with_partners(chosen))
         if defining and best in chosen:  # the definition leads, whatever precedes it in the source
             chosen = [best] + [c for c in chosen if c is not best]
@@ -650,6 +651,33 @@ def _at(seq: list[tuple], c: Cand) -> int:
     (the section lists it once, under the first)."""
     at = next((i for i, x in enumerate(seq) if x[0] == c.text and x[1].id == c.passage.id), -1)
     return at if at >= 0 else next((i for i, x in enumerate(seq) if x[0] == c.text), -1)
+
+
+def _whole_sentences(chosen: list[Cand]) -> list[Cand]:
+    """Two or more chosen clauses of one sentence ("…不匹配；…问题；") bring the one clause they leave
+    out ("资本市场包容性不足、缺乏耐心资本。"): a sentence quoted but for one of its clauses reads as if
+    it ended there. (From a longer series, "①…；②…；③…；④…", the clauses asked about are kept.)"""
+    out = list(chosen)
+    have = {(c.passage.id, c.text) for c in chosen}
+    for pid in dict.fromkeys(c.passage.id for c in chosen):
+        passage = next(c.passage for c in chosen if c.passage.id == pid)
+        clauses = index_sentences(passage.text)
+        spans, start = [], 0  # [start, end) of each sentence, as runs of clauses
+        for i, x in enumerate(clauses):
+            if not x.endswith(("；", ";")):
+                spans.append((start, i + 1))
+                start = i + 1
+        if start < len(clauses):
+            spans.append((start, len(clauses)))
+        for a, b in spans:
+            picked = [i for i in range(a, b) if (pid, clauses[i]) in have]
+            if len(picked) >= 2 and (b - a) - len(picked) == 1:  # one clause left out: not a pick from a long series
+                base = next(c for c in chosen if c.passage.id == pid and c.text == clauses[picked[0]])
+                for i in range(a, b):
+                    if (pid, clauses[i]) not in have:
+                        have.add((pid, clauses[i]))
+                        out.append(Cand(clauses[i], passage, i, ordinal(clauses[i]), dict(base.f), base.score))
+    return out
 
 
 def _singular(question: str) -> bool:
