@@ -506,3 +506,15 @@ def test_a_sentence_quoted_but_for_one_clause_is_quoted_whole_and_provenance_is_
     assert not ans.refused
     assert "资本市场包容性不足、缺乏耐心资本" in ans.answer  # the clause after "…不匹配；…问题；"
     assert "选自" not in ans.answer  # the article's provenance line names the outlet, it answers nothing
+
+
+def test_an_ask_on_a_new_topic_is_answered_on_that_topic_not_the_one_before(corpus_system):
+    ans = corpus_system.answerer.ask("什么是银发经济？未来产业融合创新生态系统的核心特征在于什么？")
+    assert not ans.refused and "银发经济是向老年人提供产品或服务" in ans.answer
+    assert "融合创新生态系统" in ans.answer  # the second ask on its own topic, not more on 银发经济
+
+
+def test_many_asks_are_answered_as_one_question(corpus_system):
+    # more than answer.max_asks asks: one answer for the whole, not a search per ask
+    question = "".join(f"第{i}个问题是什么？" for i in range(1, 8))
+    assert not corpus_system.answerer._asks_several(question)

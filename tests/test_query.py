@@ -184,3 +184,11 @@ def test_words_that_refer_to_a_named_authors_article_ask_nothing():
 def test_where_said_of_a_problem_asks_for_no_place():
     assert analyze("算力往上涨，最后会卡在什么地方？").expect == ""
     assert analyze("绿氢基地建在哪个城市？").expect == "place"
+
+
+def test_asks_are_not_made_by_words_that_only_contain_an_interrogative():
+    from rag.query import asks
+
+    assert asks("任何企业都要创新，又为什么要发展未来产业？") == ["任何企业都要创新，又为什么要发展未来产业？"]
+    assert asks("他说‘怎么办？’这句话出自哪里？") == ["他说‘怎么办？’这句话出自哪里？"]
+    assert asks("未来产业有哪些特征！它为什么重要？") == ["未来产业有哪些特征！", "它为什么重要？"]

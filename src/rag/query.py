@@ -292,19 +292,22 @@ def person_kinds(question: str) -> list[str]:
     ]
 
 
-_QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|\"[^\"]*\"")
+_QUOTED = re.compile(r"“[^“”]*”|‘[^‘’]*’|「[^「」]*」|\"[^\"]*\"")
 
 
 def asks(question: str) -> list[str]:
     """The separate asks of a question, in order ("《…》是哪一年印发的？它重点推进哪六大方向？" -> two;
-    one for a question that asks one thing). Data: ``ask_ends``, ``ask_joiners``, ``interrogatives``;
-    words in quotes neither end an ask nor make one."""
+    one for a question that asks one thing). Data: ``ask_ends``, ``ask_joiners``, ``interrogatives``
+    (``not_interrogatives``: words that only contain one, 任何, 几乎); words in quotes neither end
+    an ask nor make one. The asks keep the question's own spacing ("What is X? And Y?")."""
     voc = vocabulary()
-    text = re.sub(r"\s+", "", question)
-    masked = _QUOTED.sub(lambda m: "“" + "\u3000" * (len(m.group(0)) - 2) + "”", text)  # same length
+    text = question.strip()
+    masked = _QUOTED.sub(lambda m: m.group(0)[0] + "\u3000" * (len(m.group(0)) - 2) + m.group(0)[-1], text)  # same length
+    for word in voc["not_interrogatives"]:
+        masked = masked.replace(word, "\u3000" * len(word))
     ends = "|".join(map(re.escape, voc["ask_ends"]))
     joiners = "|".join(map(re.escape, voc["ask_joiners"]))
-    cuts = [m.end() for m in re.finditer(rf"(?:{ends})+|[，,](?=(?:{joiners}))", masked)]
+    cuts = [m.end() for m in re.finditer(rf"(?:{ends})+\s*|[，,]\s*(?=(?:{joiners}))", masked)]
     bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
     pieces = [(text[a:b], masked[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     out: list[str] = []
@@ -319,7 +322,7 @@ def asks(question: str) -> list[str]:
             pending += piece
     if pending:
         out = [*out[:-1], out[-1] + pending] if out else [pending]
-    return out or [text]
+    return [x.strip() for x in out if x.strip()] or [text]
 
 
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:

@@ -91,6 +91,7 @@ class AnswerSettings(_Section):
     max_sentences: int = Field(6, description="Sentences in an extractive answer (lists may use more).")
     max_list_items: int = Field(12, description="Items quoted for a list question.")
     max_question_chars: int = Field(1000, description="Longer questions are refused with an error.")
+    max_asks: int = Field(4, description="A question asking more things than this is answered as a whole, not ask by ask.")
     model_path: str = Field(
         "",
         description="Sentence weights and answerability model (JSON written by `rag fit`); empty: the bundled data/answer_model.json.",

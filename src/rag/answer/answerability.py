@@ -54,7 +54,7 @@ def load_model(path: str | None = None) -> dict:
 class Decision:
     answerable: bool
     probability: float
-    why: str = ""  # type | constraint | model | "" when answered
+    why: str = ""  # type | item (past the end of its list) | constraint | model | "" when answered
     features: dict | None = None
 
 

@@ -120,7 +120,10 @@ class Answer:
         if self.related:
             rec["related"] = {
                 "lacks": self.lacks,
-                "quotes": [{"source": c.source, "title": c.title, "authors": c.authors, "section": c.section, "quote": c.quote} for c in self.related],
+                "quotes": [
+                    {"source": c.source, "title": c.title, "authors": c.authors, "section": c.section, "quote": c.quote}
+                    for c in self.related
+                ],
             }
         if self.marks:
             rec["verification"] = self.marks

@@ -74,14 +74,21 @@ def ordinal_family(sentence: str) -> str:
 
 def states_count(sentence: str, count: int, kind: str) -> bool:
     """Does the sentence list ``count`` items of ``kind`` and say that they are that many ("…量子计算、
-    量子通信、量子测量三大领域")? Items are joined by 、 (the last also by 和/与/及)."""
+    量子通信、量子测量三大领域")? Items are joined by 、, the last also by 和/与/及 (data
+    ``count_measures``, ``last_item_joiners``)."""
     if count < 2 or not kind:
         return False
-    for m in re.finditer(rf"([一二两三四五六七八九十\d]+)(?:个|大|项|类|种|条|方面的?)?{re.escape(kind)}", sentence):
+    voc = vocabulary()
+    for m in re.finditer(rf"([一二两三四五六七八九十\d]+)(?:{voc['count_measures']})?{re.escape(kind)}", sentence):
         if cn_number(m.group(1)) != count:
             continue
         run = re.split(r"[，,。；;：:]", sentence[: m.start()])[-1]  # the clause that ends with the count
-        items = re.split(r"、|(?:以及|和|与|及)", re.sub(r"等$", "", run))
+        items = re.sub(r"等$", "", run).split("、")
+        if len(items) == count - 1:  # "A、B和C": the last joined by a word, at its last occurrence
+            joiners = "|".join(map(re.escape, voc["last_item_joiners"]))
+            joins = list(re.finditer(joiners, items[-1]))
+            if joins and 0 < joins[-1].start() and joins[-1].end() < len(items[-1]):
+                items = [*items[:-1], items[-1][: joins[-1].start()], items[-1][joins[-1].end() :]]
         if len(items) == count:
             return True
     return False

@@ -674,7 +674,7 @@ def _whole_sentences(chosen: list[Cand]) -> list[Cand]:
             if len(picked) >= 2 and (b - a) - len(picked) == 1:  # one clause left out: not a pick from a long series
                 base = next(c for c in chosen if c.passage.id == pid and c.text == clauses[picked[0]])
                 for i in range(a, b):
-                    if (pid, clauses[i]) not in have:
+                    if (pid, clauses[i]) not in have and not is_injection(clauses[i]):
                         have.add((pid, clauses[i]))
                         out.append(Cand(clauses[i], passage, i, ordinal(clauses[i]), dict(base.f), base.score))
     return out

@@ -52,8 +52,9 @@ class ExtractiveAnswerer:
             from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
             self._chain = RunnableLambda(lambda x: chain_input(x, self.s.answer.max_question_chars)) | RunnableBranch(
-                (lambda x: not x.get("filters") and self._date_order_topic(x["query"]), RunnableLambda(self._date_order)),
+                # (several asks first: "…是从什么时候开始提出的？它有哪些特征？" is two questions)
                 (lambda x: self._asks_several(x["query"]), RunnableLambda(self._several)),
+                (lambda x: not x.get("filters") and self._date_order_topic(x["query"]), RunnableLambda(self._date_order)),
                 RunnablePassthrough.assign(analysis=lambda x: self.analyze(x["query"]))
                 | RunnablePassthrough.assign(passages=RunnableLambda(self._retrieve))
                 | RunnableLambda(lambda x: self.compose(x["question"], x["passages"], x["query"], x["analysis"])),
@@ -167,9 +168,9 @@ class ExtractiveAnswerer:
         expects: a day where they give a year, a name where they name none) shows those sentences,
         cited, as related text that does not answer, with what they lack."""
         ans = Answer(question, REFUSAL, True, [], passages, round(d.probability, 4), query, why=d.why, features=d.features or {})
-        if d.why == "type" and chosen and q.item:  # the list asked into is shorter: show it
+        if d.why == "item" and chosen:  # the list asked into is shorter: show it
             ans.related = render(question, query, chosen, passages, 0.0).citations
-            ans.lacks = f"第{q.item}项（原文只列出{len(chosen)}项）"
+            ans.lacks = vocabulary()["item_lacks"].format(item=q.item, n=len(chosen))
             ans.answer = REFUSAL_LACKING.format(ans.lacks)
         elif d.why == "type" and chosen and q.expect:
             best = sorted(chosen, key=lambda c: -c.score)[:2]
@@ -190,7 +191,7 @@ class ExtractiveAnswerer:
         cover = candidates.coverage_fn(q.bare(query), self.retriever)
         chosen = self.composer.choose(query, q, cands, cover)
         if not chosen and (listed := self.composer.shorter_list(q, cands, cover)):
-            return listed, answerability.Decision(False, 0.0, "type", {})  # "第四种", the text lists three
+            return listed, answerability.Decision(False, 0.0, "item", {})  # "第四种", the text lists three
         if q.is_metadata and chosen:
             # "哪篇文章提出…？作者是谁？": the passage that says it, and its article's catalog card
             # (which names the authors: the "who" is answered there, when the catalog knows it).
@@ -233,17 +234,19 @@ class ExtractiveAnswerer:
         if chosen is not None:
             return any(c.text == chosen[0].text for c in found) if chosen else True
         known = self.retriever.lexicon.__contains__
+        about = [c for c in found if self._addresses(part, q, [c])]  # the quoted sentences about it
         return (
             q.expect not in ("", "count")
-            and answerability.type_ok(q, found, known)
-            and answerability.constraint_ok(part, q, found, known)
+            and bool(about)
+            and answerability.type_ok(q, about, known)
+            and answerability.constraint_ok(part, q, about, known)
         )
 
     def _asks_several(self, query: str) -> bool:
         """Does the question ask more than one thing, not all of them about an article itself
         (those the catalog card answers together: "选自哪份刊物？作者是什么职务？")?"""
         parts = asks(query)
-        return len(parts) > 1 and not all(self.analyze(p).is_metadata for p in parts)
+        return 1 < len(parts) <= self.s.answer.max_asks and not all(self.analyze(p).is_metadata for p in parts)
 
     def _several(self, x: dict) -> Answer:
         """ "《…》是哪一年印发的？它重点推进哪六大方向？": the question is answered as a whole, then each
@@ -262,6 +265,8 @@ class ExtractiveAnswerer:
             passages, chosen, d = self._one(text, q, x, part)
             contexts.append(passages)
             own = chosen if d.answerable else None
+            if own and not self._addresses(part, q, own):
+                own, d = None, answerability.Decision(False, d.probability, "model", d.features)  # about another ask
             if found and self._already(part, q, found, own):
                 # its best sentence, quoted already, stands in its place
                 ordered += [c for c in found if own and c.text == own[0].text and c not in ordered]
@@ -283,11 +288,25 @@ class ExtractiveAnswerer:
         ans.unanswered = unanswered
         return ans
 
+    def _addresses(self, part: str, q: Query, chosen: list[Cand]) -> bool:
+        """Do sentences chosen for an ask speak of what the ask itself names, in their text or their
+        section's heading? ("…银发经济？未来产业的核心特征是什么？": not sentences on 银发经济, which the
+        question up to it made best.) An ask that names nothing of its own ("哪一天？", "所以要怎么
+        做？") is not judged here."""
+        words = [w for w in dict.fromkeys(tokenize(q.bare(part))) if w not in vocabulary()["interrogatives"]]
+        idf = candidates.idf_weights(self.retriever, words)
+        hay = "".join(c.text + c.passage.metadata.get("section", "") for c in chosen).lower()
+        return not idf or sum(idf.values()) == 0 or any(w in hay for w in idf)
+
     def _one(self, text: str, q: Query, x: dict, ask: str = "") -> tuple[list[Passage], list[Cand], answerability.Decision]:
-        """One ask: its passages (searched with ``text``, the question up to it), the sentences that
+        """One ask: its passages (searched with ``text``, the question up to it, and with the ask
+        alone, which names its own topic: "…银发经济？未来产业的核心特征是什么？"), the sentences that
         answer ``ask`` itself, and whether they do (the catalog card for an ask about a named
         article itself)."""
         passages = self.retrieve(text, q, x.get("top_k"), x.get("mode"), x.get("filters"))
+        if ask and ask != text:
+            alone = self.retrieve(ask, q, x.get("top_k"), x.get("mode"), x.get("filters"))
+            passages = _interleave([passages, alone])[: len(passages)]
         if q.is_metadata and (q.titled or q.authors) and q.articles:  # "作者是什么职务"
             chosen = self._catalog_lines(q)
             return passages, chosen, answerability.Decision(bool(chosen), float(bool(chosen)), "" if chosen else "constraint", {})
