@@ -343,3 +343,10 @@ def test_rag_serve_command(tmp_path):
         assert f"http://127.0.0.1:{port}/v1" in log.read_text() and "key: $RAG_API_KEY" in log.read_text()
     finally:
         stop_process(proc)
+
+
+@pytest.mark.slow
+def test_an_unanswered_ask_and_related_text_reach_api_clients(client):
+    r = _ask(client, _user("国家创业投资引导基金设置了多少年存续期？它由哪家银行托管？"))
+    assert r.unanswered == ["它由哪家银行托管？"]
+    assert "资料中未找到以下问题的答案" in r.choices[0].message.content

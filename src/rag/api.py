@@ -159,11 +159,19 @@ def reply_text(ans: Answer, with_sources: bool) -> str:
         return notice + (answer_plain(ans) if with_sources else ans.answer)
     if with_sources:
         return notice + answer_plain(ans)
-    return notice + _renumbered(ans.answer, group_sources(ans)[1])
+    gaps = f"\n{ans.unanswered_note}" if ans.unanswered else ""  # an unanswered ask is part of the reply
+    return notice + _renumbered(ans.answer, group_sources(ans)[1]) + gaps
 
 
 def _extras(ans: Answer) -> dict:
-    return {"citations": citations_of(ans), "refused": ans.refused, "query": ans.query}
+    """The fields a reply carries beside its text (the batch record's, where they apply)."""
+    rec = ans.to_record()
+    return {
+        "citations": citations_of(ans),
+        "refused": ans.refused,
+        "query": ans.query,
+        **{k: rec[k] for k in ("unanswered", "related") if k in rec},
+    }
 
 
 def _usage(prompt: str, reply: str) -> dict:
