@@ -518,3 +518,11 @@ def test_many_asks_are_answered_as_one_question(corpus_system):
     # more than answer.max_asks asks: one answer for the whole, not a search per ask
     question = "".join(f"第{i}个问题是什么？" for i in range(1, 8))
     assert not corpus_system.answerer._asks_several(question)
+
+
+def test_an_item_asked_by_its_place_and_kind_is_read_from_the_list_of_that_kind(corpus_system):
+    # "第二种效应": the list whose items name 效应 ("一是关联效应。…"), wherever its heading ranks
+    ans = corpus_system.answerer.ask("李晓华说未来产业的第二种效应是什么？")
+    assert not ans.refused and ans.answer.startswith("二是组合效应")
+    ans = corpus_system.answerer.ask("李晓华说未来产业的第四种效应是什么？")
+    assert ans.refused and "原文只列出3项" in ans.answer

@@ -192,3 +192,9 @@ def test_asks_are_not_made_by_words_that_only_contain_an_interrogative():
     assert asks("任何企业都要创新，又为什么要发展未来产业？") == ["任何企业都要创新，又为什么要发展未来产业？"]
     assert asks("他说‘怎么办？’这句话出自哪里？") == ["他说‘怎么办？’这句话出自哪里？"]
     assert asks("未来产业有哪些特征！它为什么重要？") == ["未来产业有哪些特征！", "它为什么重要？"]
+
+
+def test_an_item_asked_by_its_place_names_its_kind():
+    q = analyze("李晓华说未来产业的第二种效应是什么？")
+    assert q.item == 2 and q.item_kind == "效应"
+    assert analyze("第三点具体怎么说").item_kind == ""

@@ -365,6 +365,9 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))
+        kind = m.group(2).strip("“”的")  # "第二种效应是什么" -> 效应: the kind of item, as for "哪几种效应"
+        if not q.item_kind and len(kind) >= 2 and kind not in voc["not_item_kinds"]:
+            q.item_kind = kind
     not_quantity = "".join(voc["ji_not_quantity_after"])
     units = "|".join(map(re.escape, voc["units"]))
     m = re.search(rf"多少(?:个)?({units})", asked) or (

@@ -69,7 +69,7 @@ class Composer:
         place asked for (the near miss is refused with the list shown); else nothing."""
         if not q.item:
             return []
-        listed = [c for c in self._list(cands, cover, 0) if c.ordinal]
+        listed = [c for c in self._list(cands, cover, 0, bool(q.item_kind), q.item_kind) if c.ordinal]
         return listed if 0 < len(listed) < q.item else []
 
     def choose(self, query: str, q: Query, cands: list[Cand], cover=lambda text: 0.0) -> list[Cand]:
@@ -88,7 +88,7 @@ class Composer:
             if chosen:
                 return chosen
         if q.item:  # "第四项举措是什么": that item of the list, with what explains it; none if the list is shorter
-            listed = [c for c in self._list(cands, cover, 0) if c.ordinal]
+            listed = [c for c in self._list(cands, cover, 0, bool(q.item_kind), q.item_kind) if c.ordinal]
             if listed:
                 return self._explain([listed[q.item - 1]], cands) if len(listed) >= q.item else []
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
