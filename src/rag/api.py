@@ -165,13 +165,7 @@ def reply_text(ans: Answer, with_sources: bool) -> str:
 
 def _extras(ans: Answer) -> dict:
     """The fields a reply carries beside its text (the batch record's, where they apply)."""
-    rec = ans.to_record()
-    return {
-        "citations": citations_of(ans),
-        "refused": ans.refused,
-        "query": ans.query,
-        **{k: rec[k] for k in ("unanswered", "related") if k in rec},
-    }
+    return {"citations": citations_of(ans), "refused": ans.refused, "query": ans.query, **ans.gaps()}
 
 
 def _usage(prompt: str, reply: str) -> dict:

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .answer import Answer, Citation
+from .answer.base import RELATED_NOTE
 from .citation import GAP, MARK, label
 
 # ASCII punctuation that Markdown may read as syntax; & < > " ' are left to html.escape.
@@ -165,7 +166,7 @@ def _related_md(ans: Answer) -> str:
     """A near miss's related text under its refusal: the note, then each quote with its source."""
     if not ans.related:
         return ""
-    lines = [f"*{md_text(ans.related_note)}*", ""]
+    lines = [f"*{md_text(RELATED_NOTE)}*", ""]
     for c in ans.related:
         lines += [f"> {md_text(c.quote)}  ", f"> ——{source_label(c, md_text)}", ""]
     return "\n\n" + "\n".join(lines).rstrip()

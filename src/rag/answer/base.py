@@ -15,6 +15,9 @@ REFUSAL = "资料中未找到与该问题相关的内容，无法依据现有资
 REFUSAL_LACKING = "资料中未找到所问的{}，无法依据现有资料作答。"
 
 
+RELATED_NOTE = "资料中的相关原文（不能回答此问，仅供核对）："  # introduces a near miss's related text
+
+
 def is_refusal(text: str) -> bool:
     """Is this reply a refusal (either wording)?"""
     return REFUSAL in text[:200] or REFUSAL_LACKING.split("{}")[1] in text[:200]
@@ -72,18 +75,27 @@ class Answer:
     related: list[Citation] = field(default_factory=list)
     lacks: str = ""
 
-    @property
-    def related_note(self) -> str:
-        """The line that introduces ``related`` ("" when there is none)."""
-        if not self.related:
-            return ""
-        return "资料中的相关原文（不能回答此问，仅供核对）："
-
     def related_lines(self) -> list[str]:
         """``related`` as plain lines: the note, then each quote with its source."""
         if not self.related:
             return []
-        return [self.related_note] + [f"“{c.quote}”——{c.label()}" for c in self.related]
+        return [RELATED_NOTE] + [f"“{c.quote}”——{c.label()}" for c in self.related]
+
+    def gaps(self) -> dict:
+        """What the material does not answer, as record fields: ``unanswered`` asks, and a near
+        miss's ``related`` text (only those that apply)."""
+        out: dict = {}
+        if self.unanswered:
+            out["unanswered"] = self.unanswered
+        if self.related:
+            out["related"] = {
+                "lacks": self.lacks,
+                "quotes": [
+                    {"source": c.source, "title": c.title, "authors": c.authors, "section": c.section, "quote": c.quote}
+                    for c in self.related
+                ],
+            }
+        return out
 
     @property
     def unanswered_note(self) -> str:
@@ -115,16 +127,7 @@ class Answer:
             rec["refusal_reason"] = self.why
         if self.notice:
             rec["notice"] = self.notice
-        if self.unanswered:
-            rec["unanswered"] = self.unanswered
-        if self.related:
-            rec["related"] = {
-                "lacks": self.lacks,
-                "quotes": [
-                    {"source": c.source, "title": c.title, "authors": c.authors, "section": c.section, "quote": c.quote}
-                    for c in self.related
-                ],
-            }
+        rec.update(self.gaps())
         if self.marks:
             rec["verification"] = self.marks
         if id_ is not None:

@@ -192,33 +192,31 @@ class Composer:
         if premise and best.text.startswith(tuple(vocabulary()["conclusion_starts"])):
             return self._reasons_before(best) + chosen[1:]  # "由此可见，…": the reasons come before it
         # The sentences after it in its paragraph, read across passage boundaries (an item that ends
-        # one passage is explained at the start of the next), up to three.
-        seq = self._section_sentences(best.passage.metadata)
-        at = _at(seq, best)
-        follow = []
-        for sent, p, pos, opens in seq[at + 1 : at + 4] if at >= 0 else []:
-            # a heading item's explanation ends at the next item; a premise's may be a list
-            if opens or (not premise and ordinal_family(sent)) or is_injection(sent):
-                break
-            follow.append(Cand(sent, p, pos, False, dict(best.f), best.score))
-        have = {c.text for c in chosen}
-        return [best] + [c for c in follow if c.text not in have] + chosen[1:]
+        # one passage is explained at the start of the next), up to three; a heading item's
+        # explanation ends at the next item, a premise's may be a list.
+        return self._read_on(chosen, 3, lambda sent, opens: not (opens or (not premise and ordinal_family(sent))))
 
     def _opened_list(self, chosen: list[Cand]) -> list[Cand]:
         """A best sentence that opens a numbered list after a colon ("其核心特征在于“融合”：一是技术融合，
         …；") comes with the list's other items, the sentences after it in its section that go on
         in the same numbering ("二是…", "三是…")."""
-        best = chosen[0]
-        fam = ordinal_family(_after_colon(best.text)) if _after_colon(best.text) != best.text else ""
+        item = _after_colon(chosen[0].text)
+        fam = ordinal_family(item) if item != chosen[0].text else ""
         if not fam:
             return chosen
+        return self._read_on(chosen, self.max_list_items - 1, lambda sent, opens: ordinal_family(sent) == fam, True)
+
+    def _read_on(self, chosen: list[Cand], n: int, goes_on, ordinal: bool = False) -> list[Cand]:
+        """The best chosen sentence, then up to ``n`` sentences after it in its section while
+        ``goes_on(sentence, opens_a_paragraph)`` (never an injected one), then the other chosen."""
+        best = chosen[0]
         seq = self._section_sentences(best.passage.metadata)
         at = _at(seq, best)
         follow = []
-        for sent, p, pos, _ in seq[at + 1 : at + self.max_list_items] if at >= 0 else []:
-            if ordinal_family(sent) != fam or is_injection(sent):
+        for sent, p, pos, opens in seq[at + 1 : at + 1 + n] if at >= 0 else []:
+            if is_injection(sent) or not goes_on(sent, opens):
                 break
-            follow.append(Cand(sent, p, pos, True, dict(best.f), best.score))
+            follow.append(Cand(sent, p, pos, ordinal, dict(best.f), best.score))
         have = {c.text for c in chosen}
         return [best] + [c for c in follow if c.text not in have] + chosen[1:]
 

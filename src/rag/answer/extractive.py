@@ -231,8 +231,8 @@ class ExtractiveAnswerer:
         them ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both). Without: it
         expects a date, an amount or a name, and they hold one about what it names ("…是在哪次座谈
         会上？哪一天？": the day is the excerpt's date); a count is not taken from another list."""
-        if chosen is not None:
-            return any(c.text == chosen[0].text for c in found) if chosen else True
+        if chosen:  # (an answered ask always has sentences)
+            return any(c.text == chosen[0].text for c in found)
         known = self.retriever.lexicon.__contains__
         about = [c for c in found if self._addresses(part, q, [c])]  # the quoted sentences about it
         return (
