@@ -16,6 +16,7 @@ sentences of one passage share one number.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import lru_cache
 
 from ..chunking import index_sentences, split_sentences
@@ -785,4 +786,9 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     citations = []
     for pid, n in numbers.items():
         citations.append(Citation.of(n, by_id[pid], join_quoted(by_id[pid].text, quotes[pid])))
+    # A cited passage the search did not return (an article's catalog card) heads the contexts: the
+    # record of what the answer drew on holds every passage it cites.
+    drawn = [p for p in by_id.values() if p.id not in {x.id for x in passages}]
+    if drawn:
+        passages = [replace(p, rank=i) for i, p in enumerate(drawn + passages, 1)]
     return Answer(question, answer, False, citations, passages, confidence, query)
