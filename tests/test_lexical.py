@@ -95,7 +95,7 @@ def test_deleted_chunks_leave_search_lexicon_and_cache(tokenised):
     for q in QUERIES:
         assert _rounded(shrunk.search(q, 4)) == _rounded(ref.search(q, 4))
         assert lex.idf(tokenize(q)) == ref_lex.idf(tokenize(q))
-        assert lex.coverage(q, 0) == ref_lex.coverage(q, 0)
+        assert lex.coverages(q, [0]) == ref_lex.coverages(q, [0])
 
 
 def test_vocabulary_is_compacted_when_most_terms_are_gone():
@@ -120,8 +120,8 @@ def test_lexicon_idf_and_coverage():
     q = "量子科技 红烧肉"
     w = lex.idf(tokenize(q))
     held = {"量子", "科技", "量子科技"}  # 红烧, 烧肉, 红烧肉 are in no chunk
-    assert set(w) > held and lex.coverage(q, 1) == pytest.approx(sum(w[t] for t in held) / sum(w.values()))
-    assert lex.coverage(q, 0) == 0.0 and lex.coverage("", 0) == 0.0
+    assert set(w) > held and lex.coverages(q, [1])[0] == pytest.approx(sum(w[t] for t in held) / sum(w.values()))
+    assert lex.coverages(q, [0]) == [0.0] and lex.coverages("", [0, 1]) == [0.0, 0.0]
 
 
 def test_empty_index():

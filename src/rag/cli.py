@@ -451,16 +451,26 @@ def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
     default=None,
     help="Where to write the model (JSON); default: the package's data/answer_model.json.",
 )
+@click.option("--rerank", is_flag=True, help="Refit the passage reranker instead (default out: data/rerank_model.json).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def fit_(ctx, max_false_refusal, out, quiet) -> None:
-    """Refit the answerability model on the dev splits of evals/questions.jsonl and evals/external.jsonl."""
+def fit_(ctx, max_false_refusal, out, rerank, quiet) -> None:
+    """Refit the answerability model (or, with --rerank, the passage reranker) on the dev splits of
+    evals/questions.jsonl and evals/external.jsonl."""
     from .evaluate import FIT_SETS, question_files
-    from .fit import fit
+    from .fit import fit, fit_rerank
 
-    out = out or str(Path(__file__).parent / "data" / "answer_model.json")
     settings = ctx.obj["settings"]
     files = question_files(settings.evals)
+    if rerank:
+        out = out or str(Path(__file__).parent / "data" / "rerank_model.json")
+        model = fit_rerank(settings, [files[name] for name in FIT_SETS], Path(out), progress=not quiet)
+        f = model["fitted"]
+        click.echo(f"l2 {f['l2']}  held-out MRR@10 by l2 {f['held_out_mrr@10_by_l2']}")
+        click.echo(f"dev MRR@10 of the pool: fused {f['fused_mrr@10']}  reranked {f['reranked_mrr@10']} (in sample)")
+        click.echo(f"written: {out}")
+        return
+    out = out or str(Path(__file__).parent / "data" / "answer_model.json")
     model = fit(settings, [files[name] for name in FIT_SETS], Path(out), max_false_refusal, progress=not quiet)
     a = model["answerability"]
     click.echo(f"threshold {a['threshold']}  weights {a['weights']}  bias {a['bias']}")

@@ -157,14 +157,18 @@ class Lexicon:
         unknown = self._unknown if default is None else default
         return {t: float(self._idf[self._vocab[t]]) if t in self else unknown for t in dict.fromkeys(terms)}
 
-    def coverage(self, query: str, row: int) -> float:
-        """Share of the query's idf mass whose terms occur in this row's chunk."""
+    def coverages(self, query: str, rows: list[int]) -> list[float]:
+        """For each row, the share of the query's idf mass whose terms occur in its chunk."""
         weights = self.idf(tokenize(query))
         total = sum(weights.values())
         if not total:
-            return 0.0
-        held = set(self._rows[row])
-        return float(sum(w for t, w in weights.items() if t in self and self._vocab[t] in held) / total)
+            return [0.0] * len(rows)
+        known = {self._vocab[t]: w for t, w in weights.items() if t in self}
+        out = []
+        for row in rows:
+            held = set(self._rows[row])
+            out.append(float(sum(w for i, w in known.items() if i in held) / total))
+        return out
 
 
 class BM25Search:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cachefile, lexical
+from . import cachefile, lexical, rerank
 from .chunking import sentence_id
 from .embeddings import Embedder
 from .lexical import BM25Search, Lexicon, TokenCache, pos_tagger, read_token_cache, token_cache_path, tokenize
@@ -269,6 +269,10 @@ class Retriever:
                     self._last_sentences = snap.sentences
         return snap.sentences
 
+    @property
+    def reranker(self) -> rerank.Reranker:
+        return rerank.load(self.s.rerank_model or None)
+
     def clear_caches(self) -> None:
         """Forget cached question and sentence vectors (benchmarks measure a cold question)."""
         self._qvec.clear()
@@ -379,31 +383,80 @@ class Retriever:
         mode: str | None = None,
         filters: Filters | None = None,
         analysis: Query | None = None,
+        keep_fused: bool = False,
     ) -> list[Passage]:
-        """Fused BM25 + dense ranking. When the question names an author, article or speech occasion
-        (``analysis``, see query.py), the same search restricted to the linked chunks is fused in
-        with ``linked_weight``: their passages rise to the top, others stay reachable."""
+        """Fused BM25 + dense ranking, its best candidates reordered by the reranker (rerank.py).
+        When the question names an author, article or speech occasion (``analysis``, see
+        query.py), the same search restricted to the linked chunks is fused in with
+        ``linked_weight``: their passages rise to the top, others stay reachable. ``keep_fused``:
+        after the top_k, the passages of fusion's top_k that the reranker moved out of it (the
+        answerer lets fusion's best passages compete too: its sentence model was fitted on them)."""
         with self.pinned():
-            return self._retrieve(query, top_k, mode, filters, analysis)
+            return self._retrieve(query, top_k, mode, filters, analysis, keep_fused)
 
     def _retrieve(
-        self, query: str, top_k: int | None, mode: str | None, filters: Filters | None, analysis: Query | None
+        self,
+        query: str,
+        top_k: int | None,
+        mode: str | None,
+        filters: Filters | None,
+        analysis: Query | None,
+        keep_fused: bool = False,
     ) -> list[Passage]:
         top_k = top_k or self.s.top_k
         mode = mode or self.s.mode
-        filters = filters or Filters()
         snap = self._snapshot()
         index = snap.chunks
         if not index.ids:
             return []
+        lists = self._searches(query, top_k, mode, filters or Filters(), analysis, snap)
+        fused = self._fuse(lists)
+        ranks: dict[int, dict[str, int]] = {}
+        dense_sims: dict[int, float] = {}
+        for name, _, _, hits in lists:
+            for rank, (row, sim) in enumerate(hits, 1):
+                ranks.setdefault(row, {}).setdefault(name, rank)
+                if name == "dense":
+                    dense_sims[row] = sim
+        order = sorted(fused, key=lambda r: -fused[r])
+        if self.s.rerank and mode == "hybrid":
+            pool = order[: max(self.s.rerank_pool, top_k)]
+            reranked = self.reranker.order(pool, self._rerank_features(query, lists, fused, pool, snap))
+            # ``keep_fused``: fusion's own top k follow, those the reranker moved out of it
+            behind = [r for r in order[:top_k] if r not in reranked[:top_k]] if keep_fused else []
+            order = reranked[:top_k] + behind
+        else:
+            order = order[:top_k]
+        out = []
+        coverage = snap.lexicon.coverages(query, order)
+        for rank, row in enumerate(order, 1):
+            out.append(
+                Passage(
+                    id=index.ids[row],
+                    text=index.texts[row],
+                    metadata=index.metas[row],
+                    score=fused[row],
+                    rank=rank,
+                    bm25_rank=ranks[row].get("bm25"),
+                    dense_rank=ranks[row].get("dense"),
+                    dense_sim=dense_sims.get(row, 0.0),
+                    coverage=coverage[rank - 1],
+                )
+            )
+        return out
+
+    def _searches(
+        self, query: str, top_k: int, mode: str, filters: Filters, analysis: Query | None, snap: _Snapshot
+    ) -> list[tuple[str, bool, float, list[tuple[int, float]]]]:
+        """The lists fused for one question: (name, restricted to what it names, weight, hits)."""
+        index = snap.chunks
         n_cand = max(self.s.candidates, top_k)
         mask = np.array([filters.match(m) for m in index.metas]) if filters else None
-        lists: list[tuple[str, float, list[tuple[int, float]]]] = []
         qv = self.embed_query(query) if mode in ("hybrid", "dense") else None
         # A wide filter goes to Chroma as a where (HNSW over the admitted chunks); a narrow one is
         # scored exactly over the chunks it admits (never comes back empty).
         where = filters.where(self.linker.authors) if mask is not None and mask.sum() > self.s.exact_filter_max else None
-        lists += self._ranked(query, qv, mode, n_cand, snap, mask, where, 1.0)
+        lists = [(name, False, w, hits) for name, w, hits in self._ranked(query, qv, mode, n_cand, snap, mask, where, 1.0)]
         if analysis is not None and analysis.constrained:
             # One restricted search per named article when several are named (each side of a
             # comparison gets its own list), else one over everything linked.
@@ -417,33 +470,37 @@ class Retriever:
                     if g.occasions:
                         occ = {"occasion": {"$in": g.occasions}}
                         where = {"$and": [where, occ]} if where else occ
-                    lists += self._ranked(query, qv, mode, n_cand, snap, linked, where, self.s.linked_weight)
-        dense_sims: dict[int, float] = {}
+                    ranked = self._ranked(query, qv, mode, n_cand, snap, linked, where, self.s.linked_weight)
+                    lists += [(name, True, w, hits) for name, w, hits in ranked]
+        return lists
+
+    def _fuse(self, lists) -> dict[int, float]:
+        """Weighted reciprocal-rank fusion of the lists: row -> score."""
         fused: dict[int, float] = {}
-        ranks: dict[int, dict[str, int]] = {}
-        for name, weight, hits in lists:
-            for rank, (row, sim) in enumerate(hits, 1):
+        for _, _, weight, hits in lists:
+            for rank, (row, _) in enumerate(hits, 1):
                 fused[row] = fused.get(row, 0.0) + weight / (self.s.rrf_k + rank)
-                ranks.setdefault(row, {}).setdefault(name, rank)
-                if name == "dense":
-                    dense_sims[row] = sim
-        order = sorted(fused, key=lambda r: -fused[r])[:top_k]
-        out = []
-        for rank, row in enumerate(order, 1):
-            out.append(
-                Passage(
-                    id=index.ids[row],
-                    text=index.texts[row],
-                    metadata=index.metas[row],
-                    score=fused[row],
-                    rank=rank,
-                    bm25_rank=ranks[row].get("bm25"),
-                    dense_rank=ranks[row].get("dense"),
-                    dense_sim=dense_sims.get(row, 0.0),
-                    coverage=snap.lexicon.coverage(query, row),
-                )
-            )
-        return out
+        return fused
+
+    def _rerank_features(self, query: str, lists, fused: dict[int, float], rows: list[int], snap: _Snapshot) -> np.ndarray:
+        return rerank.features(
+            [(name, linked, hits) for name, linked, _, hits in lists],
+            fused,
+            rows,
+            snap.lexicon.coverages(query, rows),
+            self.s.rrf_k,
+        )
+
+    def rerank_candidates(self, query: str, analysis: Query | None, top_k: int | None = None) -> tuple[list[str], np.ndarray]:
+        """The reranker's pool for a question, in fused order, as (passage texts, features): what
+        ``rag fit --rerank`` fits on (hybrid mode, no filters)."""
+        top_k = top_k or self.s.top_k
+        with self.pinned():
+            snap = self._snapshot()
+            lists = self._searches(query, top_k, "hybrid", Filters(), analysis, snap)
+            fused = self._fuse(lists)
+            pool = sorted(fused, key=lambda r: -fused[r])[: max(self.s.rerank_pool, top_k)]
+            return [snap.chunks.texts[r] for r in pool], self._rerank_features(query, lists, fused, pool, snap)
 
     def as_langchain(self, k: int | None = None, mode: str | None = None, filters: Filters | None = None):
         """This retriever as a LangChain ``BaseRetriever`` returning ``Document``s (rag.lc)."""

@@ -85,6 +85,16 @@ class RetrievalSettings(_Section):
     linked_weight: float = Field(
         2.0, description="Fusion weight of the search restricted to the authors/articles/occasions a question names (dev-tuned)."
     )
+    rerank: bool = Field(
+        True,
+        description="Reorder the best fused candidates (hybrid mode) by the fitted reranker (rerank.py, refit by `rag fit --rerank`).",
+    )
+    rerank_pool: int = Field(
+        30, description="Fused candidates the reranker reorders (the rest keep their fused order behind them)."
+    )
+    rerank_model: str = Field(
+        "", description="Reranker weights (JSON written by `rag fit --rerank`); empty: the bundled data/rerank_model.json."
+    )
 
 
 class AnswerSettings(_Section):

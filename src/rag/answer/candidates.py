@@ -225,7 +225,7 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     idf = idf_weights(retriever, words)
     total = sum(idf.values()) or 1.0
     pairs = _pairs(words)
-    top = passages[0].score if passages and passages[0].score else 1.0
+    top = max((p.score for p in passages), default=0.0) or 1.0
     out: list[Cand] = []
     for p in passages:
         prior = (p.score / top) ** 0.5

@@ -85,7 +85,7 @@ class ExtractiveAnswerer:
         if len(analysis.articles) > 1:
             top_k = max(top_k or self.s.retrieval.top_k, 10 * len(analysis.articles))
         with self.retriever.pinned():
-            passages = self.retriever.retrieve(query, top_k, mode, filters, analysis)
+            passages = self.retriever.retrieve(query, top_k, mode, filters, analysis, keep_fused=True)
             return self._definition_first(analysis, passages, filters)
 
     def _definition_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
@@ -314,10 +314,13 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _pool(q: Query, passages: list[Passage], n: int = 6, per: int = 3) -> list[Passage]:
-        """The passages whose sentences compete: the top ``n``, plus the best ``per`` passages of
-        every article the question names when it names several (each side of a comparison is
-        answered from its own best passages, wherever the whole question ranked them)."""
+        """The passages whose sentences compete: the top ``n`` of the reranked order and the top
+        ``n`` by fused score (the sentence weights were fitted on fusion's order; dev key recall
+        fell without them), plus the best ``per`` passages of every article the question names
+        when it names several (each side of a comparison is answered from its own best passages,
+        wherever the whole question ranked them)."""
         pool = passages[:n]
+        pool += [p for p in sorted(passages, key=lambda p: -p.score)[:n] if p not in pool]
         for art in q.articles if len(q.articles) > 1 else []:
             own = [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title]
             pool += [p for p in own[:per] if p not in pool]
