@@ -531,3 +531,22 @@ def test_an_item_asked_by_its_place_and_kind_is_read_from_the_list_of_that_kind(
     assert not ans.refused and ans.answer.startswith("二是组合效应")
     ans = corpus_system.answerer.ask("李晓华说未来产业的第四种效应是什么？")
     assert ans.refused and "原文只列出3项" in ans.answer
+
+
+def test_the_record_of_contexts_holds_every_cited_passage_next_to_its_section():
+    from rag.answer.compose import _with_cited
+    from rag.retrieve import Passage
+
+    def p(pid, section, rank=0):
+        return Passage(pid, "文本。", {"source": "a.txt", "title": "甲", "section": section}, rank=rank)
+
+    retrieved = [p("1", "一", 1), p("2", "二", 2), p("3", "一", 3)]
+    assert _with_cited(retrieved, [retrieved[1]]) == retrieved  # all cited were retrieved: unchanged
+    read_on, card = (
+        p("4", "一"),
+        Passage("card:a.txt:甲", "据资料目录…", {"source": "a.txt", "title": "甲", "section": "文献信息"}),
+    )
+    out = _with_cited(retrieved, [retrieved[0], read_on, card])
+    # the next chunk of section 一 after that section's last retrieved passage; the card first
+    assert [x.id for x in out] == ["card:a.txt:甲", "1", "2", "3", "4"]
+    assert [x.rank for x in out] == [1, 2, 3, 4, 5]
