@@ -120,6 +120,7 @@ def test_expected_answer_types():
         "排名第一的科学家是谁？": "person",
         "分别位于哪些城市？": "place",
         "每户补贴标准是多少元？": "amount",
+        "关于出口额，报告里有哪些数据？": "amount",  # data asked for are figures
         "未来产业有哪些特征？": "",
     }
     for question, expect in cases.items():
