@@ -201,3 +201,12 @@ def test_provenance_lines_are_recognised():
     assert _provenance("（选自《红旗文稿》2025年第24期，作者系中国人民大学应用经济学院院长）")
     assert _provenance("（作者系国家信息中心秘书长）")
     assert not _provenance("（一）稳中求进，推动未来产业高质量发展")
+
+
+def test_a_province_named_by_its_one_character_name_among_others():
+    # "北京和天津、河北在创新上怎么分工" is answered by "北京研发、津冀转化": 津冀 names both.
+    assert _found("天津", "“北京研发、津冀转化”模式效应显著") and _found("河北", "以京津冀为例")
+    assert _found("上海", "沪苏浙皖一体化") and _found("香港", "粤港澳大湾区")
+    assert not _found("河北", "北京研发")  # no run of such names
+    assert not _found("台湾", "迈上新台阶")  # 新 is not among them: "新台" is no run
+    assert not _found("天津", "津贴")  # one such character alone names nothing

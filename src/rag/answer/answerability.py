@@ -228,6 +228,8 @@ def _found(name: str, hay: str) -> bool:
     after its first two ("深圳特区" for "深圳经济特区")."""
     if name in hay:
         return True
+    if _abbreviated(name, hay):
+        return True
     kind = next((k for k in vocabulary()["place_kinds"] if name.endswith(k) and len(name) > len(k) + 1), "")
     if kind and name[: -len(kind)] in hay:
         return True
@@ -240,6 +242,17 @@ def _found(name: str, hay: str) -> bool:
 
 
 _ELIDED = 4  # characters a shortened name may leave out between its first two and the rest
+
+
+def _abbreviated(place: str, hay: str) -> bool:
+    """Is a province-level place named by its one-character name in a run of two or more of them
+    ("天津" in "北京研发、津冀转化", "上海" in "沪苏浙皖")?"""
+    short = vocabulary()["place_abbreviations"]
+    mark = short.get(place)
+    if not mark:
+        return False
+    run = "[" + "".join(short.values()) + "]"
+    return any(mark in m.group(0) for m in re.finditer(f"{run}{{2,}}", hay))
 
 
 def decide(
