@@ -172,7 +172,7 @@ class LLMAnswerer:
         )
 
     def _retrieve(self, question, top_k, mode, filters, query):
-        x = chain_input({"question": question, "query": query}, self.s.answer.max_question_chars)
+        x = self.fallback.searched(chain_input({"question": question, "query": query}, self.s.answer.max_question_chars))
         question, query = x["question"], x["query"]
         # the same retrieval as the extractive chain: names the question uses are linked
         passages = self.fallback.retrieve(query, self.fallback.analyze(query), top_k, mode, filters)

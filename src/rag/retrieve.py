@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cachefile, lexical, rerank
+from .aliases import Aliases
 from .chunking import sentence_id
 from .embeddings import Embedder
 from .lexical import BM25Search, Lexicon, TokenCache, pos_tagger, read_token_cache, token_cache_path, tokenize
@@ -169,6 +170,7 @@ class _Snapshot:
     search: BM25Search
     lexicon: Lexicon
     linker: Linker
+    aliases: Aliases  # the abbreviations the chunks define
     vectors: dict[str, np.ndarray]  # chunk vectors fetched from the store, for exact dense scoring
     sentences: SentenceIndex | None = None  # built on the first dense search of this generation
 
@@ -235,7 +237,7 @@ class Retriever:
                         raise
                     return snap  # the store was busy or failed mid-read: serve the previous index, retry next time
                 vectors = {cid: v for cid, v in dict(snap.vectors).items() if cid in chunks} if snap else {}
-                snap = _Snapshot(chunks, tokens, search, lexicon, Linker(chunks.metas), vectors)
+                snap = _Snapshot(chunks, tokens, search, lexicon, Linker(chunks.metas), Aliases(chunks.texts), vectors)
                 self.builds.append(chunks.gen)
                 self._snap = snap
             return snap
@@ -256,6 +258,11 @@ class Retriever:
     def linker(self) -> Linker:
         """Names of the index's articles, authors and occasions, for query analysis."""
         return self._snapshot().linker
+
+    @property
+    def aliases(self) -> Aliases:
+        """The abbreviations the index's documents define ("非同质化代币（NFT）")."""
+        return self._snapshot().aliases
 
     def sentence_index(self, snap: _Snapshot) -> SentenceIndex:
         """The snapshot's sentence-grain index, built once per generation from the previous one

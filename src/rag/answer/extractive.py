@@ -51,7 +51,9 @@ class ExtractiveAnswerer:
         if self._chain is None:
             from langchain_core.runnables import RunnableBranch, RunnableLambda, RunnablePassthrough
 
-            self._chain = RunnableLambda(lambda x: chain_input(x, self.s.answer.max_question_chars)) | RunnableBranch(
+            self._chain = RunnableLambda(
+                lambda x: self.searched(chain_input(x, self.s.answer.max_question_chars))
+            ) | RunnableBranch(
                 # (several asks first: "…是从什么时候开始提出的？它有哪些特征？" is two questions)
                 (lambda x: self._asks_several(x["query"]), RunnableLambda(self._several)),
                 (lambda x: not x.get("filters") and self._date_order_topic(x["query"]), RunnableLambda(self._date_order)),
@@ -60,6 +62,12 @@ class ExtractiveAnswerer:
                 | RunnableLambda(lambda x: self.compose(x["question"], x["passages"], x["query"], x["analysis"])),
             )
         return self._chain
+
+    def searched(self, x: dict) -> dict:
+        """The chain's input with the text to search: an abbreviation the documents define written
+        after the full name the question spells out ("非同质化代币（NFT）", aliases.py)."""
+        x["query"] = self.retriever.aliases.expand(x["query"])
+        return x
 
     @staticmethod
     def _date_order_topic(query: str) -> str | None:
