@@ -296,8 +296,8 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     (c,) = ans.citations
     assert c.section == "文献信息" and c.source.startswith("000_") and ans.answer.split("[")[0] in c.text
     assert ans.answer.startswith("据资料目录，")  # written from the catalog, not the article's words
-    # the record of what the answer drew on holds the card it cites, first
-    assert ans.contexts[0].id == ans.citations[0].passage_id and ans.contexts[0].rank == 1
+    # the record of what the answer drew on holds the card it cites, after what the search returned
+    assert ans.recorded()[-1].id == ans.citations[0].passage_id
     assert [p.rank for p in ans.contexts] == list(range(1, len(ans.contexts) + 1))
     ans = corpus_system.answerer.ask("李乐成的《加快推进人工智能赋能新型工业化》发表在哪份刊物上？")
     assert "《党建》杂志2025年第11期" in ans.answer and "部长" in ans.answer  # the article's own provenance line
@@ -533,20 +533,22 @@ def test_an_item_asked_by_its_place_and_kind_is_read_from_the_list_of_that_kind(
     assert ans.refused and "原文只列出3项" in ans.answer
 
 
-def test_the_record_of_contexts_holds_every_cited_passage_next_to_its_section():
-    from rag.answer.compose import _with_cited
+def test_a_record_lists_what_the_search_returned_then_the_cited_passages_it_did_not():
+    from dataclasses import replace
+
+    from rag.answer.base import Answer
+    from rag.citation import Citation
     from rag.retrieve import Passage
 
-    def p(pid, section, rank=0):
-        return Passage(pid, "文本。", {"source": "a.txt", "title": "甲", "section": section}, rank=rank)
+    def p(pid, rank, fused_only=False):
+        return Passage(pid, "文本。", {"source": "a.txt", "section": "一"}, rank=rank, fused_only=fused_only)
 
-    retrieved = [p("1", "一", 1), p("2", "二", 2), p("3", "一", 3)]
-    assert _with_cited(retrieved, [retrieved[1]]) == retrieved  # all cited were retrieved: unchanged
-    read_on, card = (
-        p("4", "一"),
-        Passage("card:a.txt:甲", "据资料目录…", {"source": "a.txt", "title": "甲", "section": "文献信息"}),
-    )
-    out = _with_cited(retrieved, [retrieved[0], read_on, card])
-    # the next chunk of section 一 after that section's last retrieved passage; the card first
-    assert [x.id for x in out] == ["card:a.txt:甲", "1", "2", "3", "4"]
-    assert [x.rank for x in out] == [1, 2, 3, 4, 5]
+    retrieved, extras = [p("1", 1), p("2", 2)], [p("3", 3, True), p("4", 4, True)]
+    card = Passage("card:a.txt", "据资料目录…", {"source": "a.txt", "section": "文献信息"}, rank=5)
+    cites = [Citation(n=1, passage_id="card:a.txt"), Citation(n=2, passage_id="4")]
+    ans = Answer("问？", "答。[1][2]", False, cites, retrieved + extras + [card])
+    # fusion's own passages the reranker moved out are not listed, unless cited
+    assert [c["text"] for c in ans.to_record()["contexts"]] == ["文本。", "文本。", "文本。", "据资料目录…"]
+    assert [x.id for x in ans.recorded()] == ["1", "2", "4", "card:a.txt"]
+    assert [c["rank"] for c in ans.to_record()["contexts"]] == [1, 2, 3, 4]
+    assert replace(ans, citations=[]).recorded() == retrieved + [card]  # (only cited ones are ever added)

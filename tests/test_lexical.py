@@ -122,6 +122,7 @@ def test_lexicon_idf_and_coverage():
     held = {"量子", "科技", "量子科技"}  # 红烧, 烧肉, 红烧肉 are in no chunk
     assert set(w) > held and lex.coverages(q, [1])[0] == pytest.approx(sum(w[t] for t in held) / sum(w.values()))
     assert lex.coverages(q, [0]) == [0.0] and lex.coverages("", [0, 1]) == [0.0, 0.0]
+    assert lex.coverages(q, [1, 0, 1]) == [lex.coverages(q, [1])[0], 0.0, lex.coverages(q, [1])[0]]  # each row its own
 
 
 def test_empty_index():

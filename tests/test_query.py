@@ -121,6 +121,9 @@ def test_expected_answer_types():
         "分别位于哪些城市？": "place",
         "每户补贴标准是多少元？": "amount",
         "关于出口额，报告里有哪些数据？": "amount",  # data asked for are figures
+        "国家推动哪些数据要素流通？": "",  # but not data of a kind
+        "数据有哪些特征？": "",
+        "报告里有哪些数字化转型举措？": "",
         "未来产业有哪些特征？": "",
     }
     for question, expect in cases.items():

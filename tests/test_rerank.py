@@ -69,9 +69,43 @@ def test_reranking_reorders_the_fused_candidates_and_keeps_fusions_best(corpus_s
     # the reranker reorders fusion's pool; what it returns comes from that pool
     texts, x = r.rerank_candidates(question, None)
     assert {p.text for p in reranked} <= set(texts) and len(x) == len(texts) == r.s.rerank_pool
+    assert [p.text for p in reranked] != texts[:10]  # this question's order does change
     assert texts[:10] == [p.text for p in fused]
-    # the answerer also gets fusion's own top k, after the reranked ones
+    # the answerer also gets fusion's own top k, after the reranked ones, marked as such
     kept = r.retrieve(question, top_k=10, keep_fused=True)
-    assert [p.id for p in kept[:10]] == [p.id for p in reranked]
-    assert {p.id for p in fused} <= {p.id for p in kept}
+    assert [p.id for p in kept[:10]] == [p.id for p in reranked] and not any(p.fused_only for p in kept[:10])
+    assert {p.id for p in fused} <= {p.id for p in kept} and all(p.fused_only for p in kept[10:])
     assert [p.rank for p in kept] == list(range(1, len(kept) + 1))
+
+
+@pytest.mark.slow
+def test_retrieval_orders_the_pool_by_the_configured_model(corpus_system, tmp_path):
+    # A model that reads coverage only: the top 10 are the pool's ten best covered, in that order.
+    col = rerank.FEATURES.index("coverage")
+    weights = [0.0] * len(rerank.FEATURES)
+    weights[col] = 1.0
+    model = {"features": list(rerank.FEATURES), "weights": weights, "mean": [0.0] * 9, "scale": [1.0] * 9}
+    path = tmp_path / "coverage-only.json"
+    path.write_text(json.dumps(model), encoding="utf-8")
+    r = corpus_system.retriever
+    question = "未来产业的发展需要哪些金融支持？"
+    texts, x = r.rerank_candidates(question, None)
+    r.s, saved = r.s.model_copy(update={"rerank_model": str(path)}), r.s
+    try:
+        got = [p.text for p in r.retrieve(question, top_k=10)]
+    finally:
+        r.s = saved
+    expected = [texts[i] for i in np.argsort(-x[:, col], kind="stable")[:10]]
+    assert got == expected and got != texts[:10]
+
+
+def test_a_missing_or_broken_model_names_the_file_and_the_way_out(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"features": ["fused"]', encoding="utf-8")
+    for path in (tmp_path / "missing.json", bad):
+        with pytest.raises(ValueError, match="rag fit --rerank"):
+            rerank.load(str(path))
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({"features": list(rerank.FEATURES), "weights": [1.0], "mean": [0.0], "scale": [1.0]}))
+    with pytest.raises(ValueError, match="one value per feature"):
+        rerank.load(str(short))

@@ -451,7 +451,11 @@ def _eval_mc(ctx, split: str, out: Path, quiet: bool) -> None:
     default=None,
     help="Where to write the model (JSON); default: the package's data/answer_model.json.",
 )
-@click.option("--rerank", is_flag=True, help="Refit the passage reranker instead (default out: data/rerank_model.json).")
+@click.option(
+    "--rerank",
+    is_flag=True,
+    help="Refit the passage reranker instead (default out: data/rerank_model.json; --max-false-refusal does not apply).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def fit_(ctx, max_false_refusal, out, rerank, quiet) -> None:

@@ -160,7 +160,7 @@ def fit(settings, question_files: list[Path], out: Path, max_false_refusal: floa
     return model
 
 
-def _ranking_scores(groups: list[tuple[np.ndarray, np.ndarray]], scores: list[np.ndarray]) -> float:
+def _mrr(groups: list[tuple[np.ndarray, np.ndarray]], scores: list[np.ndarray]) -> float:
     """MRR@10 of the evidence passages when each group's candidates are ordered by ``scores``."""
     out = []
     for (_, y), s in zip(groups, scores, strict=True):
@@ -173,7 +173,11 @@ def _ranking_scores(groups: list[tuple[np.ndarray, np.ndarray]], scores: list[np
 def fit_rerank(settings, question_files: list[Path], out: Path, grid=(0.3, 1.0, 3.0, 10.0), progress: bool = True) -> dict:
     """Refit the passage reranker (rerank.py) on the dev questions with evidence. The L2 strength
     is the one whose models, each fitted without one question file and scored on it, give the best
-    mean MRR@10: a reranker has to hold on questions written by someone else."""
+    mean MRR@10: a reranker has to hold on questions written by someone else (so it takes two
+    files or more). The retrieval settings and chunk size it was fitted under are recorded: its
+    features (fused score, ranks) mean something else under others."""
+    if len(question_files) < 2:
+        raise ValueError("rag fit --rerank chooses its L2 strength on each question file held out in turn: give two or more")
     from tqdm import tqdm
 
     from . import rerank
@@ -201,7 +205,7 @@ def fit_rerank(settings, question_files: list[Path], out: Path, grid=(0.3, 1.0, 
         scores = []
         for name, test in groups.items():
             w, mean, scale = rerank.fit_listwise([g for n, gs in groups.items() if n != name for g in gs], l2)
-            scores.append(_ranking_scores(test, [((x - mean) / scale) @ w for x, _ in test]))
+            scores.append(_mrr(test, [((x - mean) / scale) @ w for x, _ in test]))
         held[l2] = float(np.mean(scores))
     l2 = max(grid, key=lambda v: held[v])
     every = [g for gs in groups.values() for g in gs]
@@ -216,10 +220,15 @@ def fit_rerank(settings, question_files: list[Path], out: Path, grid=(0.3, 1.0, 
             "split": "dev",
             "questions": len(every),
             "pool": settings.retrieval.rerank_pool,
+            "retrieval": {
+                k: getattr(settings.retrieval, k)
+                for k in ("candidates", "rrf_k", "bm25_weight", "dense_weight", "sentence_weight", "linked_weight")
+            },
+            "chunk_tokens": settings.chunking.chunk_tokens,
             "l2": l2,
             "held_out_mrr@10_by_l2": {str(k): round(v, 4) for k, v in held.items()},
-            "fused_mrr@10": round(_ranking_scores(every, [x[:, fused_col] for x, _ in every]), 4),
-            "reranked_mrr@10": round(_ranking_scores(every, [((x - mean) / scale) @ w for x, _ in every]), 4),
+            "fused_mrr@10": round(_mrr(every, [x[:, fused_col] for x, _ in every]), 4),
+            "reranked_mrr@10": round(_mrr(every, [((x - mean) / scale) @ w for x, _ in every]), 4),
             "when": time.strftime("%Y-%m-%d %H:%M"),
         },
         "note": "Written by `rag fit --rerank` (src/rag/fit.py); the weights of rerank.FEATURES, standardised by mean and scale.",

@@ -200,6 +200,7 @@ class LLMAnswerer:
         # the fallback when the chat model cannot be reached.
         offline = self.fallback.compose(question, passages, query)
         conf = offline.confidence
+        passages = [p for p in passages if not p.fused_only]  # the model reads the top k only
         if offline.refused:
             ans = offline
         else:

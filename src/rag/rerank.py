@@ -70,6 +70,8 @@ class Reranker:
     def __init__(self, model: dict):
         if tuple(model["features"]) != FEATURES:
             raise ValueError(f"rerank model features {model['features']} are not {list(FEATURES)}: refit it (rag fit --rerank)")
+        if not all(len(model[k]) == len(FEATURES) for k in ("weights", "mean", "scale")):
+            raise ValueError("rerank model: weights, mean and scale need one value per feature: refit it (rag fit --rerank)")
         self.model = model
         self.mean = np.array(model["mean"])
         self.scale = np.array(model["scale"])
@@ -86,7 +88,15 @@ class Reranker:
 
 @lru_cache(maxsize=4)
 def load(path: str | None = None) -> Reranker:
-    return Reranker(json.loads(Path(path or DEFAULT_MODEL).read_text(encoding="utf-8")))
+    """The model at ``path`` (default: the bundled one); a missing or unreadable file is an error
+    naming it and the way out."""
+    where = Path(path or DEFAULT_MODEL).expanduser()
+    try:
+        return Reranker(json.loads(where.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"rerank model {where} cannot be used ({exc}); refit it (rag fit --rerank) or set retrieval.rerank: false"
+        ) from exc
 
 
 def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -142,6 +142,10 @@ class Passage:
     dense_rank: int | None = None
     dense_sim: float = 0.0
     coverage: float = 0.0
+    # Past the top k: one of fusion's top k the reranker moved out (``retrieve(keep_fused=True)``).
+    # The extractive answerer weighs its sentences; it is not shown to a chat model nor recorded
+    # as retrieved.
+    fused_only: bool = False
 
 
 def load_index(
@@ -190,6 +194,8 @@ class Retriever:
         self._last_sentences: SentenceIndex | None = None
         self._qvec: dict[str, np.ndarray] = {}
         self._svec: dict[str, np.ndarray] = {}
+        if settings.rerank:
+            rerank.load(settings.rerank_model or None)  # a missing or bad model fails here, not at the first question
 
     @contextmanager
     def pinned(self) -> Iterator[None]:
@@ -426,14 +432,15 @@ class Retriever:
                 if name == "dense":
                     dense_sims[row] = sim
         order = sorted(fused, key=lambda r: -fused[r])
+        behind: list[int] = []
         if self.s.rerank and mode == "hybrid":
-            pool = order[: max(self.s.rerank_pool, top_k)]
-            reranked = self.reranker.order(pool, self._rerank_features(query, lists, fused, pool, snap))
+            pool = order[: self.s.rerank_pool]
+            x = self._rerank_features(query, lists, fused, pool, snap)
+            reranked = self.reranker.order(pool, x) + order[len(pool) :]
             # ``keep_fused``: fusion's own top k follow, those the reranker moved out of it
             behind = [r for r in order[:top_k] if r not in reranked[:top_k]] if keep_fused else []
-            order = reranked[:top_k] + behind
-        else:
-            order = order[:top_k]
+            order = reranked
+        order = order[:top_k] + behind
         out = []
         coverage = snap.lexicon.coverages(query, order)
         for rank, row in enumerate(order, 1):
@@ -448,6 +455,7 @@ class Retriever:
                     dense_rank=ranks[row].get("dense"),
                     dense_sim=dense_sims.get(row, 0.0),
                     coverage=coverage[rank - 1],
+                    fused_only=rank > top_k,
                 )
             )
         return out
@@ -506,7 +514,7 @@ class Retriever:
             snap = self._snapshot()
             lists = self._searches(query, top_k, "hybrid", Filters(), analysis, snap)
             fused = self._fuse(lists)
-            pool = sorted(fused, key=lambda r: -fused[r])[: max(self.s.rerank_pool, top_k)]
+            pool = sorted(fused, key=lambda r: -fused[r])[: self.s.rerank_pool]
             return [snap.chunks.texts[r] for r in pool], self._rerank_features(query, lists, fused, pool, snap)
 
     def as_langchain(self, k: int | None = None, mode: str | None = None, filters: Filters | None = None):

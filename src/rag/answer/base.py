@@ -102,6 +102,14 @@ class Answer:
         """The asks of a several-part question the material does not answer, as one line ("" if none)."""
         return ("资料中未找到以下问题的答案：" + "；".join(f"“{x}”" for x in self.unanswered)) if self.unanswered else ""
 
+    def recorded(self) -> list[Passage]:
+        """The contexts a record lists: the passages the search returned, in rank order, then
+        those the answer cites that it did not return. Not the passages of fusion's own top k that
+        the reranker moved out (``Passage.fused_only``), which the extractive answer weighs too,
+        unless the answer cites one."""
+        cited = {c.passage_id for c in self.citations}
+        return [p for p in self.contexts if not p.fused_only or p.id in cited]
+
     def to_record(self, id_: str | None = None) -> dict:
         """The batch-interface record (see README)."""
         rec = {
@@ -112,14 +120,14 @@ class Answer:
             "citations": [{k: v for k, v in asdict(c).items() if k != "passage_id"} for c in self.citations],
             "contexts": [
                 {
-                    "rank": p.rank,
+                    "rank": rank,
                     "source": p.metadata.get("source", ""),
                     "title": p.metadata.get("title", ""),
                     "section": p.metadata.get("section", ""),
                     "text": p.text,
                     "score": round(p.score, 6),
                 }
-                for p in self.contexts
+                for rank, p in enumerate(self.recorded(), 1)
             ],
             "latency_ms": round(self.latency_ms, 1),
         }

@@ -786,23 +786,8 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     citations = []
     for pid, n in numbers.items():
         citations.append(Citation.of(n, by_id[pid], join_quoted(by_id[pid].text, quotes[pid])))
-    return Answer(question, answer, False, citations, _with_cited(passages, list(by_id.values())), confidence, query)
-
-
-def _with_cited(passages: list[Passage], cited: list[Passage]) -> list[Passage]:
-    """The record of what an answer drew on holds every passage it cites. One the search did not
-    return goes after the retrieved passage of its section that it reads on from (a list continued
-    in the next chunk), or, belonging to no retrieved section, first (an article's catalog card,
-    which answers a question about the article itself)."""
-    out = list(passages)
-    have = {p.id for p in passages}
-    for c in cited:
-        if c.id in have:
-            continue
-        key = (c.metadata.get("source"), c.metadata.get("title"), c.metadata.get("section"))
-        at = [
-            i for i, p in enumerate(out) if (p.metadata.get("source"), p.metadata.get("title"), p.metadata.get("section")) == key
-        ]
-        out.insert(at[-1] + 1 if at else 0, c)
-        have.add(c.id)
-    return out if len(out) == len(passages) else [replace(p, rank=i) for i, p in enumerate(out, 1)]
+    # Every passage the answer cites is among its contexts (a catalog card, the next chunk of a
+    # section it read on into), after those the search returned: retrieval is scored on those.
+    cited = [p for p in by_id.values() if p.id not in {x.id for x in passages}]
+    contexts = passages + [replace(p, rank=len(passages) + i, fused_only=False) for i, p in enumerate(cited, 1)]
+    return Answer(question, answer, False, citations, contexts, confidence, query)

@@ -115,10 +115,10 @@ class ExtractiveAnswerer:
             return passages
         rank = {p.id: k for k, p in enumerate(passages)}
         row = min(rows, key=lambda r: rank.get(index.ids[r], len(passages)))  # the best ranked, else the first
-        # One not retrieved takes the top passage's score, so the sentence model's rank features
-        # (scaled by the top score) stay as they were fitted.
+        # One not retrieved takes the best fused score, so the sentence model's prior (its score
+        # over the best) stays as it was fitted.
         hit = next((p for p in passages if p.id == index.ids[row]), None) or Passage(
-            index.ids[row], index.texts[row], index.metas[row], score=passages[0].score
+            index.ids[row], index.texts[row], index.metas[row], score=max(p.score for p in passages)
         )
         ordered = [hit] + [p for p in passages if p.id != hit.id][: len(passages) - 1]
         return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
@@ -328,10 +328,10 @@ class ExtractiveAnswerer:
         when it names several (each side of a comparison is answered from its own best passages,
         wherever the whole question ranked them)."""
         pool = passages[:n]
-        pool += [p for p in sorted(passages, key=lambda p: -p.score)[:n] if p not in pool]
+        pool += [p for p in sorted(passages, key=lambda p: -p.score)[:n] if p.id not in {x.id for x in pool}]
         for art in q.articles if len(q.articles) > 1 else []:
             own = [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title]
-            pool += [p for p in own[:per] if p not in pool]
+            pool += [p for p in own[:per] if p.id not in {x.id for x in pool}]
         return pool
 
     @staticmethod
