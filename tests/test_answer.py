@@ -552,3 +552,21 @@ def test_a_record_lists_what_the_search_returned_then_the_cited_passages_it_did_
     assert [x.id for x in ans.recorded()] == ["1", "2", "4", "card:a.txt"]
     assert [c["rank"] for c in ans.to_record()["contexts"]] == [1, 2, 3, 4]
     assert replace(ans, citations=[]).recorded() == retrieved + [card]  # (only cited ones are ever added)
+
+
+def test_a_list_is_one_series_not_two_of_a_section(corpus_system):
+    # Question written for this test. 陈星星、田贻萱's first section holds two "一是…三是" series:
+    # the features of future industries, then three kinds of earlier studies. A list is one series.
+    ans = corpus_system.answerer.ask("陈星星和田贻萱说未来产业有什么特征？")
+    assert "一是处于萌芽初期" in ans.answer and "三是事关大国经济主导权更替" in ans.answer, ans.answer
+    assert "一是在技术与产业演化" not in ans.answer and ans.answer.count("一是") == 1, ans.answer
+
+
+def test_a_series_starts_at_its_first_item():
+    from rag.answer.candidates import opens_series
+
+    assert all(
+        opens_series(s)
+        for s in ("一是处于萌芽初期。", "第一，人才。", "首先，要…", "1. 加强…", "（1）推动", "①国家…", "（一）总体")
+    )
+    assert not any(opens_series(s) for s in ("二是赋能。", "其次，要…", "十一是…", "③…", "一方面，…"))

@@ -72,6 +72,15 @@ def ordinal_family(sentence: str) -> str:
     return "一是"
 
 
+def opens_series(sentence: str) -> bool:
+    """Does the sentence start a numbered series (一是 / 第一， / 首先 / 1. / （1） / ① / （一））?"""
+    m = ITEM_START.match(sentence)
+    if not m:
+        return False
+    mark = re.sub(r"[是第，,、.．\s（()）]", "", m.group(0))
+    return mark in ("一", "1", "①", "首先")
+
+
 def states_count(sentence: str, count: int, kind: str) -> bool:
     """Does the sentence list ``count`` items of ``kind`` and say that they are that many ("…量子计算、
     量子通信、量子测量三大领域")? Items are joined by 、, the last also by 和/与/及 (data

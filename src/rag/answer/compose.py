@@ -25,7 +25,7 @@ from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import NAMED_KINDS, Cand, ordinal, ordinal_family, states_count
+from .candidates import NAMED_KINDS, Cand, opens_series, ordinal, ordinal_family, states_count
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -437,6 +437,15 @@ class Composer:
         fam = ordinal_family((led or items)[0].text)
         seen: set[str] = set()
         items = [c for c in items if ordinal_family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
+        # A section may hold two series of one kind ("一是处于萌芽初期…三是…" and, later, "一是在技术与
+        # 产业演化的基础上阐释…"): a series starts again at its first item. The one read is the series
+        # with an item in the answering passage, else the first.
+        runs: list[list[Cand]] = []
+        for c in items:
+            if not runs or opens_series(c.text):
+                runs.append([])
+            runs[-1].append(c)
+        items = next((r for r in runs if any(c.passage.id == best.passage.id for c in r)), runs[0] if runs else [])
         if len(items) < 2:
             return []
         items = items[: self.max_list_items]
