@@ -210,3 +210,22 @@ def test_a_province_named_by_its_one_character_name_among_others():
     assert not _found("河北", "北京研发")  # no run of such names
     assert not _found("台湾", "迈上新台阶")  # 新 is not among them: "新台" is no run
     assert not _found("天津", "津贴")  # one such character alone names nothing
+
+
+def test_a_quantity_asked_by_what_it_measures_is_stated_in_its_unit():
+    # Near miss: "总金额是多少" is not answered by counts of funds and projects.
+    money = analyze("首批区域基金签下的投资意向，总金额是多少？")
+    assert money.expect == "amount" and "元" in money.measure_units
+    assert not type_ok(money, _cands("首批三只区域基金已与49只子基金和27个直投项目签订投资意向。"))
+    assert type_ok(money, _cands("首批区域基金签订投资意向金额共计1200亿元。"))
+    share = analyze("企业出资在基础研究经费里所占的份额大约有多少？")
+    assert not type_ok(share, _cands("企业对基础研究的投入近年来持续增长，达到2000亿元。"))
+    assert type_ok(share, _cands("企业对基础研究投入的贡献度低，仅占1%左右。"))
+    assert type_ok(share, _cands("企业出资约占三成。"))
+    assert analyze("研发投入强度是多少？").measure_units == []  # what it measures says no unit
+
+
+def test_a_few_times_in_a_question_that_asks_something_else_is_no_quantity():
+    assert analyze("人工智能过去几十年几次起起落落，每次退潮的原因是什么？").expect == ""
+    q = analyze("人工智能经历了几次起落？")
+    assert q.expect == "amount" and q.unit == "次"

@@ -51,6 +51,8 @@ class Query:
     count: int = 0  # items asked for ("其余八项…"), 0 when not stated
     members: bool = False  # "具体是哪几项": the items must be enumerated, not only counted
     unit: str = ""  # the unit a quantity is asked in ("多少亿元" -> 亿元)
+    # the units one of which a quantity asked by what it measures is stated in ("总金额是多少" -> 元, 美元)
+    measure_units: list[str] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     articles: list[Article] = field(default_factory=list)  # linked by title or author
     titled: bool = False  # an article was named by its title (not only by its author)
@@ -325,6 +327,16 @@ def asks(question: str) -> list[str]:
     return [x.strip() for x in out if x.strip()] or [text]
 
 
+def _asks_after(rest: str, voc: dict) -> bool:
+    """Does what follows hold another ask ("…，每次退潮的原因是什么")? An interrogative word after a
+    clause break, outside quotes."""
+    rest = _QUOTED.sub("“”", rest)
+    for word in voc["not_interrogatives"]:
+        rest = rest.replace(word, "")
+    parts = re.split(r"[，,；;：:]", rest, maxsplit=1)
+    return len(parts) > 1 and any(w in parts[1] for w in voc["interrogatives"])
+
+
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
     for name, cues in table.items():
         if any(c in text for c in cues):
@@ -374,8 +386,13 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         # 几 asks a quantity unless it is part of a numeral (几十, 几百) or the question asks with 多少
         None if "多少" in asked else re.search(rf"(?<![{not_quantity}])几(?![十百千万])(?:个)?({units})", asked)
     )
+    if m and m.group(0).startswith("几") and _asks_after(asked[m.end() :], voc):
+        m = None  # "过去几十年几次起起落落，每次退潮的原因是什么": 几次 says "a few times"; the ask is later
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
+    if q.expect == "amount" and not q.unit:  # "总金额是多少": a sum of money, in a currency
+        m = re.search(r"(" + "|".join(map(re.escape, voc["measure_units"])) + r")(?:大约|大概|约|一共|总共|共)?(?:是|为|有|达|占)?(?:多少|多大)", asked)
+        q.measure_units = list(voc["measure_units"][m.group(1)]) if m else []
     if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number
         q.expect, q.unit = "", ""
     for m in DATE_ZH.finditer(text):

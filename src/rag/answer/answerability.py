@@ -130,6 +130,7 @@ def type_ok(q: Query, chosen: list[Cand], known=lambda word: True) -> bool:
         for c in lead
         if holds(q.expect, c.text + c.passage.metadata.get("attribution", ""), c.passage.metadata, q.text, q.people)
         and (not q.unit or re.search(rf"(?:\d|[一二两三四五六七八九十百千万亿])\s*(?:余|多)?\s*{re.escape(q.unit)}", c.text))
+        and (not q.measure_units or _states_in(c.text, q.measure_units))
     ]
     # A figure or date said of another place than the one asked about ("南京提出…3000亿元" for
     # "杭州…目标是多少亿元") does not answer: one sentence that holds it names the place or none.
@@ -239,6 +240,12 @@ def _found(name: str, hay: str) -> bool:
         return False
     gap = f"[^，。；、{vocabulary()['not_in_elision']}]{{1,{_ELIDED}}}"
     return re.search(f"{re.escape(name[:2])}{gap}{re.escape(name[2:])}", hay) is not None
+
+
+def _states_in(text: str, units: list[str]) -> bool:
+    """Does the text state a number in one of ``units`` ("24590.7亿元", "1%左右", "约三成")?"""
+    alt = "|".join(map(re.escape, units))
+    return re.search(rf"(?:\d|[一二两三四五六七八九十])\s*(?:余|多)?\s*[万亿千百]*\s*(?:{alt})", text) is not None
 
 
 _ELIDED = 4  # characters a shortened name may leave out between its first two and the rest
