@@ -570,3 +570,24 @@ def test_a_series_starts_at_its_first_item():
         for s in ("一是处于萌芽初期。", "第一，人才。", "首先，要…", "1. 加强…", "（1）推动", "①国家…", "（一）总体")
     )
     assert not any(opens_series(s) for s in ("二是赋能。", "其次，要…", "十一是…", "③…", "一方面，…"))
+
+
+def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
+    from rag.answer.compose import _parallel
+
+    clauses = [
+        "颠覆性技术的产生不是孤立现象，它离不开基础研究；",
+        "离不开专业人才的坚守；",
+        "离不开对知识产权的保护；",
+        "离不开创新土壤。",
+    ]
+    assert _parallel(clauses, clauses[0]) and _parallel(clauses, clauses[2])
+    assert not _parallel(["美国出台法案；", "日本发布计划；", "欧盟发布战略。"], "美国出台法案；")  # other subjects
+    assert not _parallel(["一是…；", "离不开…。"], "一是…；")  # one clause after the first is no series
+
+
+def test_a_list_in_one_sentence_of_parallel_clauses_is_quoted_whole(corpus_system):
+    # Question written for this test (and probe F's): the list is one sentence, "…离不开…；离不开…".
+    ans = corpus_system.answerer.ask("盛朝迅认为颠覆性技术的产生需要哪些条件？")
+    for part in ("离不开基础研究", "十年如一日", "知识产权", "宽容失败"):
+        assert part in ans.answer, ans.answer

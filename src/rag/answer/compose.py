@@ -135,7 +135,7 @@ class Composer:
         why = q.qtype == "why" and bool(chosen)
         chosen = self._explain(chosen, cands, why and (_restates(chosen[0].text, query) or self._cause_follows(chosen[0])))
         chosen = self._opened_list(chosen)
-        chosen = _whole_sentences(chosen)
+        chosen = _whole_sentences(chosen, q.qtype == "list")
         chosen = self._in_source_order(self._with_partners(chosen))
         if defining and best in chosen:  # the definition leads, whatever precedes it in the source
             chosen = [best] + [c for c in chosen if c is not best]
@@ -661,10 +661,14 @@ def _at(seq: list[tuple], c: Cand) -> int:
     return at if at >= 0 else next((i for i, x in enumerate(seq) if x[0] == c.text), -1)
 
 
-def _whole_sentences(chosen: list[Cand]) -> list[Cand]:
+def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
     """Two or more chosen clauses of one sentence ("…不匹配；…问题；") bring the one clause they leave
     out ("资本市场包容性不足、缺乏耐心资本。"): a sentence quoted but for one of its clauses reads as if
-    it ended there. (From a longer series, "①…；②…；③…；④…", the clauses asked about are kept.)"""
+    it ended there. (From a longer series, "①…；②…；③…；④…", the clauses asked about are kept.)
+    ``listing``: the question asks for a list, which a sentence of parallel clauses joined by ； is
+    ("…它离不开基础研究；离不开…；离不开…。": after its first, every clause opens with the same word,
+    which the chosen one holds): one chosen clause brings the rest. (Clauses on different subjects,
+    "美国…；日本…；欧盟…", are not one list.)"""
     out = list(chosen)
     have = {(c.passage.id, c.text) for c in chosen}
     for pid in dict.fromkeys(c.passage.id for c in chosen):
@@ -679,13 +683,29 @@ def _whole_sentences(chosen: list[Cand]) -> list[Cand]:
             spans.append((start, len(clauses)))
         for a, b in spans:
             picked = [i for i in range(a, b) if (pid, clauses[i]) in have]
-            if len(picked) >= 2 and (b - a) - len(picked) == 1:  # one clause left out: not a pick from a long series
+            # one clause left out (not a pick from a long series), or a list asked for
+            if (len(picked) >= 2 and (b - a) - len(picked) == 1) or (
+                listing and len(picked) == 1 and _parallel(clauses[a:b], clauses[picked[0]])
+            ):
                 base = next(c for c in chosen if c.passage.id == pid and c.text == clauses[picked[0]])
                 for i in range(a, b):
                     if (pid, clauses[i]) not in have and not is_injection(clauses[i]):
                         have.add((pid, clauses[i]))
                         out.append(Cand(clauses[i], passage, i, ordinal(clauses[i]), dict(base.f), base.score))
     return out
+
+
+def _parallel(clauses: list[str], chosen: str) -> bool:
+    """Do the clauses after the first open with one word of two or more characters (Chinese), which
+    the chosen clause holds ("离不开…；离不开…")?"""
+    rest = clauses[1:]
+    head = rest[0][:2] if rest else ""
+    return (
+        len(rest) >= 2
+        and re.fullmatch(r"[\u4e00-\u9fff]{2}", head) is not None
+        and all(c.startswith(head) for c in rest)
+        and head in chosen
+    )
 
 
 def _singular(question: str) -> bool:
