@@ -591,3 +591,13 @@ def test_a_list_in_one_sentence_of_parallel_clauses_is_quoted_whole(corpus_syste
     ans = corpus_system.answerer.ask("盛朝迅认为颠覆性技术的产生需要哪些条件？")
     for part in ("离不开基础研究", "十年如一日", "知识产权", "宽容失败"):
         assert part in ans.answer, ans.answer
+
+
+def test_an_item_asked_for_comes_with_its_content_however_long_its_heading(corpus_system):
+    # Questions written for this test. The third 举措's heading is a long sentence, not a short
+    # "三是…效应。" heading; what it says follows it (a list of its own: 首先…).
+    ans = corpus_system.answerer.ask("刘云、郭栋提出的融合创新生态系统建设的第三项举措具体讲了什么？")
+    assert ans.answer.startswith("三是健全融合支撑体系") and "首先,要强化教育、科技、人才一体化支撑" in ans.answer, ans.answer
+    # asked after the list, in a second ask: the item's explanation is added, the ask answered
+    ans = corpus_system.answerer.ask("李晓华讲的三种效应分别是什么？第三种具体怎么说？")
+    assert not ans.unanswered and "赋能效应是指一项技术会使其他产业发生系统性的重大变化" in ans.answer, ans.answer

@@ -95,6 +95,7 @@ class Query:
             count=ask.count,
             members=ask.members,
             unit=ask.unit,
+            measure_units=ask.measure_units,
             sides=ask.sides,
             subject=ask.subject,
             item=ask.item,
@@ -391,7 +392,12 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     if q.expect == "amount" and not q.unit:  # "总金额是多少": a sum of money, in a currency
-        m = re.search(r"(" + "|".join(map(re.escape, voc["measure_units"])) + r")(?:大约|大概|约|一共|总共|共)?(?:是|为|有|达|占)?(?:多少|多大)", asked)
+        m = re.search(
+            r"("
+            + "|".join(map(re.escape, voc["measure_units"]))
+            + r")(?:大约|大概|约|一共|总共|共)?(?:是|为|有|达|占)?(?:多少|多大)",
+            asked,
+        )
         q.measure_units = list(voc["measure_units"][m.group(1)]) if m else []
     if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number
         q.expect, q.unit = "", ""

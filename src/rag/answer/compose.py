@@ -91,7 +91,7 @@ class Composer:
         if q.item:  # "第四项举措是什么": that item of the list, with what explains it; none if the list is shorter
             listed = [c for c in self._list(cands, cover, 0, bool(q.item_kind), q.item_kind) if c.ordinal]
             if listed:
-                return self._explain([listed[q.item - 1]], cands) if len(listed) >= q.item else []
+                return self._explain([listed[q.item - 1]], cands, item=True) if len(listed) >= q.item else []
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
         # "…的基本思路是什么？") is answered with that list, whatever the question's wording.
         announced = [c for c in cands if (m := _announce().search(c.text)) and m.group(2)[-2:] in query]
@@ -183,11 +183,17 @@ class Composer:
                 chosen.append(c)
         return chosen
 
-    def _explain(self, chosen: list[Cand], cands: list[Cand], premise: bool = False) -> list[Cand]:
+    def _explain(self, chosen: list[Cand], cands: list[Cand], premise: bool = False, item: bool = False) -> list[Cand]:
         """An item that is only a heading ("二是赋能效应。") comes with the sentences after it in
         its paragraph, which say what it means; so does a sentence a why-question restates as its
-        premise ("为什么说发展银发经济是扩大内需的重要举措" -> what the text says after that sentence)."""
+        premise ("为什么说发展银发经济是扩大内需的重要举措" -> what the text says after that sentence).
+        ``item``: the question asks what one item says ("第三条具体讲的是什么"): however long its
+        heading, it comes with what follows up to the list's next item (an explanation may be a
+        list of its own, "首先…其次…")."""
         best = chosen[0]
+        if item:
+            fam = ordinal_family(best.text)
+            return self._read_on(chosen, _ITEM_READ, lambda sent, opens: ordinal_family(sent) != fam)
         if not (_heading(best) or premise):
             return chosen
         if premise and best.text.startswith(tuple(vocabulary()["conclusion_starts"])):
@@ -770,6 +776,9 @@ def _restates(sentence: str, question: str) -> bool:
         return len(pairs) >= 3 and sum(p in question for p in pairs) >= 0.6 * len(pairs)
 
     return said(sentence) or said(re.split(r"[，,；;：:]", sentence.rstrip("。！？"))[-1])
+
+
+_ITEM_READ = 4  # sentences read after an item whose content is asked for
 
 
 def _heading(c: Cand) -> bool:

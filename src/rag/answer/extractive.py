@@ -236,9 +236,11 @@ class ExtractiveAnswerer:
     def _already(self, part: str, q: Query, found: list[Cand], chosen: list[Cand] | None) -> bool:
         """Do the sentences quoted for the whole question or the asks before answer this ask too?
         ``chosen``: its own answer, None when it has none. With one: its best sentence is among
-        them ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both). Without: it
+        them (for an ask about one item of a list, all of its sentences: the item and what explains it) ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both). Without: it
         expects a date, an amount or a name, and they hold one about what it names ("…是在哪次座谈
         会上？哪一天？": the day is the excerpt's date); a count is not taken from another list."""
+        if chosen and q.item:  # "第三种具体怎么说？": the item is quoted, but what explains it may not be
+            return all(any(c.text == f.text for f in found) for c in chosen)
         if chosen:  # (an answered ask always has sentences)
             return any(c.text == chosen[0].text for c in found)
         known = self.retriever.lexicon.__contains__
@@ -276,8 +278,8 @@ class ExtractiveAnswerer:
             if own and not self._addresses(part, q, own):
                 own, d = None, answerability.Decision(False, d.probability, "model", d.features)  # about another ask
             if found and self._already(part, q, found, own):
-                # its best sentence, quoted already, stands in its place
-                ordered += [c for c in found if own and c.text == own[0].text and c not in ordered]
+                # its sentences quoted already stand in its place
+                ordered += [c for c in found if own and any(c.text == o.text for o in own) and c not in ordered]
                 continue
             if d.answerable:
                 new = [c for c in chosen if all(c.text != f.text for f in found)]
@@ -300,7 +302,10 @@ class ExtractiveAnswerer:
         """Do sentences chosen for an ask speak of what the ask itself names, in their text or their
         section's heading? ("…银发经济？未来产业的核心特征是什么？": not sentences on 银发经济, which the
         question up to it made best.) An ask that names nothing of its own ("哪一天？", "所以要怎么
-        做？") is not judged here."""
+        做？") is not judged here. An ask for one item by its place ("第三种具体怎么说？") is spoken
+        of by that item."""
+        if q.item and any(c.ordinal for c in chosen):
+            return True
         words = [w for w in dict.fromkeys(tokenize(q.bare(part))) if w not in vocabulary()["interrogatives"]]
         idf = candidates.idf_weights(self.retriever, words)
         hay = "".join(c.text + c.passage.metadata.get("section", "") for c in chosen).lower()
