@@ -601,3 +601,10 @@ def test_an_item_asked_for_comes_with_its_content_however_long_its_heading(corpu
     # asked after the list, in a second ask: the item's explanation is added, the ask answered
     ans = corpus_system.answerer.ask("李晓华讲的三种效应分别是什么？第三种具体怎么说？")
     assert not ans.unanswered and "赋能效应是指一项技术会使其他产业发生系统性的重大变化" in ans.answer, ans.answer
+
+
+def test_a_list_under_the_heading_the_question_quotes(corpus_system):
+    # Question written for this test: it quotes the heading "(五)构建完善的支撑机制"; the abstract's
+    # summary sentence, which shares its words, is not the list asked for.
+    ans = corpus_system.answerer.ask("余澳和柯遵义在“构建完善的支撑机制”这部分提了哪些措施？")
+    assert ans.answer.startswith("- 一是加大科技创新人才队伍培育力度") and "五是积极培育创新文化" in ans.answer, ans.answer

@@ -106,7 +106,7 @@ class Composer:
             stated = [c for c in cands if c.score >= floor and states_count(c.text, q.count, q.item_kind)]
             if stated:
                 return [stated[0]]
-            items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind)
+            items = self._outline(cands, cover) or self._list(cands, cover, q.count, q.members, q.item_kind, _quoted(query))
             one = self._one_item(items, cover) if _singular(query) and not (q.count or q.members) else None
             if one:
                 return self._explain([one], cands)
@@ -346,11 +346,15 @@ class Composer:
         return out
 
     # -- lists ------------------------------------------------------------------------------
-    def _list(self, cands: list[Cand], cover, count: int = 0, members: bool = False, kind: str = "") -> list[Cand]:
+    def _list(
+        self, cands: list[Cand], cover, count: int = 0, members: bool = False, kind: str = "", quoted: list[str] = ()
+    ) -> list[Cand]:
         """The list that answers: ``count`` items at least when the question says how many.
         ``members``: the question asks which items there are ("具体包括哪几种"), not how many.
         ``kind``: the kind of item it names ("融合"); a run of words in one sentence that does not
-        name it ("由政府、核心企业、…构成") is not that list when numbered items do ("一是技术融合")."""
+        name it ("由政府、核心企业、…构成") is not that list when numbered items do ("一是技术融合").
+        ``quoted``: phrases the question quotes; a list under a heading that holds one
+        ("“构建完善的支撑机制”包括哪几条" and "(五)构建完善的支撑机制") is the one asked for."""
         best = cands[0]
         anchors = self._list_anchors(cands)
         runner = max((c.score for c in cands if c.ordinal), default=0.0)
@@ -397,7 +401,9 @@ class Composer:
                     count != listed
                     and not (members and tail and any(tail in c.text for c in items))
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
-                    and cover(anchor.passage.metadata.get("section", "").split(" > ")[-1]) < self.margins["list_heading"]
+                    and cover(heading := anchor.passage.metadata.get("section", "").split(" > ")[-1])
+                    < self.margins["list_heading"]
+                    and not any(x in heading for x in quoted)
                 ):
                     continue
                 return items
@@ -829,3 +835,8 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     cited = [p for p in by_id.values() if p.id not in {x.id for x in passages}]
     contexts = passages + [replace(p, rank=len(passages) + i, fused_only=False) for i, p in enumerate(cited, 1)]
     return Answer(question, answer, False, citations, contexts, confidence, query)
+
+
+def _quoted(question: str) -> list[str]:
+    """The phrases of four or more characters a question quotes ("“构建完善的支撑机制”")."""
+    return re.findall(r"“([^“”]{4,40})”", question)
