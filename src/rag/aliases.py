@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-# A run of Chinese characters, then a Latin abbreviation in parentheses.
-_DEFINED = re.compile(r"([\u4e00-\u9fff]{2,16})[（(]([A-Za-z][A-Za-z0-9&＆\-]{1,11})[)）]")
+# A Latin abbreviation in parentheses, and the run of Chinese characters before it (read backwards
+# from the parenthesis: scanning every Chinese character as a possible start costs 1 s per 50,000 chunks).
+_ABBREVIATION = re.compile(r"[（(]([A-Za-z][A-Za-z0-9&＆\-]{1,11})[)）]")
+_RUN_BEFORE = re.compile(r"[\u4e00-\u9fff]{2,16}$")
 # The Chinese characters before the parenthesis are the full name or end with it ("首次超过经济合作与
 # 发展组织"): a question holds the full name when it holds an ending of the run of at least this many
 # characters. Shorter endings are common words ("标准", "发展").
@@ -25,8 +27,10 @@ class Aliases:
     def __init__(self, texts: list[str]):
         self.defined: dict[str, str] = {}
         for text in texts:
-            for m in _DEFINED.finditer(text):
-                self.defined.setdefault(m.group(1), m.group(2))
+            for m in _ABBREVIATION.finditer(text):
+                run = _RUN_BEFORE.search(text, max(0, m.start() - 16), m.start())
+                if run:
+                    self.defined.setdefault(run.group(0), m.group(1))
 
     def expand(self, query: str) -> str:
         """``query`` with each defined abbreviation written after the full name it holds (the
