@@ -573,7 +573,9 @@ def test_a_series_starts_at_its_first_item():
 
 
 def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
-    from rag.answer.compose import _parallel
+    from rag.answer.candidates import Cand
+    from rag.answer.compose import _names_heading, _parallel_clauses, _whole_sentences
+    from rag.retrieve import Passage
 
     clauses = [
         "颠覆性技术的产生不是孤立现象，它离不开基础研究；",
@@ -581,9 +583,17 @@ def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
         "离不开对知识产权的保护；",
         "离不开创新土壤。",
     ]
-    assert _parallel(clauses, clauses[0]) and _parallel(clauses, clauses[2])
-    assert not _parallel(["美国出台法案；", "日本发布计划；", "欧盟发布战略。"], "美国出台法案；")  # other subjects
-    assert not _parallel(["一是…；", "离不开…。"], "一是…；")  # one clause after the first is no series
+    assert _parallel_clauses(clauses)
+    assert not _parallel_clauses(["美国出台法案；", "日本发布计划；", "欧盟发布战略。"])  # other subjects
+    assert not _parallel_clauses(["一是…；", "离不开…。"])  # one clause after the first is no series
+    p = Passage("p", "".join(clauses), {})
+    lead, later = Cand(clauses[0], p, 0, False, {}), Cand(clauses[2], p, 2, False, {})
+    assert len(_whole_sentences([lead], listing=True)) == 4
+    assert _whole_sentences([later], listing=True) == [later]  # a later clause alone is what was asked about
+    assert _whole_sentences([lead]) == [lead]  # not for a question that asks for no list
+    # a quoted phrase names a heading when it makes up most of it
+    assert _names_heading(["构建完善的支撑机制"], "(五)构建完善的支撑机制")
+    assert not _names_heading(["未来产业"], "(二)未来产业的特征")
 
 
 def test_a_list_in_one_sentence_of_parallel_clauses_is_quoted_whole(corpus_system):
@@ -608,3 +618,10 @@ def test_a_list_under_the_heading_the_question_quotes(corpus_system):
     # summary sentence, which shares its words, is not the list asked for.
     ans = corpus_system.answerer.ask("余澳和柯遵义在“构建完善的支撑机制”这部分提了哪些措施？")
     assert ans.answer.startswith("- 一是加大科技创新人才队伍培育力度") and "五是积极培育创新文化" in ans.answer, ans.answer
+
+
+def test_the_content_of_the_last_item_stops_where_its_paragraph_ends(corpus_system):
+    # Question written for this test (after a review): the last of 陈星星、田贻萱's three features is
+    # followed, in the next paragraph, by the announcement of another list.
+    ans = corpus_system.answerer.ask("陈星星、田贻萱说的未来产业三个典型特征中，第三个具体指什么？")
+    assert "以下三类文献" not in ans.answer, ans.answer

@@ -210,6 +210,7 @@ def test_a_province_named_by_its_one_character_name_among_others():
     assert not _found("河北", "北京研发")  # no run of such names
     assert not _found("台湾", "迈上新台阶")  # 新 is not among them: "新台" is no run
     assert not _found("天津", "津贴")  # one such character alone names nothing
+    assert not _found("宁夏", "辽宁的数字经济")  # a name written whole is no run
 
 
 def test_a_quantity_asked_by_what_it_measures_is_stated_in_its_unit():
@@ -223,9 +224,18 @@ def test_a_quantity_asked_by_what_it_measures_is_stated_in_its_unit():
     assert type_ok(share, _cands("企业对基础研究投入的贡献度低，仅占1%左右。"))
     assert type_ok(share, _cands("企业出资约占三成。"))
     assert analyze("研发投入强度是多少？").measure_units == []  # what it measures says no unit
+    assert analyze("2025年中国基础研究经费占多少？").measure_units == []  # a share of the 经费, not a sum
+    assert type_ok(money, _cands("净亏损4.7亿英镑。")) and type_ok(money, _cands("总金额超过1.2万亿。"))
+    from rag.answer.answerability import _states_in
+
+    assert _states_in("约占三分之一", share.measure_units) and _states_in("占百分之三十", share.measure_units)
 
 
 def test_a_few_times_in_a_question_that_asks_something_else_is_no_quantity():
     assert analyze("人工智能过去几十年几次起起落落，每次退潮的原因是什么？").expect == ""
+    assert analyze("人工智能几次起落的原因是什么？").expect == ""
+    # a number the rest of the question builds on is still asked for
+    assert analyze("我国建了几个国家实验室，分别在哪里？").unit == "个"
+    assert analyze("目前有几家企业入选，入选的标准是什么？").unit == "家"
     q = analyze("人工智能经历了几次起落？")
     assert q.expect == "amount" and q.unit == "次"

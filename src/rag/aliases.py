@@ -10,35 +10,47 @@ abbreviation after it, as the documents write it, in the text that is searched.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # A Latin abbreviation in parentheses, and the run of Chinese characters before it (read backwards
 # from the parenthesis: scanning every Chinese character as a possible start costs 1 s per 50,000 chunks).
 _ABBREVIATION = re.compile(r"[（(]([A-Za-z][A-Za-z0-9&＆\-]{1,11})[)）]")
 _RUN_BEFORE = re.compile(r"[\u4e00-\u9fff]{2,16}$")
 # The Chinese characters before the parenthesis are the full name or end with it ("首次超过经济合作与
-# 发展组织"): a question holds the full name when it holds an ending of the run of at least this many
-# characters. Shorter endings are common words ("标准", "发展").
-MIN_NAME = 5
+# 发展组织", "余家企业通过数据管理能力国家标准"): the name is what follows the run's last verb,
+# preposition, numeral or pronoun (jieba's tags; 与/和/及 join parts of a name), and at least this
+# many characters. A question holds the full name when it holds all of it.
+MIN_NAME = 4
+_CUT_TAGS = ("v", "p", "m", "r")
+_JOINERS = ("与", "和", "及")
 
 
 class Aliases:
-    """The abbreviations a set of texts defines: {the characters before the parenthesis: abbreviation}."""
+    """The abbreviations a set of texts defines: {full name: abbreviation}."""
 
     def __init__(self, texts: list[str]):
         self.defined: dict[str, str] = {}
         for text in texts:
             for m in _ABBREVIATION.finditer(text):
                 run = _RUN_BEFORE.search(text, max(0, m.start() - 16), m.start())
-                if run:
-                    self.defined.setdefault(run.group(0), m.group(1))
+                name = _name(run.group(0)) if run else ""
+                if len(name) >= MIN_NAME:
+                    self.defined.setdefault(name, m.group(1))
 
     def expand(self, query: str) -> str:
-        """``query`` with each defined abbreviation written after the full name it holds (the
-        longest ending of a defining run found in it), unless it already uses the abbreviation."""
-        for run, abbr in self.defined.items():
-            if abbr.lower() in query.lower():
-                continue
-            name = next((run[-k:] for k in range(len(run), MIN_NAME - 1, -1) if run[-k:] in query), "")
-            if name:
+        """``query`` with each defined abbreviation written after the full name it holds, unless
+        it already uses the abbreviation."""
+        for name, abbr in self.defined.items():
+            if name in query and abbr.lower() not in query.lower():
                 query = query.replace(name, f"{name}（{abbr}）", 1)
         return query
+
+
+@lru_cache(maxsize=4096)
+def _name(run: str) -> str:
+    """The full name a run of characters before a parenthesised abbreviation ends with."""
+    from .lexical import pos_tagger
+
+    words = list(pos_tagger().cut(run))
+    cut = max((i for i, (w, f) in enumerate(words[:-1]) if f.startswith(_CUT_TAGS) and w not in _JOINERS), default=-1)
+    return "".join(w for w, _ in words[cut + 1 :])

@@ -329,13 +329,12 @@ def asks(question: str) -> list[str]:
 
 
 def _asks_after(rest: str, voc: dict) -> bool:
-    """Does what follows hold another ask ("…，每次退潮的原因是什么")? An interrogative word after a
-    clause break, outside quotes."""
+    """Does what follows hold another ask ("…，每次退潮的原因是什么", "…起落的原因是什么")? An
+    interrogative word, outside quotes."""
     rest = _QUOTED.sub("“”", rest)
     for word in voc["not_interrogatives"]:
         rest = rest.replace(word, "")
-    parts = re.split(r"[，,；;：:]", rest, maxsplit=1)
-    return len(parts) > 1 and any(w in parts[1] for w in voc["interrogatives"])
+    return any(w in rest for w in voc["interrogatives"])
 
 
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
@@ -387,17 +386,15 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
         # 几 asks a quantity unless it is part of a numeral (几十, 几百) or the question asks with 多少
         None if "多少" in asked else re.search(rf"(?<![{not_quantity}])几(?![十百千万])(?:个)?({units})", asked)
     )
-    if m and m.group(0).startswith("几") and _asks_after(asked[m.end() :], voc):
-        m = None  # "过去几十年几次起起落落，每次退潮的原因是什么": 几次 says "a few times"; the ask is later
+    if m and m.group(0).startswith("几") and q.qtype in ("why", "how") and _asks_after(asked[m.end() :], voc):
+        # "过去几十年几次起起落落，每次退潮的原因是什么": in a why/how question, 几次 before the ask says
+        # "a few times" ("有几家企业入选，标准是什么" and "建了几个实验室，分别在哪里" still ask a number)
+        m = None
     if m and expect in ("amount", "count", "") and q.qtype != "list":
         q.unit, q.expect = m.group(1), "amount" if expect != "count" else expect
     if q.expect == "amount" and not q.unit:  # "总金额是多少": a sum of money, in a currency
-        m = re.search(
-            r"("
-            + "|".join(map(re.escape, voc["measure_units"]))
-            + r")(?:大约|大概|约|一共|总共|共)?(?:是|为|有|达|占)?(?:多少|多大)",
-            asked,
-        )
+        measures = "|".join(map(re.escape, voc["measure_units"]))
+        m = re.search(voc["patterns"]["measure_asked_re"].format(measures=measures), asked)
         q.measure_units = list(voc["measure_units"][m.group(1)]) if m else []
     if q.item:  # "几种效应里，第二种是什么": the item is asked for, not a number
         q.expect, q.unit = "", ""

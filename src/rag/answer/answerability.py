@@ -243,9 +243,12 @@ def _found(name: str, hay: str) -> bool:
 
 
 def _states_in(text: str, units: list[str]) -> bool:
-    """Does the text state a number in one of ``units`` ("24590.7亿元", "1%左右", "约三成")?"""
+    """Does the text state a number in one of ``units`` ("24590.7亿元", "1%左右", "约三成", "超过1.2万亿";
+    a percentage also written out, "百分之三十")?"""
     alt = "|".join(map(re.escape, units))
-    return re.search(rf"(?:\d|[一二两三四五六七八九十])\s*(?:余|多)?\s*[万亿千百]*\s*(?:{alt})", text) is not None
+    if re.search(rf"(?:\d|[一二两三四五六七八九十])\s*(?:余|多)?\s*[万亿千百]*\s*(?:{alt})", text):
+        return True
+    return "%" in units and re.search(r"百分之\s*(?:\d|[一二两三四五六七八九十])", text) is not None
 
 
 _ELIDED = 4  # characters a shortened name may leave out between its first two and the rest
@@ -258,6 +261,8 @@ def _abbreviated(place: str, hay: str) -> bool:
     mark = short.get(place)
     if not mark:
         return False
+    for full in short:  # a name written whole is no run of one-character names ("辽宁" is not 辽 and 宁夏)
+        hay = hay.replace(full, "　")
     run = "[" + "".join(short.values()) + "]"
     return any(mark in m.group(0) for m in re.finditer(f"{run}{{2,}}", hay))
 

@@ -89,7 +89,7 @@ class Composer:
             if chosen:
                 return chosen
         if q.item:  # "第四项举措是什么": that item of the list, with what explains it; none if the list is shorter
-            listed = [c for c in self._list(cands, cover, 0, bool(q.item_kind), q.item_kind) if c.ordinal]
+            listed = [c for c in self._list(cands, cover, 0, bool(q.item_kind), q.item_kind, _quoted(query)) if c.ordinal]
             if listed:
                 return self._explain([listed[q.item - 1]], cands, item=True) if len(listed) >= q.item else []
         # A sentence announcing a list of what the question asks for ("提出以下四个基本思路。" for
@@ -188,12 +188,14 @@ class Composer:
         its paragraph, which say what it means; so does a sentence a why-question restates as its
         premise ("为什么说发展银发经济是扩大内需的重要举措" -> what the text says after that sentence).
         ``item``: the question asks what one item says ("第三条具体讲的是什么"): however long its
-        heading, it comes with what follows up to the list's next item (an explanation may be a
-        list of its own, "首先…其次…")."""
+        heading, it comes with what follows in its paragraph, up to the list's next item (an
+        explanation may be a list of its own, "首先…其次…") or a sentence announcing another list."""
         best = chosen[0]
         if item:
             fam = ordinal_family(best.text)
-            return self._read_on(chosen, _ITEM_READ, lambda sent, opens: ordinal_family(sent) != fam)
+            return self._read_on(
+                chosen, _ITEM_READ, lambda sent, opens: not opens and ordinal_family(sent) != fam and not _announce().search(sent)
+            )
         if not (_heading(best) or premise):
             return chosen
         if premise and best.text.startswith(tuple(vocabulary()["conclusion_starts"])):
@@ -403,7 +405,7 @@ class Composer:
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
                     and cover(heading := anchor.passage.metadata.get("section", "").split(" > ")[-1])
                     < self.margins["list_heading"]
-                    and not any(x in heading for x in quoted)
+                    and not _names_heading(quoted, heading)
                 ):
                     continue
                 return items
@@ -451,13 +453,16 @@ class Composer:
         items = [c for c in items if ordinal_family(c.text) == fam and not (c.text in seen or seen.add(c.text))]
         # A section may hold two series of one kind ("一是处于萌芽初期…三是…" and, later, "一是在技术与
         # 产业演化的基础上阐释…"): a series starts again at its first item. The one read is the series
-        # with an item in the answering passage, else the first.
+        # holding the answering sentence, else one with an item in its passage, else the first.
         runs: list[list[Cand]] = []
         for c in items:
             if not runs or opens_series(c.text):
                 runs.append([])
             runs[-1].append(c)
-        items = next((r for r in runs if any(c.passage.id == best.passage.id for c in r)), runs[0] if runs else [])
+        items = next(
+            (r for r in runs if any(c.text == best.text for c in r)),
+            next((r for r in runs if any(c.passage.id == best.passage.id for c in r)), runs[0] if runs else []),
+        )
         if len(items) < 2:
             return []
         items = items[: self.max_list_items]
@@ -679,7 +684,8 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
     it ended there. (From a longer series, "①…；②…；③…；④…", the clauses asked about are kept.)
     ``listing``: the question asks for a list, which a sentence of parallel clauses joined by ； is
     ("…它离不开基础研究；离不开…；离不开…。": after its first, every clause opens with the same word,
-    which the chosen one holds): one chosen clause brings the rest. (Clauses on different subjects,
+    which the first holds): its first clause chosen alone brings the rest. (A later clause chosen
+    alone is what the question asks about, "更加注重人海和谐"; clauses on different subjects,
     "美国…；日本…；欧盟…", are not one list.)"""
     out = list(chosen)
     have = {(c.passage.id, c.text) for c in chosen}
@@ -697,7 +703,7 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
             picked = [i for i in range(a, b) if (pid, clauses[i]) in have]
             # one clause left out (not a pick from a long series), or a list asked for
             if (len(picked) >= 2 and (b - a) - len(picked) == 1) or (
-                listing and len(picked) == 1 and _parallel(clauses[a:b], clauses[picked[0]])
+                listing and picked == [a] and _parallel_clauses(clauses[a:b])
             ):
                 base = next(c for c in chosen if c.passage.id == pid and c.text == clauses[picked[0]])
                 for i in range(a, b):
@@ -707,16 +713,16 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
     return out
 
 
-def _parallel(clauses: list[str], chosen: str) -> bool:
-    """Do the clauses after the first open with one word of two or more characters (Chinese), which
-    the chosen clause holds ("离不开…；离不开…")?"""
+def _parallel_clauses(clauses: list[str]) -> bool:
+    """Do the clauses after the first open with one two-character (Chinese) word, which the first
+    clause holds ("…它离不开基础研究；离不开…；离不开…")?"""
     rest = clauses[1:]
     head = rest[0][:2] if rest else ""
     return (
         len(rest) >= 2
         and re.fullmatch(r"[\u4e00-\u9fff]{2}", head) is not None
         and all(c.startswith(head) for c in rest)
-        and head in chosen
+        and head in clauses[0]
     )
 
 
@@ -835,6 +841,16 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
     cited = [p for p in by_id.values() if p.id not in {x.id for x in passages}]
     contexts = passages + [replace(p, rank=len(passages) + i, fused_only=False) for i, p in enumerate(cited, 1)]
     return Answer(question, answer, False, citations, contexts, confidence, query)
+
+
+def _names_heading(quoted: list[str], heading: str) -> bool:
+    """Does a quoted phrase make up most of the heading, its numbering left out ("“构建完善的支撑机制”"
+    for "(五)构建完善的支撑机制"; not "“未来产业”" for "(二)未来产业的特征")?"""
+    bare = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*", "", heading)
+    return any(x in bare and len(x) >= _HEADING_SHARE * len(bare) for x in quoted)
+
+
+_HEADING_SHARE = 0.7  # of a heading a quoted phrase must make up to name it (as margins list_heading)
 
 
 def _quoted(question: str) -> list[str]:

@@ -303,8 +303,8 @@ class ExtractiveAnswerer:
         section's heading? ("…银发经济？未来产业的核心特征是什么？": not sentences on 银发经济, which the
         question up to it made best.) An ask that names nothing of its own ("哪一天？", "所以要怎么
         做？") is not judged here. An ask for one item by its place ("第三种具体怎么说？") is spoken
-        of by that item."""
-        if q.item and any(c.ordinal for c in chosen):
+        of by that item (one of the kind it names, when it names one: "第二项任务")."""
+        if q.item and any(c.ordinal and (not q.item_kind or q.item_kind in c.text) for c in chosen):
             return True
         words = [w for w in dict.fromkeys(tokenize(q.bare(part))) if w not in vocabulary()["interrogatives"]]
         idf = candidates.idf_weights(self.retriever, words)
