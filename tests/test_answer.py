@@ -574,7 +574,7 @@ def test_a_series_starts_at_its_first_item():
 
 def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
     from rag.answer.candidates import Cand
-    from rag.answer.compose import _names_heading, _parallel_clauses, _whole_sentences
+    from rag.answer.compose import DEFAULT_MARGINS, _names_heading, _parallel_clauses, _whole_sentences
     from rag.retrieve import Passage
 
     clauses = [
@@ -592,8 +592,9 @@ def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
     assert _whole_sentences([later], listing=True) == [later]  # a later clause alone is what was asked about
     assert _whole_sentences([lead]) == [lead]  # not for a question that asks for no list
     # a quoted phrase names a heading when it makes up most of it
-    assert _names_heading(["构建完善的支撑机制"], "(五)构建完善的支撑机制")
-    assert not _names_heading(["未来产业"], "(二)未来产业的特征")
+    share = DEFAULT_MARGINS["list_heading"]
+    assert _names_heading(["构建完善的支撑机制"], "(五)构建完善的支撑机制", share)
+    assert not _names_heading(["未来产业"], "(二)未来产业的特征", share)
 
 
 def test_a_list_in_one_sentence_of_parallel_clauses_is_quoted_whole(corpus_system):

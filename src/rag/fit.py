@@ -104,18 +104,25 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
     return {"bias": round(b, 6), **{k: round(float(v), 6) for k, v in zip(candidates.FEATURES, w, strict=False)}}
 
 
-def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
-    from tqdm import tqdm
-
+def _answerer(settings, model: dict | None = None):
+    """An extractive answerer over the settings' index of the corpus (ingested first, unchanged
+    files skipped), as both fits gather their data."""
     from .answer.extractive import ExtractiveAnswerer
-    from .evaluate import load_questions
     from .system import build_system
 
     system = build_system(settings)
     system.ingestor.ingest([settings.corpus.path], progress=False)
+    return ExtractiveAnswerer(settings, system.retriever, model)
+
+
+def fit(settings, question_files: list[Path], out: Path, max_false_refusal: float = 0.05, progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from .evaluate import load_questions
+
     model = copy.deepcopy(load_model(settings.answer.model_path or None))
     model["answerability"]["threshold"] = 0.0  # the model refuses nothing while its data is gathered
-    answerer = ExtractiveAnswerer(settings, system.retriever, model)
+    answerer = _answerer(settings, model)
     questions = [q for path in question_files for q in load_questions(path, "dev")]
     model["sentence_weights"] = fit_sentence_weights(answerer, [q for q in questions if q.answerable])
     rows = []
@@ -181,14 +188,10 @@ def fit_rerank(settings, question_files: list[Path], out: Path, grid=(0.3, 1.0, 
     from tqdm import tqdm
 
     from . import rerank
-    from .answer.extractive import ExtractiveAnswerer
     from .evaluate import load_questions
     from .metrics import contains
-    from .system import build_system
 
-    system = build_system(settings)
-    system.ingestor.ingest([settings.corpus.path], progress=False)
-    answerer = ExtractiveAnswerer(settings, system.retriever)
+    answerer = _answerer(settings)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for path in question_files:
         questions = [q for q in load_questions(path, "dev") if q.answerable and q.evidence]
@@ -196,7 +199,7 @@ def fit_rerank(settings, question_files: list[Path], out: Path, grid=(0.3, 1.0, 
             a = answerer.analyze(q.question)
             # as the answerer retrieves: enough passages for each of several named articles
             top_k = 10 * len(a.articles) if len(a.articles) > 1 else None
-            texts, x = system.retriever.rerank_candidates(q.question, a, top_k)
+            texts, x = answerer.retriever.rerank_candidates(q.question, a, top_k)
             y = np.array([float(any(contains(t, e["quote"]) for e in q.evidence)) for t in texts])
             groups.setdefault(Path(path).stem, []).append((x, y))
     fused_col = rerank.FEATURES.index("fused")

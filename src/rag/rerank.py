@@ -72,7 +72,6 @@ class Reranker:
             raise ValueError(f"rerank model features {model['features']} are not {list(FEATURES)}: refit it (rag fit --rerank)")
         if not all(len(model[k]) == len(FEATURES) for k in ("weights", "mean", "scale")):
             raise ValueError("rerank model: weights, mean and scale need one value per feature: refit it (rag fit --rerank)")
-        self.model = model
         self.mean = np.array(model["mean"])
         self.scale = np.array(model["scale"])
         self.weights = np.array(model["weights"])

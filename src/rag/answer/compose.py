@@ -405,7 +405,7 @@ class Composer:
                     and max(score_of.get(c.text, float("-inf")) for c in items) < floor
                     and cover(heading := anchor.passage.metadata.get("section", "").split(" > ")[-1])
                     < self.margins["list_heading"]
-                    and not _names_heading(quoted, heading)
+                    and not _names_heading(quoted, heading, self.margins["list_heading"])
                 ):
                     continue
                 return items
@@ -838,19 +838,18 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
         citations.append(Citation.of(n, by_id[pid], join_quoted(by_id[pid].text, quotes[pid])))
     # Every passage the answer cites is among its contexts (a catalog card, the next chunk of a
     # section it read on into), after those the search returned: retrieval is scored on those.
-    cited = [p for p in by_id.values() if p.id not in {x.id for x in passages}]
+    retrieved = {x.id for x in passages}
+    cited = [p for p in by_id.values() if p.id not in retrieved]
     contexts = passages + [replace(p, rank=len(passages) + i, fused_only=False) for i, p in enumerate(cited, 1)]
     return Answer(question, answer, False, citations, contexts, confidence, query)
 
 
-def _names_heading(quoted: list[str], heading: str) -> bool:
-    """Does a quoted phrase make up most of the heading, its numbering left out ("“构建完善的支撑机制”"
-    for "(五)构建完善的支撑机制"; not "“未来产业”" for "(二)未来产业的特征")?"""
+def _names_heading(quoted: list[str], heading: str, share: float) -> bool:
+    """Does a quoted phrase make up ``share`` of the heading, its numbering left out ("“构建完善的支撑机制”"
+    for "(五)构建完善的支撑机制"; not "“未来产业”" for "(二)未来产业的特征")? (The share a heading's
+    words must cover of the question, margins ``list_heading``.)"""
     bare = re.sub(r"^[（(]?[一二三四五六七八九十\d]+[)）、.．]?\s*", "", heading)
-    return any(x in bare and len(x) >= _HEADING_SHARE * len(bare) for x in quoted)
-
-
-_HEADING_SHARE = 0.7  # of a heading a quoted phrase must make up to name it (as margins list_heading)
+    return any(x in bare and len(x) >= share * len(bare) for x in quoted)
 
 
 def _quoted(question: str) -> list[str]:

@@ -236,7 +236,8 @@ class ExtractiveAnswerer:
     def _already(self, part: str, q: Query, found: list[Cand], chosen: list[Cand] | None) -> bool:
         """Do the sentences quoted for the whole question or the asks before answer this ask too?
         ``chosen``: its own answer, None when it has none. With one: its best sentence is among
-        them (for an ask about one item of a list, all of its sentences: the item and what explains it) ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both). Without: it
+        them ("…占全球的比例是多少？算力规模排在世界第几？": one sentence states both); for an ask about one
+        item of a list, all its sentences are (the item and what explains it). Without: it
         expects a date, an amount or a name, and they hold one about what it names ("…是在哪次座谈
         会上？哪一天？": the day is the excerpt's date); a count is not taken from another list."""
         if chosen and q.item:  # "第三种具体怎么说？": the item is quoted, but what explains it may not be
@@ -332,8 +333,8 @@ class ExtractiveAnswerer:
         fell without them), plus the best ``per`` passages of every article the question names
         when it names several (each side of a comparison is answered from its own best passages,
         wherever the whole question ranked them)."""
-        pool = passages[:n]
-        pool += [p for p in sorted(passages, key=lambda p: -p.score)[:n] if p.id not in {x.id for x in pool}]
+        by_fused = sorted(passages, key=lambda p: -p.score)[:n]
+        pool = list({p.id: p for p in passages[:n] + by_fused}.values())
         for art in q.articles if len(q.articles) > 1 else []:
             own = [p for p in passages if p.metadata.get("source") == art.source and p.metadata.get("title") == art.title]
             pool += [p for p in own[:per] if p.id not in {x.id for x in pool}]
