@@ -18,11 +18,11 @@ _ABBREVIATION = re.compile(r"[（(]([A-Za-z][A-Za-z0-9&＆\-]{1,11})[)）]")
 _RUN_BEFORE = re.compile(r"[\u4e00-\u9fff]{2,16}$")
 # The Chinese characters before the parenthesis are the full name or end with it ("首次超过经济合作与
 # 发展组织", "余家企业通过数据管理能力国家标准"): the name is what follows the run's last verb,
-# preposition, numeral or pronoun (jieba's tags; 与/和/及 join parts of a name), and at least this
-# many characters. A question holds the full name when it holds all of it.
+# preposition, numeral or pronoun (jieba's tags; the words that join a list's last item, data
+# ``last_item_joiners``, join parts of a name: "经济合作与发展组织"), and at least this many
+# characters. A question holds the full name when it holds all of it.
 MIN_NAME = 4
 _CUT_TAGS = ("v", "p", "m", "r")
-_JOINERS = ("与", "和", "及")
 
 
 class Aliases:
@@ -50,7 +50,9 @@ class Aliases:
 def _name(run: str) -> str:
     """The full name a run of characters before a parenthesised abbreviation ends with."""
     from .lexical import pos_tagger
+    from .query import vocabulary
 
+    joiners = vocabulary()["last_item_joiners"]
     words = list(pos_tagger().cut(run))
-    cut = max((i for i, (w, f) in enumerate(words[:-1]) if f.startswith(_CUT_TAGS) and w not in _JOINERS), default=-1)
+    cut = max((i for i, (w, f) in enumerate(words[:-1]) if f.startswith(_CUT_TAGS) and w not in joiners), default=-1)
     return "".join(w for w, _ in words[cut + 1 :])
