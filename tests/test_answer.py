@@ -296,9 +296,11 @@ def test_metadata_questions_answer_from_the_catalog_with_a_citation(corpus_syste
     (c,) = ans.citations
     assert c.section == "文献信息" and c.source.startswith("000_") and ans.answer.split("[")[0] in c.text
     assert ans.answer.startswith("据资料目录，")  # written from the catalog, not the article's words
-    # the record of what the answer drew on holds the card it cites, after what the search returned
-    assert ans.recorded()[-1].id == ans.citations[0].passage_id
+    # Linking the title retrieves the card: it leads the passages (a chat model reads it too), and
+    # their number stays the retriever's top k.
+    assert ans.contexts[0].id == ans.citations[0].passage_id == ans.recorded()[0].id
     assert [p.rank for p in ans.contexts] == list(range(1, len(ans.contexts) + 1))
+    assert len(ans.recorded()) == corpus_system.answerer.settings.retrieval.top_k
     ans = corpus_system.answerer.ask("李乐成的《加快推进人工智能赋能新型工业化》发表在哪份刊物上？")
     assert "《党建》杂志2025年第11期" in ans.answer and "部长" in ans.answer  # the article's own provenance line
     # Named by its authors, not its title: each article's card ("A和B的文章分别发表在哪份刊物上").

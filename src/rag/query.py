@@ -110,6 +110,12 @@ class Query:
     def is_metadata(self) -> bool:
         return self.qtype.startswith("metadata")
 
+    @property
+    def about_article(self) -> bool:
+        """A question about a linked article itself, named by its title or its authors ("《…》的作者
+        是谁？", "魏楚的文章发表在哪份刊物上"): the catalog answers it."""
+        return self.is_metadata and bool(self.titled or self.authors) and bool(self.articles)
+
     def where(self) -> dict | None:
         """The linked articles as a Chroma ``where`` filter (None when nothing is linked)."""
         if not self.articles:

@@ -94,7 +94,20 @@ class ExtractiveAnswerer:
             top_k = max(top_k or self.s.retrieval.top_k, 10 * len(analysis.articles))
         with self.retriever.pinned():
             passages = self.retriever.retrieve(query, top_k, mode, filters, analysis, keep_fused=True)
-            return self._definition_first(analysis, passages, filters)
+            return self._catalog_first(analysis, self._definition_first(analysis, passages, filters), filters)
+
+    def _catalog_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
+        """A question about a named article itself ("《…》的作者是谁？在什么单位工作？") is answered
+        from the article's catalog card: linking the name retrieves the card, which leads the
+        passages the search found (a chat model reads it too). Their number stays the same."""
+        if not (q.about_article and passages):
+            return passages
+        top = max(p.score for p in passages)  # the sentence model's prior is a share of the best score
+        cards = [replace(self.composer.card(a), score=top) for a in q.articles[:3]]
+        cards = [c for c in cards if not filters or filters.match(c.metadata)]
+        searched = [p for p in passages if not p.fused_only]
+        ordered = cards + searched[: max(len(searched) - len(cards), 0)] + [p for p in passages if p.fused_only]
+        return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
 
     def _definition_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
         """For "陈星星、田贻萱是如何界定未来产业的": when a definition question names its articles, the
@@ -158,8 +171,7 @@ class ExtractiveAnswerer:
     def compose(self, question: str, passages: list[Passage], query: str | None = None, analysis: Query | None = None) -> Answer:
         query = query or question
         q = analysis or self.analyze(query)
-        if q.is_metadata and (q.titled or q.authors) and q.articles:
-            # about the article itself, named by its title or its authors ("魏楚的文章发表在哪份刊物上")
+        if q.about_article:
             return self._from_catalog(question, query, q, passages)
         chosen, d = self.select(query, q, passages)
         if not d.answerable:
@@ -321,7 +333,7 @@ class ExtractiveAnswerer:
         if ask and ask != text:
             alone = self.retrieve(ask, q, x.get("top_k"), x.get("mode"), x.get("filters"))
             passages = _interleave([passages, alone])[: len(passages)]
-        if q.is_metadata and (q.titled or q.authors) and q.articles:  # "作者是什么职务"
+        if q.about_article:  # "作者是什么职务"
             chosen = self._catalog_lines(q)
             return passages, chosen, answerability.Decision(bool(chosen), float(bool(chosen)), "" if chosen else "constraint", {})
         return passages, *self.select(ask or text, q, passages, text)
