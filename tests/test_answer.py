@@ -628,3 +628,16 @@ def test_the_content_of_the_last_item_stops_where_its_paragraph_ends(corpus_syst
     # followed, in the next paragraph, by the announcement of another list.
     ans = corpus_system.answerer.ask("陈星星、田贻萱说的未来产业三个典型特征中，第三个具体指什么？")
     assert "以下三类文献" not in ans.answer, ans.answer
+
+
+def test_a_table_row_is_quoted_under_its_header(corpus_system):
+    # Question written for this test. 余澳、柯遵义's 表1 compares two kinds of industry; the row asked
+    # about is in the passage after the one the table begins in: its header is quoted first, cited
+    # to that passage, each row on its own line.
+    ans = corpus_system.answerer.ask("表里说未来产业的风险特征是什么？")
+    lines = ans.answer.split("\n")
+    head = next(i for i, x in enumerate(lines) if x.startswith("特征 | 未来产业 | 战略性新兴产业"))
+    assert lines[head + 1].startswith("风险特征 | 技术、市场、组织不确定性强"), ans.answer
+    by_n = {c.n: c for c in ans.citations}
+    header_n, row_n = (int(x.rsplit("[", 1)[1].rstrip("]")) for x in lines[head : head + 2])
+    assert "特征 | 未来产业 | 战略性新兴产业" in by_n[header_n].text and "风险特征" in by_n[row_n].text

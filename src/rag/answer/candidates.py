@@ -7,6 +7,8 @@ best), ``type`` (it holds what the question expects: a date as precise as asked,
 organisation, a place, an amount), ``defines`` (it opens by defining the question's subject) and
 ``linked`` (its passage belongs to the author/article/occasion the question names), ``chars`` (share
 of the character pairs of the question's words it contains: partial credit for reworded terms).
+A table row is read, for ``lex``, ``chars`` and ``sem``, together with its table's column names
+("未来产业 | 战略性新兴产业" for "生命周期 | 孕育期或产业化初期 | 成长期"), which say what its cells are.
 The score is a logistic model over these features, fitted by ``rag fit`` on the dev questions
 (a sentence holding a key string of the reference answer is a positive); the weights are data
 (``data/answer_model.json``).
@@ -101,6 +103,52 @@ def states_count(sentence: str, count: int, kind: str) -> bool:
         if len(items) == count:
             return True
     return False
+
+
+TABLE_CELL = " | "  # how a table's cells are joined in a passage (one row per line)
+
+
+def table_header(passage: str, row: str, before: str = "") -> str:
+    """The header row of the table ``row`` belongs to: the first line of its run of table lines
+    ("特征 | 未来产业 | 战略性新兴产业" for "生命周期 | 孕育期或产业化初期 | 成长期"). A run at the passage's
+    start continues the table ``before`` (the passage before it) ends with. "" for the header itself."""
+    if TABLE_CELL not in row:
+        return ""
+    carried = _last_run_head(before)
+    head, in_run = "", False
+    for i, line in enumerate(x.strip() for x in passage.split("\n")):
+        if TABLE_CELL not in line:
+            head, in_run = "", False
+            continue
+        if not in_run:
+            head, in_run = (carried if i == 0 else line), True
+        if line == row:
+            return "" if head == row else head
+    return ""
+
+
+def _last_run_head(text: str) -> str:
+    """The header of the table a passage ends with ("" when it ends with no table)."""
+    head = ""
+    for line in (x.strip() for x in text.split("\n")):
+        head = (head or line) if TABLE_CELL in line else ""
+    return head
+
+
+def passage_before(p: Passage, retriever: Retriever) -> Passage | None:
+    """The passage just before ``p`` in its section, when ``p`` opens with a table row (the table
+    began there)."""
+    if TABLE_CELL not in p.text.split("\n", 1)[0]:
+        return None
+    index, m = retriever.chunks, p.metadata
+    for i, meta in enumerate(index.metas):
+        if (meta.get("source"), meta.get("section"), meta.get("order")) == (
+            m.get("source"),
+            m.get("section"),
+            (m.get("order") or 0) - 1,
+        ):
+            return Passage(index.ids[i], index.texts[i], meta, score=p.score)
+    return None
 
 
 def names_in(text: str, flags: tuple[str, ...]) -> list[str]:
@@ -236,7 +284,9 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     pairs = _pairs(words)
     top = max((p.score for p in passages), default=0.0) or 1.0
     out: list[Cand] = []
+    heads: dict[int, str] = {}  # the column names a table row is read with, by id of its candidate
     for p in passages:
+        before = passage_before(p, retriever)
         prior = (p.score / top) ** 0.5
         context = p.metadata.get("occasion", "") + p.metadata.get("authors", "")
         linked = float(q.constrained and q.matches(p.metadata))
@@ -245,7 +295,11 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
                 continue  # text instructing the reader/model is never quoted as an answer
             if not q.is_metadata and _provenance(sent):
                 continue  # "（选自《红旗文稿》…，作者系…）" says where the article is from, not what it says
-            low = (sent + context).lower()
+            # a table row is read with what its columns are (the header's cells but the first, which
+            # names the rows: "未来产业 | 战略性新兴产业" of "特征 | 未来产业 | 战略性新兴产业")
+            head = table_header(p.text, sent, before.text if before else "")
+            columns = TABLE_CELL.join(head.split(TABLE_CELL)[1:])
+            low = (sent + context + columns).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
             defining = float(defines(q.subject, sent))
@@ -263,13 +317,16 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
                     {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defining, "linked": linked},
                 )
             )
+            if columns:
+                heads[id(out[-1])] = columns
     if not out:
         return out
     # The names a question links (its authors, a named article's title) are never in a sentence:
     # the sentence similarity is taken for what is asked without them.
     qv = retriever.embed_query(q.bare(query))
-    vecs = retriever.sentence_vectors([c.text for c in out])
-    sims = np.array([float(vecs[c.text] @ qv) for c in out])
+    read = [(heads[id(c)] + "\n" + c.text) if heads.get(id(c)) else c.text for c in out]
+    vecs = retriever.sentence_vectors(read)
+    sims = np.array([float(vecs[r] @ qv) for r in read])
     z = (sims - sims.mean()) / (sims.std() + 1e-6)
     for c, s, zz in zip(out, sims, z, strict=False):
         c.f["sem_raw"] = float(s)

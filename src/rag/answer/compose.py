@@ -25,7 +25,17 @@ from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
-from .candidates import NAMED_KINDS, Cand, opens_series, ordinal, ordinal_family, states_count
+from .candidates import (
+    NAMED_KINDS,
+    TABLE_CELL,
+    Cand,
+    opens_series,
+    ordinal,
+    ordinal_family,
+    passage_before,
+    states_count,
+    table_header,
+)
 
 _INLINE_LIST = re.compile(
     r"(?:[^、，,。；]{1,14}、){3,}[^、，,。；]{1,14}|“[^”—]{1,10}(?:—[^”—]{1,10}){2,}”|(?:“[^“”]{1,10}”){2,}等"
@@ -77,7 +87,21 @@ class Composer:
         """``cover(text)``: the share of the question's weighted terms a text contains. A sentence
         that two overlapping passages share is quoted once."""
         seen: set[str] = set()
-        return [c for c in self._choose(query, q, cands, cover) if not (c.text in seen or seen.add(c.text))]
+        chosen = self._with_headers(self._choose(query, q, cands, cover))
+        return [c for c in chosen if not (c.text in seen or seen.add(c.text))]
+
+    def _with_headers(self, chosen: list[Cand]) -> list[Cand]:
+        """A table row is quoted after its table's header row, which says what its cells are (cited
+        to the passage before when the table began there)."""
+        out: list[Cand] = []
+        for c in chosen:
+            before = passage_before(c.passage, self.retriever)
+            header = table_header(c.passage.text, c.text, before.text if before else "")
+            if header and not any(x.text == header for x in out):
+                own = header in c.passage.text.split("\n")
+                out.append(replace(c, text=header, ordinal=False, passage=c.passage if own else before))
+            out.append(c)
+        return out
 
     def _choose(self, query: str, q: Query, cands: list[Cand], cover) -> list[Cand]:
         if not cands:
@@ -425,6 +449,8 @@ class Composer:
         """Passages whose title, section and text cover the question best, by rank: where to look for the list."""
         best_by_passage: dict[str, Cand] = {}
         for c in cands:
+            if TABLE_CELL in c.text:
+                continue  # a table row, read with its header, is no sign of a list
             if c.passage.id not in best_by_passage or c.score > best_by_passage[c.passage.id].score:
                 best_by_passage[c.passage.id] = c
         return sorted(best_by_passage.values(), key=lambda c: (-round(c.passage.coverage, 2), -c.score))[:3]
@@ -830,8 +856,10 @@ def render(question: str, query: str, chosen: list[Cand], passages: list[Passage
             text = f"{text}{attribution}"
             quotes[c.passage.id].append(attribution)
         parts.append(f"- {text}[{n}]" if is_list and c.ordinal else f"{text}[{n}]")
+    if not is_list:  # a table's rows each on a line of their own, as in the table
+        parts = [f"\n{x}\n" if TABLE_CELL in x else x for x in parts]
     sep = "\n" if is_list else ""
-    answer = sep.join(parts).replace("\n[", "[")
+    answer = re.sub(r"\n{2,}", "\n", sep.join(parts).replace("\n[", "[")).strip("\n")
     by_id = {c.passage.id: c.passage for c in chosen}
     citations = []
     for pid, n in numbers.items():
