@@ -37,8 +37,12 @@ _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 # a product's designation: letters and digits together ("Mate 60", "C919", "H20"; not "AI", "5G")
 _MODEL = re.compile(r"[A-Za-z][A-Za-z\-]*\s?\d+[A-Za-z]*|\d+[A-Za-z]{2,}\d*")
-# a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）"
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]")
+# a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）" or after its
+# author's name as "Alec Ross(2016)" / "方晓霞（2023）"
+_YEAR = re.compile(
+    r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]"
+    r"|(?<=[A-Za-z\u4e00-\u9fff])\s*[（(](?:19|20)\d{2}[a-z]?[)）]"
+)
 
 
 def _amount_re() -> re.Pattern:
