@@ -134,6 +134,9 @@ def test_expected_answer_types():
     assert analyze("报告提出了哪三个“坚持”？").count == 3
     assert analyze("这份文件是哪月哪日印发的？").expect == "day"
     assert analyze("这套体系包括哪几种融合？").item_kind == "融合" and analyze("要处理好哪几对关系").item_kind == "关系"
+    # the kind quoted before the ask, when none follows it
+    assert analyze("文中的“协同”分为哪三类？").item_kind == "协同" and analyze("“融合”有哪几种？").item_kind == "融合"
+    assert analyze("“十五五”时期有哪些任务？").item_kind == "任务"  # the kind after the ask comes first
     assert analyze("这项突破是靠谁带动的？").expect == "agent" and analyze("主讲人是谁？").expect == "person"
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"

@@ -380,6 +380,8 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(voc["item_kind_re"], asked)
     if m and m.group(1) not in voc["not_item_kinds"]:  # "哪三个方面": a measure word, not a kind
         q.item_kind = m.group(1)
+    elif m := re.search(voc["item_kind_before_re"], text):  # (asked has its quotes emptied)
+        q.item_kind = m.group(1)
     m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))

@@ -412,6 +412,7 @@ class Composer:
             score_of.setdefault(c.text, c.score)
             score_of.setdefault(_after_colon(c.text), c.score)  # a first item inside its lead sentence
         floor = best.score - self.margins["list"] * abs(best.score)
+        fallback: list[Cand] = []  # a list whose items do not name the kind asked, if no other does
         for k, anchor in enumerate(anchors):
             items = self._announced_items(anchor) or self._list_items(anchor, cands) or self._paragraph_heads(anchor)
             listed = sum(c.ordinal for c in items)
@@ -432,8 +433,13 @@ class Composer:
                     and not _names_heading(quoted, heading, self.margins["list_heading"])
                 ):
                     continue
+                if tail and not all(tail in c.text[:16] for c in items if c.ordinal):
+                    # "“融合”分成哪三种": a list of three measures, one of which mentions 融合, is not
+                    # the list of 技术融合, 产业融合, 主体融合
+                    fallback = fallback or items
+                    continue
                 return items
-        return [enum_best] if enum_best else []
+        return fallback or ([enum_best] if enum_best else [])
 
     def _one_item(self, items: list[Cand], cover) -> Cand | None:
         """The one item of a list the question is about: it covers the question's words by
