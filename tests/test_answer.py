@@ -644,8 +644,9 @@ def test_a_table_row_is_quoted_under_its_header(corpus_system):
 
 
 def test_a_list_of_the_kind_quoted_before_the_ask(corpus_system):
-    # Question written for this test. 刘云、郭栋's article has a list of three measures (one of which
-    # mentions 融合) and, elsewhere, the three kinds of 融合 asked for.
-    ans = corpus_system.answerer.ask("刘云、郭栋所说的“融合”分为哪三种？")
+    # Question written for this test (before the change it got the other list). 刘云、郭栋's article
+    # has a list of three measures (one of which mentions 融合) and, elsewhere, the three kinds of
+    # 融合 asked for.
+    ans = corpus_system.answerer.ask("刘云、郭栋讲的生态系统里，核心的“融合”分为哪三种？")
     items = [x for x in ans.answer.split("\n") if x.startswith("- ")]
     assert [x[2:8] for x in items] == ["一是技术融合", "二是产业融合", "三是主体融合"], ans.answer

@@ -25,7 +25,8 @@ def test_date_precision():
     assert holds("year", "这一判断早有论述（王五，2023）。") and not holds("year", "增速约为（30%）。")
     # … or after its author's name: "Alec Ross(2016)", "赵六（2021）"; not a numbered item "（2）"
     assert holds("year", "这个词最早由Alec Ross(2016)提出。") and holds("year", "赵六（2021）认为如此。")
-    assert not holds("year", "见第（2）条。") and not holds("year", "编号为（3021）。")
+    assert not holds("year", "有效样本企业（2000）家。") and not holds("year", "专利授权量达到（2015）件。")
+    assert not holds("year", "参见第（1998）页。")
 
 
 def test_amounts_persons_places():

@@ -22,3 +22,9 @@ def test_a_table_continued_from_the_passage_before_takes_that_header():
 def test_a_second_table_in_one_passage_has_its_own_header():
     two = TABLE + "\n另一段正文。\n指标 | 2023年 | 2024年\n产值 | 1 | 2"
     assert table_header(two, "产值 | 1 | 2") == "指标 | 2023年 | 2024年"
+
+
+def test_a_table_over_three_passages_gets_no_data_row_for_header():
+    # the passage before holds only rows continued from further back: its first row is no header
+    middle = "规模 | 较小 | 较大\n风险 | 高 | 低"
+    assert table_header("链条 | 不完整 | 完整\n正文。", "链条 | 不完整 | 完整", before=middle) == ""

@@ -128,3 +128,6 @@ def test_quoted_sentences_apart_are_marked_as_a_gap():
     assert join_quoted(passage, ["丁是四。", "甲是一。"]) == f"丁是四。{GAP}甲是一。"  # out of order
     assert join_quoted(passage, ["甲是一。", "戊不在。", "乙是二。"]) == f"甲是一。{GAP}戊不在。{GAP}乙是二。"
     assert join_quoted(passage, ["戊不在。", "己不在。"]) == f"戊不在。{GAP}己不在。"  # neither found: no run claimed
+    # a table's rows keep their lines
+    table = "如表所示。\n特征 | 甲 | 乙\n周期 | 早 | 晚"
+    assert join_quoted(table, ["特征 | 甲 | 乙", "周期 | 早 | 晚"]) == "特征 | 甲 | 乙\n周期 | 早 | 晚"

@@ -137,6 +137,8 @@ def test_expected_answer_types():
     # the kind quoted before the ask, when none follows it
     assert analyze("文中的“协同”分为哪三类？").item_kind == "协同" and analyze("“融合”有哪几种？").item_kind == "融合"
     assert analyze("“十五五”时期有哪些任务？").item_kind == "任务"  # the kind after the ask comes first
+    # not a list's own name, nor what an uncounted "哪些" asks about
+    assert analyze("“六大方向”分为哪几类？").item_kind == "" and analyze("“新质生产力”有哪些？").item_kind == ""
     assert analyze("这项突破是靠谁带动的？").expect == "agent" and analyze("主讲人是谁？").expect == "person"
     q = analyze("九大领域中除脑机接口外，其余八个分别是什么？")
     assert q.count == 8 and q.expect == "count"

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .cleaning import TABLE_CELL
+
 SEP = "，"
 MARK = re.compile(r"\[(\d+)\]")  # an answer's citation mark [n]
 # Between two quoted sentences that are not next to each other in the passage: the bracketed
@@ -114,6 +116,8 @@ def join_quoted(passage: str, sentences: list[str]) -> str:
         at = flat.find(words, end or 0)
         if out and (at < 0 or end is None or at != end):
             out += GAP
+        elif out and TABLE_CELL in s:
+            out += "\n"  # a table's rows stay on lines of their own
         out += s
         end = at + len(words) if at >= 0 else None
     return out

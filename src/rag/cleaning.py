@@ -30,6 +30,7 @@ TERMINAL = "。！？!?…；;"
 _CLOSERS = "”’」』）)》】"
 PAGE_BREAK = "\f"
 TABLE_ROW = "\x00row:"
+TABLE_CELL = " | "  # how a table row's cells are joined in the text (one row per line)
 
 _SPACE_CJK = re.compile(
     f"(?<=[{CJK}{CJK_PUNCT}])[ \t]+(?=[{CJK}{CJK_PUNCT}A-Za-z0-9%％])"
@@ -293,7 +294,7 @@ def _mark_tables(lines: list[str]) -> list[str]:
         k = pos[i]
         neighbours = [nonblank[j] for j in (k - 1, k + 1) if 0 <= j < len(nonblank)]
         if any(n in rowset for n in neighbours):
-            lines[i] = TABLE_ROW + " | ".join(_table_cells(lines[i]))
+            lines[i] = TABLE_ROW + TABLE_CELL.join(_table_cells(lines[i]))
     return lines
 
 

@@ -92,6 +92,8 @@ def fit_sentence_weights(answerer, questions) -> dict[str, float]:
     xs, ys = [], []
     for q in questions:
         a = answerer.analyze(q.question)
+        if a.about_article:
+            continue  # answered from the catalog card: no sentence is scored (and the card leads its passages)
         passages = answerer.retrieve(q.question, a)
         keys = [norm(k) for k in q.must_contain]
         for c in candidates.build(

@@ -380,8 +380,10 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(voc["item_kind_re"], asked)
     if m and m.group(1) not in voc["not_item_kinds"]:  # "哪三个方面": a measure word, not a kind
         q.item_kind = m.group(1)
-    elif m := re.search(voc["item_kind_before_re"], text):  # (asked has its quotes emptied)
-        q.item_kind = m.group(1)
+    elif (m := re.search(voc["item_kind_before_re"], text)) and m.group(1) not in voc["not_item_kinds"]:
+        # (asked has its quotes emptied) not a list's own name ("“六大方向”有哪些"): that counts its items
+        if not re.match(r"[一二两三四五六七八九十百\d]+[个大项条类种点]", m.group(1)):
+            q.item_kind = m.group(1)
     m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..chunking import index_sentences
+from ..cleaning import TABLE_CELL
 from ..patterns import ITEM_START, cn_number
 from ..query import Query, defines, org_kinds, person_kinds, vocabulary
 from ..retrieve import Passage, Retriever, pos_tagger, tokenize
@@ -37,12 +38,16 @@ _DAY = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{2}-\d{2}")
 _MONTH = re.compile(r"\d{1,2}\s*月(?!份以来)")
 # a product's designation: letters and digits together ("Mate 60", "C919", "H20"; not "AI", "5G")
 _MODEL = re.compile(r"[A-Za-z][A-Za-z\-]*\s?\d+[A-Za-z]*|\d+[A-Za-z]{2,}\d*")
-# a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）" or after its
-# author's name as "Alec Ross(2016)" / "方晓霞（2023）"
-_YEAR = re.compile(
-    r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]"
-    r"|(?<=[A-Za-z\u4e00-\u9fff])\s*[（(](?:19|20)\d{2}[a-z]?[)）]"
-)
+# a year: "2023年" (not 年代/年间), or the year of a work cited as "（胡拥军，2023）"
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年(?![代间])|[（(][^（()）]{1,30}[，,]\s*(?:19|20)\d{2}[a-z]?\s*[)）；;]")
+
+
+@lru_cache(maxsize=1)
+def _year_after_name() -> re.Pattern:
+    """A work's year in brackets right after its author's name ("Alec Ross(2016)", "方晓霞（2023）");
+    not a number in brackets that a measure word follows ("（2000）家") or that 第 leads ("第（1998）页")."""
+    units = "|".join(map(re.escape, sorted(vocabulary()["units"], key=len, reverse=True)))
+    return re.compile(rf"(?<=[A-Za-z\u4e00-\u9fff])(?<!第)\s*[（(](?:19|20)\d{{2}}[a-z]?[)）](?!\s*(?:{units}))")
 
 
 def _amount_re() -> re.Pattern:
@@ -109,9 +114,6 @@ def states_count(sentence: str, count: int, kind: str) -> bool:
     return False
 
 
-TABLE_CELL = " | "  # how a table's cells are joined in a passage (one row per line)
-
-
 def table_header(passage: str, row: str, before: str = "") -> str:
     """The header row of the table ``row`` belongs to: the first line of its run of table lines
     ("特征 | 未来产业 | 战略性新兴产业" for "生命周期 | 孕育期或产业化初期 | 成长期"). A run at the passage's
@@ -132,11 +134,21 @@ def table_header(passage: str, row: str, before: str = "") -> str:
 
 
 def _last_run_head(text: str) -> str:
-    """The header of the table a passage ends with ("" when it ends with no table)."""
-    head = ""
-    for line in (x.strip() for x in text.split("\n")):
-        head = (head or line) if TABLE_CELL in line else ""
-    return head
+    """The header of the table a passage ends with: "" when it ends with no table, or with a run of
+    rows that began at its start (the header is further back)."""
+    head, start = "", 0
+    for i, line in enumerate(x.strip() for x in text.split("\n")):
+        if TABLE_CELL in line:
+            head, start = (head, start) if head else (line, i)
+        else:
+            head = ""
+    return head if start > 0 else ""
+
+
+def columns(header: str) -> str:
+    """A table header's column names: its cells but the first, which names the rows ("未来产业 |
+    战略性新兴产业" of "特征 | 未来产业 | 战略性新兴产业")."""
+    return TABLE_CELL.join(header.split(TABLE_CELL)[1:])
 
 
 def passage_before(p: Passage, retriever: Retriever) -> Passage | None:
@@ -179,7 +191,7 @@ def holds(expect: str, text: str, meta: dict | None = None, question: str = "", 
         case "month":
             return bool(_MONTH.search(text) or _DAY.search(text) or len(date) >= 7)
         case "year":
-            return bool(_YEAR.search(text) or date)
+            return bool(_YEAR.search(text) or _year_after_name().search(text) or date)
         case "amount":
             return bool(_amount_pattern().search(re.sub(r"(?:19|20)\d{2}\s*年", "", text)))
         case "person" | "org" | "place":
@@ -246,6 +258,8 @@ class Cand:
     ordinal: bool
     f: dict[str, float] = field(default_factory=dict)
     score: float = 0.0
+    header: str = ""  # a table row's header row, quoted before it
+    header_of: Passage | None = None  # the passage that holds the header (the row's, or the one before)
 
     @property
     def coverage(self) -> float:
@@ -288,7 +302,6 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
     pairs = _pairs(words)
     top = max((p.score for p in passages), default=0.0) or 1.0
     out: list[Cand] = []
-    heads: dict[int, str] = {}  # the column names a table row is read with, by id of its candidate
     for p in passages:
         before = passage_before(p, retriever)
         prior = (p.score / top) ** 0.5
@@ -299,11 +312,9 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
                 continue  # text instructing the reader/model is never quoted as an answer
             if not q.is_metadata and _provenance(sent):
                 continue  # "（选自《红旗文稿》…，作者系…）" says where the article is from, not what it says
-            # a table row is read with what its columns are (the header's cells but the first, which
-            # names the rows: "未来产业 | 战略性新兴产业" of "特征 | 未来产业 | 战略性新兴产业")
+            # a table row is read with what its columns are
             head = table_header(p.text, sent, before.text if before else "")
-            columns = TABLE_CELL.join(head.split(TABLE_CELL)[1:])
-            low = (sent + context + columns).lower()
+            low = (sent + context + columns(head)).lower()
             lex = sum(w for t, w in idf.items() if t in low) / total
             chars = sum(x in low for x in pairs) / len(pairs) if pairs else 0.0
             defining = float(defines(q.subject, sent))
@@ -321,17 +332,22 @@ def build(query: str, q: Query, passages: list[Passage], retriever: Retriever, w
                     {"lex": lex, "chars": chars, "prior": prior, "type": typed, "defines": defining, "linked": linked},
                 )
             )
-            if columns:
-                heads[id(out[-1])] = columns
+            if head:
+                own = head in (x.strip() for x in p.text.split("\n"))
+                out[-1].header, out[-1].header_of = head, p if own else before
     if not out:
         return out
     # The names a question links (its authors, a named article's title) are never in a sentence:
     # the sentence similarity is taken for what is asked without them.
     qv = retriever.embed_query(q.bare(query))
-    read = [(heads[id(c)] + "\n" + c.text) if heads.get(id(c)) else c.text for c in out]
-    vecs = retriever.sentence_vectors(read)
-    sims = np.array([float(vecs[r] @ qv) for r in read])
-    z = (sims - sims.mean()) / (sims.std() + 1e-6)
+    vecs = retriever.sentence_vectors([c.text for c in out])
+    plain = np.array([float(vecs[c.text] @ qv) for c in out])
+    # a table row is read with its column names; standardised as the plain sentences are, so that
+    # reading it so moves no other sentence's score
+    read = {c.text: columns(c.header) + "\n" + c.text for c in out if c.header}
+    rows = retriever.sentence_vectors(list(read.values())) if read else {}
+    sims = np.array([float(rows[read[c.text]] @ qv) if c.text in read else s for c, s in zip(out, plain, strict=True)])
+    z = (sims - plain.mean()) / (plain.std() + 1e-6)
     for c, s, zz in zip(out, sims, z, strict=False):
         c.f["sem_raw"] = float(s)
         c.f["sem"] = float(zz)

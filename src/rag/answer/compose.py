@@ -21,20 +21,18 @@ from functools import lru_cache
 
 from ..chunking import index_sentences, split_sentences
 from ..citation import join_quoted
+from ..cleaning import TABLE_CELL
 from ..query import Article, Query, cn_number, defines, vocabulary
 from ..retrieve import Passage, Retriever, tokenize
 from ..safety import is_injection
 from .base import Answer, Citation
 from .candidates import (
     NAMED_KINDS,
-    TABLE_CELL,
     Cand,
     opens_series,
     ordinal,
     ordinal_family,
-    passage_before,
     states_count,
-    table_header,
 )
 
 _INLINE_LIST = re.compile(
@@ -92,15 +90,16 @@ class Composer:
 
     def _with_headers(self, chosen: list[Cand]) -> list[Cand]:
         """A table row is quoted after its table's header row, which says what its cells are (cited
-        to the passage before when the table began there)."""
+        to the passage that holds it). An answer that is no list keeps its ``max_sentences``."""
         out: list[Cand] = []
         for c in chosen:
-            before = passage_before(c.passage, self.retriever)
-            header = table_header(c.passage.text, c.text, before.text if before else "")
-            if header and not any(x.text == header for x in out):
-                own = header in c.passage.text.split("\n")
-                out.append(replace(c, text=header, ordinal=False, passage=c.passage if own else before))
+            if c.header and c.header_of and not any(x.text == c.header for x in out):
+                out.append(replace(c, text=c.header, ordinal=False, passage=c.header_of, header="", header_of=None))
             out.append(c)
+        if len(out) > len(chosen) and sum(c.ordinal for c in out) < 2:
+            out = out[: max(self.max_sentences, len(chosen))]
+            while out and out[-1].header == "" and any(out[-1].text == c.header for c in chosen):
+                out.pop()  # a header whose row was cut
         return out
 
     def _choose(self, query: str, q: Query, cands: list[Cand], cover) -> list[Cand]:
@@ -433,9 +432,9 @@ class Composer:
                     and not _names_heading(quoted, heading, self.margins["list_heading"])
                 ):
                     continue
-                if tail and not all(tail in c.text[:16] for c in items if c.ordinal):
+                if tail and not all(tail in re.split(r"[，,；;：:。]", c.text)[0] for c in items if c.ordinal):
                     # "“融合”分成哪三种": a list of three measures, one of which mentions 融合, is not
-                    # the list of 技术融合, 产业融合, 主体融合
+                    # the list of 技术融合, 产业融合, 主体融合 (each names the kind in its first clause)
                     fallback = fallback or items
                     continue
                 return items
@@ -693,7 +692,12 @@ class Composer:
             "date": art.date,
             "outlet": art.outlet,
         }
-        return Passage(f"card:{art.source}:{art.title}", text, meta, score=1.0, rank=1)
+        return Passage(card_id(art), text, meta, score=1.0, rank=1)
+
+
+def card_id(art: Article) -> str:
+    """The id of an article's catalog card (a passage no search returns)."""
+    return f"card:{art.source}:{art.title}"
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from ..settings import Settings
 from . import answerability, candidates
 from .base import REFUSAL, REFUSAL_LACKING, Answer, chain_input
 from .candidates import Cand
-from .compose import Composer, render
+from .compose import Composer, card_id, render
 
 
 class ExtractiveAnswerer:
@@ -99,12 +99,16 @@ class ExtractiveAnswerer:
     def _catalog_first(self, q: Query, passages: list[Passage], filters: Filters | None) -> list[Passage]:
         """A question about a named article itself ("《…》的作者是谁？在什么单位工作？") is answered
         from the article's catalog card: linking the name retrieves the card, which leads the
-        passages the search found (a chat model reads it too). Their number stays the same."""
+        passages the search found (a chat model reads it too), when the card holds what is asked
+        and the filters admit it. Their number stays the same; a card's score is the best one's."""
         if not (q.about_article and passages):
             return passages
-        top = max(p.score for p in passages)  # the sentence model's prior is a share of the best score
-        cards = [replace(self.composer.card(a), score=top) for a in q.articles[:3]]
-        cards = [c for c in cards if not filters or filters.match(c.metadata)]
+        top = max(p.score for p in passages)
+        linked = [(a, replace(self.composer.card(a), score=top)) for a in q.articles[:3]]
+        linked = [(a, c) for a, c in linked if not filters or filters.match(c.metadata)]
+        if not any(self._card_answers(q, a, c) for a, c in linked):
+            return passages  # the catalog does not say: the question is refused
+        cards = [c for _, c in linked]
         searched = [p for p in passages if not p.fused_only]
         ordered = cards + searched[: max(len(searched) - len(cards), 0)] + [p for p in passages if p.fused_only]
         return [replace(p, rank=k) for k, p in enumerate(ordered, 1)]
@@ -334,7 +338,7 @@ class ExtractiveAnswerer:
             alone = self.retrieve(ask, q, x.get("top_k"), x.get("mode"), x.get("filters"))
             passages = _interleave([passages, alone])[: len(passages)]
         if q.about_article:  # "作者是什么职务"
-            chosen = self._catalog_lines(q)
+            chosen = self._catalog_lines(q, passages)
             return passages, chosen, answerability.Decision(bool(chosen), float(bool(chosen)), "" if chosen else "constraint", {})
         return passages, *self.select(ask or text, q, passages, text)
 
@@ -361,11 +365,12 @@ class ExtractiveAnswerer:
         markers = vocabulary()["outlet_markers"]
         return bool(art.outlet or art.date or any(m in card.text for m in markers))
 
-    def _catalog_lines(self, q: Query) -> list[Cand]:
-        """The lines of the linked articles' catalog cards, when one of them holds what is asked."""
-        cards = [self.composer.card(a) for a in q.articles[:3]]
-        if not any(self._card_answers(q, a, c) for a, c in zip(q.articles[:3], cards, strict=False)):
-            return []  # the catalog does not say
+    @staticmethod
+    def _catalog_lines(q: Query, passages: list[Passage]) -> list[Cand]:
+        """The lines of the linked articles' catalog cards that retrieval put among the passages
+        (``_catalog_first``: those the filters admit, when one of them holds what is asked)."""
+        ids = {card_id(a) for a in q.articles[:3]}
+        cards = [p for p in passages if p.id in ids]
         return [
             candidates.Cand(line, card, i, False, {}, 1.0)
             for card in cards
@@ -375,7 +380,7 @@ class ExtractiveAnswerer:
 
     def _from_catalog(self, question: str, query: str, q: Query, passages: list[Passage]) -> Answer:
         """Who wrote it, where and when it appeared: the linked articles' catalog cards."""
-        chosen = self._catalog_lines(q)
+        chosen = self._catalog_lines(q, passages)
         if not chosen:
             return Answer(question, REFUSAL, True, [], passages, 0.0, query, why="constraint")
         return render(question, query, chosen, passages, 1.0)
