@@ -593,6 +593,15 @@ def test_a_list_asked_for_takes_a_sentence_of_parallel_clauses_whole():
     assert len(_whole_sentences([lead], listing=True)) == 4
     assert _whole_sentences([later], listing=True) == [later]  # a later clause alone is what was asked about
     assert _whole_sentences([lead]) == [lead]  # not for a question that asks for no list
+    # a clause that names its subject's parts ("，即…；") brings the rest of its sentence, whatever
+    # the question; one that does not, stays alone
+    named = ["省里提出“3+2”产业，即发展甲、乙等3个产业；", "培育丙、丁2个产业。", "另一句话。"]
+    q = Passage("q", "".join(named), {})
+    got = _whole_sentences([Cand(named[0], q, 0, False, {})])
+    assert [c.text for c in got] == named[:2]
+    plain = ["省里发展甲、乙等3个产业；", "培育丙、丁2个产业。"]
+    r = Passage("r", "".join(plain), {})
+    assert len(_whole_sentences([Cand(plain[0], r, 0, False, {})])) == 1
     # a quoted phrase names a heading when it makes up most of it
     share = DEFAULT_MARGINS["list_heading"]
     assert _names_heading(["构建完善的支撑机制"], "(五)构建完善的支撑机制", share)

@@ -722,7 +722,8 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
     ("…它离不开基础研究；离不开…；离不开…。": after its first, every clause opens with the same word,
     which the first holds): its first clause chosen alone brings the rest. (A later clause chosen
     alone is what the question asks about, "更加注重人海和谐"; clauses on different subjects,
-    "美国…；日本…；欧盟…", are not one list.)"""
+    "美国…；日本…；欧盟…", are not one list.) A first clause that names its subject's parts
+    ("…“9+6”未来产业，即…9个…；") brings the rest of a short sentence, whatever the question."""
     out = list(chosen)
     have = {(c.passage.id, c.text) for c in chosen}
     for pid in dict.fromkeys(c.passage.id for c in chosen):
@@ -738,8 +739,10 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
         for a, b in spans:
             picked = [i for i in range(a, b) if (pid, clauses[i]) in have]
             # one clause left out (not a pick from a long series), or a list asked for
-            if (len(picked) >= 2 and (b - a) - len(picked) == 1) or (
-                listing and picked == [a] and _parallel_clauses(clauses[a:b])
+            if (
+                (len(picked) >= 2 and (b - a) - len(picked) == 1)
+                or (listing and picked == [a] and _parallel_clauses(clauses[a:b]))
+                or (picked == [a] and 2 <= b - a <= _NAMELY_READ and _names_its_parts(clauses[a]))
             ):
                 base = next(c for c in chosen if c.passage.id == pid and c.text == clauses[picked[0]])
                 for i in range(a, b):
@@ -747,6 +750,15 @@ def _whole_sentences(chosen: list[Cand], listing: bool = False) -> list[Cand]:
                         have.add((pid, clauses[i]))
                         out.append(Cand(clauses[i], passage, i, ordinal(clauses[i]), dict(base.f), base.score))
     return out
+
+
+_NAMELY_READ = 4  # clauses of a sentence read after one that names its parts ("，即…；")
+
+
+def _names_its_parts(clause: str) -> bool:
+    """Does the clause go on to name the parts of what it speaks of ("…“9+6”未来产业，即大力发展…9个…；"),
+    so that the clauses after it in its sentence are the rest (data ``namely_markers``)?"""
+    return clause.endswith(("；", ";")) and any(m in clause for m in vocabulary()["namely_markers"])
 
 
 def _parallel_clauses(clauses: list[str]) -> bool:
