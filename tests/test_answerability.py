@@ -1,6 +1,6 @@
 """The answer-type check over sentences built here: near misses are refused, answers pass."""
 
-from rag.answer.answerability import _found, constraint_ok, items_in, named, type_ok
+from rag.answer.answerability import _found, _straddles, constraint_ok, items_in, named, type_ok
 from rag.answer.candidates import Cand, holds
 from rag.query import analyze, speaks_of
 from rag.retrieve import Passage
@@ -243,3 +243,11 @@ def test_a_few_times_in_a_question_that_asks_something_else_is_no_quantity():
     assert analyze("目前有几家企业入选，入选的标准是什么？").unit == "家"
     q = analyze("人工智能经历了几次起落？")
     assert q.expect == "amount" and q.unit == "次"
+
+
+def test_a_tagger_word_cut_across_an_authors_name_is_that_author():
+    # "余澳那篇" is cut "余/澳那/篇" and 澳那 tagged a place: it is 余澳, not a place to look for
+    text = "余澳那篇和陈星星那篇讲得一样吗？"
+    assert _straddles("澳那", "余澳", text)
+    assert not _straddles("余澳", "余澳", text) and not _straddles("陈星", "陈星星", text)  # inside it
+    assert not _straddles("篇和", "余澳", text)  # apart from it

@@ -209,9 +209,9 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: T
     # A year the question names ("2021年以后每年安排多少") is what is asked about: a sentence about
     # other years does not answer it. (A speech's date counts; the date a document appeared does not.)
     when = _haystack(chosen, ("speech_date", "attribution"))
-    # A name the tagger ran into a word before it ("和马涛") or cut short ("田贻" of 田贻萱) is the
-    # author it holds or belongs to.
-    names = [next((p for p in q.people if p in n or p.startswith(n)), n) for n in named(query, known)]
+    # A name the tagger ran into a word before it ("和马涛"), cut short ("田贻" of 田贻萱) or cut
+    # across ("澳那" of "余澳那篇") is the author it holds, belongs to or overlaps.
+    names = [next((p for p in q.people if p in n or p.startswith(n) or _straddles(n, p, query)), n) for n in named(query, known)]
     # A place the question names is what the answer is about: a passage of its best two sentences
     # speaks of it ("韩国的未来产业战略…" is not answered by a list about China that a sentence on
     # 韩国's 元宇宙 plan happens to join).
@@ -221,6 +221,17 @@ def constraint_ok(query: str, q: Query, chosen: list[Cand], known=lambda word: T
     if not all(_found(p, about) for p in places):
         return False
     return all(_found(n, hay) for n in names + q.authors) and all(y in when for y in q.years)
+
+
+def _straddles(word: str, name: str, text: str) -> bool:
+    """Does ``word`` overlap an occurrence of ``name`` in ``text`` without lying inside it (the
+    tagger's "澳那" across "余澳" and "那篇")?"""
+    spans = [(m.start(), m.start() + len(name)) for m in re.finditer(re.escape(name), text)]
+    for m in re.finditer(re.escape(word), text):
+        a, b = m.start(), m.start() + len(word)
+        if any(a < e and s < b and not (s <= a and b <= e) for s, e in spans):
+            return True
+    return False
 
 
 def _found(name: str, hay: str) -> bool:
