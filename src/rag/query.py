@@ -311,9 +311,7 @@ def asks(question: str) -> list[str]:
     an ask nor make one. The asks keep the question's own spacing ("What is X? And Y?")."""
     voc = vocabulary()
     text = question.strip()
-    masked = _QUOTED.sub(lambda m: m.group(0)[0] + "\u3000" * (len(m.group(0)) - 2) + m.group(0)[-1], text)  # same length
-    for word in voc["not_interrogatives"]:
-        masked = masked.replace(word, "\u3000" * len(word))
+    masked = _masked(text, voc)
     ends = "|".join(map(re.escape, voc["ask_ends"]))
     joiners = "|".join(map(re.escape, voc["ask_joiners"]))
     cuts = [m.end() for m in re.finditer(rf"(?:{ends})+\s*|[，,]\s*(?=(?:{joiners}))", masked)]
@@ -334,13 +332,20 @@ def asks(question: str) -> list[str]:
     return [x.strip() for x in out if x.strip()] or [text]
 
 
+def _masked(text: str, voc: dict) -> str:
+    """The text, same length, with what is quoted and the words that only contain an interrogative
+    (``not_interrogatives``: 任何, 几乎) blanked: where an interrogative word may be looked for."""
+    masked = _QUOTED.sub(lambda m: m.group(0)[0] + "\u3000" * (len(m.group(0)) - 2) + m.group(0)[-1], text)
+    for word in voc["not_interrogatives"]:
+        masked = masked.replace(word, "\u3000" * len(word))
+    return masked
+
+
 def _asks_after(rest: str, voc: dict) -> bool:
     """Does what follows hold another ask ("…，每次退潮的原因是什么", "…起落的原因是什么")? An
     interrogative word, outside quotes."""
-    rest = _QUOTED.sub("“”", rest)
-    for word in voc["not_interrogatives"]:
-        rest = rest.replace(word, "")
-    return any(w in rest for w in voc["interrogatives"])
+    masked = _masked(rest, voc)
+    return any(w in masked for w in voc["interrogatives"])
 
 
 def _first_cue(text: str, table: dict[str, list[str]]) -> str:
@@ -380,10 +385,12 @@ def analyze(question: str, linker: Linker | None = None) -> Query:
     m = re.search(voc["item_kind_re"], asked)
     if m and m.group(1) not in voc["not_item_kinds"]:  # "哪三个方面": a measure word, not a kind
         q.item_kind = m.group(1)
-    elif (m := re.search(voc["item_kind_before_re"], text)) and m.group(1) not in voc["not_item_kinds"]:
-        # (asked has its quotes emptied) not a list's own name ("“六大方向”有哪些"): that counts its items
-        if not re.match(r"[一二两三四五六七八九十百\d]+[个大项条类种点]", m.group(1)):
-            q.item_kind = m.group(1)
+    elif (
+        (m := re.search(voc["item_kind_before_re"], text))  # (asked has its quotes emptied)
+        and m.group(1) not in voc["not_item_kinds"]
+        and not re.match(r"[一二两三四五六七八九十百\d]+[个大项条类种点]", m.group(1))  # a list's own name, "“六大方向”"
+    ):
+        q.item_kind = m.group(1)
     m = re.search(voc["item_re"], asked)
     if m and not q.count:
         q.item = cn_number(m.group(1))
